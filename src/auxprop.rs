@@ -1,0 +1,174 @@
+//! Credential lookup by property name, the way Cyrus auxprop plugins work.
+//!
+//! A store answers "what are the values of property `P` of user `U` in realm `R`?". The names
+//! are Cyrus's, so the C `prop_*` API, an SQL `%p` template and the sasldb2 file all speak the
+//! same language:
+//!
+//! | property | holds | written by |
+//! |---|---|---|
+//! | `userPassword` | the plaintext password | `saslpasswd2` without `-n` |
+//! | `authPassword` | SCRAM stored keys, RFC 5803 text form, for SCRAM-SHA-1 | Cyrus with `scram_secret_generate` |
+//! | `cmusaslsecretSCRAM-SHA-256` (and the other hashes) | SCRAM stored keys for that hash, RFC 5803 text form | our tool |
+//! | `cmusaslsecretDIGEST-MD5` | DIGEST-MD5 `H(user:realm:password)`, 16 raw bytes | our tool with `-n` |
+//! | `cmusaslsecretCRAM-MD5` | CRAM-MD5 HMAC-MD5 pad states | our tool with `-n` |
+//!
+//! Mechanisms do not read properties directly; they go through the typed view in
+//! [`crate::credentials`].
+
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+
+use crate::error::StoreError;
+use crate::secret::Secret;
+
+/// Well-known property names.
+pub mod property {
+    /// The plaintext password.
+    pub const USER_PASSWORD: &str = "userPassword";
+    /// SCRAM stored keys in RFC 5803 text form (`SCRAM-SHA-1$<iter>:<salt>$<StoredKey>:<ServerKey>`).
+    pub const AUTH_PASSWORD: &str = "authPassword";
+    /// The prefix of Cyrus's per-mechanism secrets (`cmusaslsecret<MECHANISM>`).
+    pub const MECHANISM_SECRET_PREFIX: &str = "cmusaslsecret";
+    /// The CRAM-MD5 secret (HMAC-MD5 inner and outer pad states).
+    pub const CRAM_MD5_SECRET: &str = "cmusaslsecretCRAM-MD5";
+    /// The DIGEST-MD5 secret (`MD5(user:realm:password)`).
+    pub const DIGEST_MD5_SECRET: &str = "cmusaslsecretDIGEST-MD5";
+
+    /// The per-mechanism secret property of `mechanism` (`cmusaslsecret<MECHANISM>`).
+    pub fn mechanism_secret(mechanism: &str) -> String {
+        format!("{MECHANISM_SECRET_PREFIX}{mechanism}")
+    }
+}
+
+/// A credential store: named properties of users in realms.
+///
+/// Implementations: [`MemoryStore`] here, the sasldb2 file store, and in the C library
+/// adapters for application callbacks.
+pub trait Auxprop: Send + Sync {
+    /// The values of `property` for `user` in `realm`; empty if the user or the property does
+    /// not exist. An error means the store itself failed.
+    fn lookup(&self, user: &str, realm: &str, property: &str) -> Result<Vec<Secret>, StoreError>;
+
+    /// Replaces the values of `property` for `user` in `realm`; an empty `values` deletes the
+    /// property. Stores that cannot be written return [`StoreError::ReadOnly`].
+    fn store(
+        &self,
+        user: &str,
+        realm: &str,
+        property: &str,
+        values: &[Secret],
+    ) -> Result<(), StoreError> {
+        let _ = (user, realm, property, values);
+        Err(StoreError::ReadOnly)
+    }
+
+    /// Every `(user, realm, property)` the store holds, for listing tools. Stores that cannot
+    /// enumerate return [`StoreError::ReadOnly`].
+    fn entries(&self) -> Result<Vec<Entry>, StoreError> {
+        Err(StoreError::ReadOnly)
+    }
+}
+
+/// One `(user, realm, property)` triple of a store, as listed by [`Auxprop::entries`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Entry {
+    /// The user name (without realm).
+    pub user: String,
+    /// The realm.
+    pub realm: String,
+    /// The property name.
+    pub property: String,
+}
+
+type Key = (String, String, String);
+
+/// An in-memory store, for tests and for applications that keep credentials themselves.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    entries: RwLock<BTreeMap<Key, Vec<Secret>>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `userPassword` of `user` in `realm` (builder style, for tests and examples).
+    pub fn with_password(self, user: &str, realm: &str, password: &str) -> Self {
+        self.set(
+            user,
+            realm,
+            property::USER_PASSWORD,
+            vec![Secret::from(password)],
+        );
+        self
+    }
+
+    /// Replaces the values of a property.
+    pub fn set(&self, user: &str, realm: &str, property: &str, values: Vec<Secret>) {
+        let key = (user.to_owned(), realm.to_owned(), property.to_owned());
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if values.is_empty() {
+            entries.remove(&key);
+        } else {
+            entries.insert(key, values);
+        }
+    }
+}
+
+impl Auxprop for MemoryStore {
+    fn lookup(&self, user: &str, realm: &str, property: &str) -> Result<Vec<Secret>, StoreError> {
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        let key = (user.to_owned(), realm.to_owned(), property.to_owned());
+        Ok(entries.get(&key).cloned().unwrap_or_default())
+    }
+
+    fn store(
+        &self,
+        user: &str,
+        realm: &str,
+        property: &str,
+        values: &[Secret],
+    ) -> Result<(), StoreError> {
+        self.set(user, realm, property, values.to_vec());
+        Ok(())
+    }
+
+    fn entries(&self) -> Result<Vec<Entry>, StoreError> {
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        Ok(entries
+            .keys()
+            .map(|(user, realm, property)| Entry {
+                user: user.clone(),
+                realm: realm.clone(),
+                property: property.clone(),
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_store_round_trip() {
+        let store = MemoryStore::new().with_password("bob", "example.org", "pw");
+        let values = store
+            .lookup("bob", "example.org", property::USER_PASSWORD)
+            .unwrap_or_default();
+        assert_eq!(values.len(), 1);
+        assert!(values[0].matches(b"pw"));
+        assert!(
+            store
+                .lookup("bob", "other.org", property::USER_PASSWORD)
+                .unwrap_or_default()
+                .is_empty()
+        );
+        store
+            .store("bob", "example.org", property::USER_PASSWORD, &[])
+            .unwrap_or(());
+        assert!(store.entries().unwrap_or_default().is_empty());
+    }
+}

@@ -1,0 +1,469 @@
+//! The client side: a [`ClientConfig`] with credentials and one [`ClientSession`] per
+//! connection.
+//!
+//! # Driving a session
+//!
+//! ```
+//! use std::sync::Arc;
+//! use puresasl::{ClientConfig, ClientSession, Credentials};
+//!
+//! let config = Arc::new(ClientConfig::new(
+//!     "smtp",
+//!     "mail.example.org",
+//!     Arc::new(Credentials::new("tim", "tanstaaftanstaaf")),
+//! ));
+//! let mut session = ClientSession::new(config);
+//! // The server offered `AUTH PLAIN LOGIN`:
+//! let start = session.start("PLAIN LOGIN")?;
+//! assert_eq!(start.mechanism, "PLAIN");
+//! assert_eq!(start.initial_response.as_deref(), Some(&b"\0tim\0tanstaaftanstaaf"[..]));
+//! # Ok::<(), puresasl::Error>(())
+//! ```
+//!
+//! Send the initial response (or, if the protocol cannot carry one, send it as the answer to
+//! the server's first, empty, challenge); pass every further challenge to
+//! [`ClientSession::step`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::error::{CredentialKind, Error};
+use crate::log::{LogSink, NoLog};
+use crate::mech::{self, ClientMechanism, ClientOutput, MechanismInfo, SecurityLayer};
+use crate::random::{OsRandom, Random};
+use crate::secret::Secret;
+use crate::security::{ChannelBinding, SecurityFlags, SecurityProperties};
+
+/// Upper bound on any single server message.
+pub const MAX_SERVER_MESSAGE: usize = 64 * 1024;
+
+/// Where a client's credentials come from. Implement it to prompt the user or read a
+/// keyring; [`Credentials`] holds fixed ones. Returning `None` makes the exchange fail with
+/// [`Error::MissingCredential`].
+pub trait CredentialSource: Send + Sync {
+    /// The authentication identity.
+    fn authcid(&self) -> Option<String>;
+    /// The password.
+    fn password(&self) -> Option<Secret>;
+    /// The authorization identity, if the client wants to act as someone else.
+    fn authzid(&self) -> Option<String> {
+        None
+    }
+    /// Picks a realm from those the server offered (DIGEST-MD5); default: the first offered.
+    fn realm(&self, offered: &[String]) -> Option<String> {
+        offered.first().cloned()
+    }
+}
+
+/// Fixed client credentials.
+#[derive(Clone)]
+pub struct Credentials {
+    authcid: String,
+    password: Secret,
+    authzid: Option<String>,
+    realm: Option<String>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("authcid", &self.authcid)
+            .field("password", &self.password)
+            .field("authzid", &self.authzid)
+            .field("realm", &self.realm)
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// `authcid` with `password`.
+    pub fn new(authcid: &str, password: &str) -> Self {
+        Credentials {
+            authcid: authcid.to_owned(),
+            password: Secret::from(password),
+            authzid: None,
+            realm: None,
+        }
+    }
+
+    /// Also asks to act as `authzid`.
+    pub fn with_authzid(mut self, authzid: &str) -> Self {
+        self.authzid = Some(authzid.to_owned());
+        self
+    }
+
+    /// Uses `realm` instead of the server's first offer (DIGEST-MD5).
+    pub fn with_realm(mut self, realm: &str) -> Self {
+        self.realm = Some(realm.to_owned());
+        self
+    }
+}
+
+impl CredentialSource for Credentials {
+    fn authcid(&self) -> Option<String> {
+        Some(self.authcid.clone())
+    }
+    fn password(&self) -> Option<Secret> {
+        Some(self.password.clone())
+    }
+    fn authzid(&self) -> Option<String> {
+        self.authzid.clone()
+    }
+    fn realm(&self, offered: &[String]) -> Option<String> {
+        self.realm.clone().or_else(|| offered.first().cloned())
+    }
+}
+
+/// Client configuration, shared by sessions.
+pub struct ClientConfig {
+    service: String,
+    server_fqdn: String,
+    credentials: Arc<dyn CredentialSource>,
+    flags: SecurityFlags,
+    mechanisms: Option<Vec<&'static MechanismInfo>>,
+    random: Arc<dyn Random>,
+    log: Arc<dyn LogSink>,
+    scram_min_iterations: u32,
+    scram_max_iterations: u32,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("service", &self.service)
+            .field("server_fqdn", &self.server_fqdn)
+            .field("flags", &self.flags)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientConfig {
+    /// A client of `service` on `server_fqdn` authenticating with `credentials`; all
+    /// mechanisms allowed, OS randomness, SCRAM iteration counts from 4096 to 10,000,000.
+    pub fn new(service: &str, server_fqdn: &str, credentials: Arc<dyn CredentialSource>) -> Self {
+        ClientConfig {
+            service: service.to_owned(),
+            server_fqdn: server_fqdn.to_owned(),
+            credentials,
+            flags: SecurityFlags::NONE,
+            mechanisms: None,
+            random: Arc::new(OsRandom),
+            log: Arc::new(NoLog),
+            scram_min_iterations: 4096,
+            scram_max_iterations: 10_000_000,
+        }
+    }
+
+    /// Requires these security flags of the chosen mechanism.
+    pub fn with_flags(mut self, flags: SecurityFlags) -> Self {
+        self.flags = flags;
+        self
+    }
+
+    /// Allows only these mechanisms (the preference order stays strongest first).
+    pub fn with_mechanisms<I, S>(mut self, names: I) -> Result<Self, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut allowed = Vec::new();
+        for name in names {
+            let name = name.as_ref();
+            allowed.push(
+                mech::find(name)
+                    .ok_or_else(|| Error::Config(format!("unknown mechanism {name:?}")))?,
+            );
+        }
+        self.mechanisms = Some(allowed);
+        Ok(self)
+    }
+
+    /// Uses `random` for nonces.
+    pub fn with_random(mut self, random: Arc<dyn Random>) -> Self {
+        self.random = random;
+        self
+    }
+
+    /// Sends log messages to `sink`.
+    pub fn with_log(mut self, sink: Arc<dyn LogSink>) -> Self {
+        self.log = sink;
+        self
+    }
+
+    /// Bounds the SCRAM iteration count a server may ask for (a hostile server could
+    /// otherwise make the client spin).
+    pub fn with_scram_iterations(mut self, min: u32, max: u32) -> Self {
+        self.scram_min_iterations = min;
+        self.scram_max_iterations = max;
+        self
+    }
+
+    /// The service name.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// The server's host name.
+    pub fn server_fqdn(&self) -> &str {
+        &self.server_fqdn
+    }
+
+    /// The accepted SCRAM iteration counts, inclusive.
+    pub fn scram_iteration_bounds(&self) -> (u32, u32) {
+        (self.scram_min_iterations, self.scram_max_iterations)
+    }
+
+    fn allows(&self, info: &MechanismInfo) -> bool {
+        self.mechanisms
+            .as_ref()
+            .is_none_or(|allowed| allowed.iter().any(|a| std::ptr::eq(*a, info)))
+    }
+}
+
+/// What a client mechanism may use.
+#[allow(
+    dead_code,
+    reason = "channel binding and security properties serve SCRAM and DIGEST-MD5"
+)]
+pub(crate) struct ClientContext<'a> {
+    pub config: &'a ClientConfig,
+    pub channel_binding: Option<&'a ChannelBinding>,
+    pub properties: &'a SecurityProperties,
+    /// Whether the server offered the `-PLUS` variant of the chosen mechanism (SCRAM `y`).
+    pub server_offered_plus: bool,
+}
+
+#[allow(dead_code, reason = "realm and randomness serve SCRAM and DIGEST-MD5")]
+impl ClientContext<'_> {
+    /// The authentication identity, or a missing-credential error.
+    pub fn authcid(&self) -> Result<String, Error> {
+        self.config
+            .credentials
+            .authcid()
+            .ok_or(Error::MissingCredential(CredentialKind::Authcid))
+    }
+
+    /// The password, or a missing-credential error.
+    pub fn password(&self) -> Result<Secret, Error> {
+        self.config
+            .credentials
+            .password()
+            .ok_or(Error::MissingCredential(CredentialKind::Password))
+    }
+
+    /// The authorization identity, if any (empty counts as none).
+    pub fn authzid(&self) -> Option<String> {
+        self.config.credentials.authzid().filter(|z| !z.is_empty())
+    }
+
+    /// The realm to use, picked from `offered`.
+    pub fn realm(&self, offered: &[String]) -> Option<String> {
+        self.config.credentials.realm(offered)
+    }
+
+    /// The randomness source.
+    pub fn random(&self) -> &dyn Random {
+        self.config.random.as_ref()
+    }
+}
+
+/// What [`ClientSession::start`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientStart {
+    /// The chosen mechanism.
+    pub mechanism: &'static str,
+    /// The initial response, if the mechanism has one.
+    pub initial_response: Option<Vec<u8>>,
+}
+
+/// What [`ClientSession::step`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientStep {
+    /// Send this response; the server has more to say.
+    Continue(Vec<u8>),
+    /// Send this response if there is one (an empty answer otherwise, if the server is
+    /// waiting for one); the client is satisfied and the server should now report success.
+    Done(Option<Vec<u8>>),
+}
+
+enum State {
+    Idle,
+    Running(&'static MechanismInfo, Box<dyn ClientMechanism>),
+    Done(&'static MechanismInfo),
+    Failed(Error),
+}
+
+/// One client-side authentication exchange.
+pub struct ClientSession {
+    config: Arc<ClientConfig>,
+    channel_binding: Option<ChannelBinding>,
+    properties: SecurityProperties,
+    state: State,
+    server_offered_plus: bool,
+    layer: Option<Box<dyn SecurityLayer>>,
+}
+
+impl fmt::Debug for ClientSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientSession")
+            .field("mechanism", &self.mechanism())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientSession {
+    /// A new session on `config`.
+    pub fn new(config: Arc<ClientConfig>) -> Self {
+        ClientSession {
+            config,
+            channel_binding: None,
+            properties: SecurityProperties::default(),
+            state: State::Idle,
+            server_offered_plus: false,
+            layer: None,
+        }
+    }
+
+    /// Sets the TLS channel binding, enabling the `-PLUS` mechanisms.
+    pub fn set_channel_binding(&mut self, binding: Option<ChannelBinding>) {
+        self.channel_binding = binding;
+    }
+
+    /// Sets the security requirements (the configured flags are added).
+    pub fn set_security_properties(&mut self, properties: SecurityProperties) {
+        self.properties = properties;
+    }
+
+    /// The mechanism this client would pick from the server's list: the strongest one it
+    /// allows that the server offers and that meets the flags. Names in `server_list` are
+    /// separated by anything but letters, digits, `-` and `_`, and compare case-insensitively.
+    pub fn choose(&self, server_list: &str) -> Result<&'static MechanismInfo, Error> {
+        let offered: Vec<&str> = server_list
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .filter(|name| !name.is_empty())
+            .collect();
+        let required = self.config.flags | self.properties.flags;
+        mech::MECHANISMS
+            .iter()
+            .find(|info| {
+                offered
+                    .iter()
+                    .any(|name| name.eq_ignore_ascii_case(info.name))
+                    && self.config.allows(info)
+                    && info.satisfies(required)
+                    && (!info.channel_binding || self.channel_binding.is_some())
+                    && info.max_ssf >= self.properties.min_ssf
+            })
+            .ok_or_else(|| Error::NoMechanism(server_list.to_owned()))
+    }
+
+    /// Picks a mechanism from the server's list (see [`choose`](Self::choose)) and starts it.
+    pub fn start(&mut self, server_list: &str) -> Result<ClientStart, Error> {
+        match &self.state {
+            State::Idle => {}
+            State::Failed(error) => return Err(error.clone()),
+            State::Running(..) | State::Done(_) => return Err(Error::State("start called twice")),
+        }
+        let result = self.choose(server_list).and_then(|info| {
+            let plus = format!("{}-PLUS", info.name);
+            self.server_offered_plus = server_list
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                .any(|name| name.eq_ignore_ascii_case(&plus));
+            let mut mechanism = (info.new_client)();
+            let initial = mechanism.start(&mut self.context())?;
+            Ok((info, mechanism, initial))
+        });
+        match result {
+            Ok((info, mechanism, initial_response)) => {
+                self.state = State::Running(info, mechanism);
+                Ok(ClientStart {
+                    mechanism: info.name,
+                    initial_response,
+                })
+            }
+            Err(error) => self.fail(error),
+        }
+    }
+
+    /// Handles the server's next challenge (or its additional data with success).
+    pub fn step(&mut self, challenge: &[u8]) -> Result<ClientStep, Error> {
+        let (info, mut mechanism) = match std::mem::replace(&mut self.state, State::Idle) {
+            State::Running(info, mechanism) => (info, mechanism),
+            State::Failed(error) => {
+                self.state = State::Failed(error.clone());
+                return Err(error);
+            }
+            State::Idle => return self.fail(Error::State("step before start")),
+            State::Done(_) => return self.fail(Error::State("step after the exchange finished")),
+        };
+        let output = crate::error::check_len(challenge, MAX_SERVER_MESSAGE)
+            .and_then(|()| mechanism.step(&mut self.context(), challenge));
+        match output {
+            Ok(ClientOutput::Continue(response)) => {
+                self.state = State::Running(info, mechanism);
+                Ok(ClientStep::Continue(response))
+            }
+            Ok(ClientOutput::Done { response, layer }) => {
+                self.state = State::Done(info);
+                self.layer = layer;
+                Ok(ClientStep::Done(response))
+            }
+            Err(error) => self.fail(error),
+        }
+    }
+
+    fn context(&self) -> ClientContext<'_> {
+        ClientContext {
+            config: &self.config,
+            channel_binding: self.channel_binding.as_ref(),
+            properties: &self.properties,
+            server_offered_plus: self.server_offered_plus,
+        }
+    }
+
+    fn fail<T>(&mut self, error: Error) -> Result<T, Error> {
+        self.state = State::Failed(error.clone());
+        Err(error)
+    }
+
+    /// The chosen mechanism, once started.
+    pub fn mechanism(&self) -> Option<&'static str> {
+        match &self.state {
+            State::Running(info, _) | State::Done(info) => Some(info.name),
+            State::Idle | State::Failed(_) => None,
+        }
+    }
+
+    /// Whether the client side of the exchange is complete.
+    pub fn is_done(&self) -> bool {
+        matches!(self.state, State::Done(_))
+    }
+
+    /// The security strength factor of the negotiated layer (0 if none).
+    pub fn ssf(&self) -> u32 {
+        self.layer.as_ref().map_or(0, |layer| layer.ssf())
+    }
+
+    /// The most plaintext bytes one [`encode`](Self::encode) call may take.
+    pub fn max_outbuf(&self) -> u32 {
+        self.layer
+            .as_ref()
+            .map_or(self.properties.max_buf_size, |layer| layer.max_outbuf())
+    }
+
+    /// Protects outgoing application data with the negotiated layer (a copy if none).
+    pub fn encode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
+        match &mut self.layer {
+            Some(layer) => layer.encode(data),
+            None => Ok(data.to_vec()),
+        }
+    }
+
+    /// Unwraps incoming application data with the negotiated layer (a copy if none).
+    pub fn decode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
+        match &mut self.layer {
+            Some(layer) => layer.decode(data),
+            None => Ok(data.to_vec()),
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! The typed view of a user's credentials that mechanisms use, on top of [`Auxprop`], and
+//! the one password check shared by PLAIN, LOGIN and the C library's `sasl_checkpass`.
+
+use md5::Md5;
+use sha2::Digest as _;
+
+use crate::auxprop::{Auxprop, property};
+use crate::error::StoreError;
+use crate::keys::{ScramHash, StoredKeys};
+use crate::random::Random;
+use crate::secret::{Secret, digests_equal};
+
+/// The credentials of one user in one realm, read lazily from a store.
+pub struct CredentialView<'a> {
+    store: &'a dyn Auxprop,
+    user: &'a str,
+    realm: &'a str,
+}
+
+/// The outcome of checking a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordCheck {
+    /// The password is right.
+    Match,
+    /// The user exists and the password is wrong.
+    Mismatch,
+    /// The store holds nothing the password could be checked against.
+    NoSuchUser,
+}
+
+impl<'a> CredentialView<'a> {
+    /// A view of `user` in `realm` in `store`.
+    pub fn new(store: &'a dyn Auxprop, user: &'a str, realm: &'a str) -> Self {
+        CredentialView { store, user, realm }
+    }
+
+    fn first(&self, property: &str) -> Result<Option<Secret>, StoreError> {
+        Ok(self
+            .store
+            .lookup(self.user, self.realm, property)?
+            .into_iter()
+            .next())
+    }
+
+    /// The plaintext password (`userPassword`).
+    pub fn password(&self) -> Result<Option<Secret>, StoreError> {
+        self.first(property::USER_PASSWORD)
+    }
+
+    /// The SCRAM stored keys for `hash`: from `cmusaslsecret<MECHANISM>`, else from the
+    /// `authPassword` value whose RFC 5803 scheme is that mechanism. Malformed records are
+    /// skipped.
+    pub fn scram_keys(&self, hash: ScramHash) -> Result<Option<StoredKeys>, StoreError> {
+        let own = property::mechanism_secret(hash.mechanism_name());
+        for name in [own.as_str(), property::AUTH_PASSWORD] {
+            for value in self.store.lookup(self.user, self.realm, name)? {
+                if let Some(keys) = StoredKeys::from_rfc5803(value.expose())
+                    && keys.hash == hash
+                {
+                    return Ok(Some(keys));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The DIGEST-MD5 secret `MD5(user:realm:password)` (`cmusaslsecretDIGEST-MD5`), if
+    /// stored and 16 bytes long.
+    pub fn digest_md5_ha1(&self) -> Result<Option<Secret>, StoreError> {
+        Ok(self
+            .first(property::DIGEST_MD5_SECRET)?
+            .filter(|secret| secret.len() == 16))
+    }
+
+    /// Checks `password`: against `userPassword` if stored, else against the strongest
+    /// stored SCRAM keys (deriving them from the password), else against the DIGEST-MD5
+    /// secret. Every comparison is constant time; an unknown user runs a comparison too.
+    pub fn check_password(&self, password: &[u8]) -> Result<PasswordCheck, StoreError> {
+        if let Some(stored) = self.password()? {
+            return Ok(verdict(stored.matches(password)));
+        }
+        for hash in ScramHash::ALL {
+            if let Some(keys) = self.scram_keys(hash)? {
+                return Ok(verdict(keys.verify_password(password)));
+            }
+        }
+        if let Some(ha1) = self.digest_md5_ha1()? {
+            let candidate = digest_md5_ha1(self.user, self.realm, password);
+            return Ok(verdict(digests_equal(&candidate, ha1.expose())));
+        }
+        // Same work as a plaintext comparison, so an unknown user is not faster.
+        let _ = Secret::from("\u{0}unknown-user\u{0}").matches(password);
+        Ok(PasswordCheck::NoSuchUser)
+    }
+}
+
+fn verdict(matches: bool) -> PasswordCheck {
+    if matches {
+        PasswordCheck::Match
+    } else {
+        PasswordCheck::Mismatch
+    }
+}
+
+/// `MD5(user:realm:password)`, the DIGEST-MD5 secret (RFC 2831 section 2.1.2.1).
+pub fn digest_md5_ha1(user: &str, realm: &str, password: &[u8]) -> [u8; 16] {
+    let mut md5 = Md5::new();
+    md5.update(user.as_bytes());
+    md5.update(b":");
+    md5.update(realm.as_bytes());
+    md5.update(b":");
+    md5.update(password);
+    md5.finalize().into()
+}
+
+/// How a new password is kept at rest.
+#[derive(Debug, Clone)]
+pub struct PasswordPolicy {
+    /// Keep the plaintext `userPassword` (Cyrus's default; needed by CRAM-MD5 unless its
+    /// secret is stored, and by Cyrus itself for DIGEST-MD5).
+    pub keep_plaintext: bool,
+    /// The SCRAM hashes to store keys for. SCRAM-SHA-1 keys also go to `authPassword`, where
+    /// Cyrus reads them.
+    pub scram_hashes: Vec<ScramHash>,
+    /// The PBKDF2 iteration count for new SCRAM keys (Cyrus's `scram_iteration_counter`).
+    pub scram_iterations: u32,
+    /// Store the DIGEST-MD5 secret.
+    pub digest_md5: bool,
+}
+
+impl Default for PasswordPolicy {
+    /// Plaintext plus SCRAM keys for every hash at 4096 iterations, and the DIGEST-MD5 secret.
+    fn default() -> Self {
+        PasswordPolicy {
+            keep_plaintext: true,
+            scram_hashes: ScramHash::ALL.to_vec(),
+            scram_iterations: 4096,
+            digest_md5: true,
+        }
+    }
+}
+
+/// Salt length for new SCRAM keys, in bytes.
+const SALT_LEN: usize = 16;
+
+/// Writes `password` for `user` in `realm` as `policy` says, replacing every credential
+/// property the policy manages (so switching to no-plaintext removes `userPassword`).
+pub fn set_password(
+    store: &dyn Auxprop,
+    user: &str,
+    realm: &str,
+    password: &[u8],
+    policy: &PasswordPolicy,
+    random: &dyn Random,
+) -> Result<(), StoreError> {
+    let plaintext = if policy.keep_plaintext {
+        vec![Secret::from(password)]
+    } else {
+        Vec::new()
+    };
+    store.store(user, realm, property::USER_PASSWORD, &plaintext)?;
+
+    let mut auth_password = Vec::new();
+    for hash in ScramHash::ALL {
+        let name = property::mechanism_secret(hash.mechanism_name());
+        if !policy.scram_hashes.contains(&hash) {
+            store.store(user, realm, &name, &[])?;
+            continue;
+        }
+        let mut salt = [0u8; SALT_LEN];
+        random.fill(&mut salt);
+        let record =
+            StoredKeys::derive(hash, password, &salt, policy.scram_iterations).to_rfc5803();
+        if hash == ScramHash::Sha1 {
+            auth_password.push(Secret::from(record.as_str()));
+        }
+        store.store(user, realm, &name, &[Secret::from(record)])?;
+    }
+    store.store(user, realm, property::AUTH_PASSWORD, &auth_password)?;
+
+    let ha1 = if policy.digest_md5 {
+        vec![Secret::from(&digest_md5_ha1(user, realm, password)[..])]
+    } else {
+        Vec::new()
+    };
+    store.store(user, realm, property::DIGEST_MD5_SECRET, &ha1)?;
+    Ok(())
+}
+
+/// Removes every property of `user` in `realm` that [`set_password`] may have written.
+pub fn delete_user(store: &dyn Auxprop, user: &str, realm: &str) -> Result<(), StoreError> {
+    for name in [
+        property::USER_PASSWORD,
+        property::AUTH_PASSWORD,
+        property::DIGEST_MD5_SECRET,
+        property::CRAM_MD5_SECRET,
+    ] {
+        store.store(user, realm, name, &[])?;
+    }
+    for hash in ScramHash::ALL {
+        store.store(
+            user,
+            realm,
+            &property::mechanism_secret(hash.mechanism_name()),
+            &[],
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auxprop::MemoryStore;
+    use crate::random::FixedRandom;
+
+    #[test]
+    fn plaintext_and_derived_checks() {
+        let store = MemoryStore::new();
+        let random = FixedRandom::new(1);
+        let policy = PasswordPolicy {
+            keep_plaintext: false,
+            scram_iterations: 64,
+            ..PasswordPolicy::default()
+        };
+        assert_eq!(
+            set_password(&store, "bob", "r", b"pw", &policy, &random),
+            Ok(())
+        );
+        let view = CredentialView::new(&store, "bob", "r");
+        assert!(view.password().unwrap_or_default().is_none());
+        assert_eq!(view.check_password(b"pw"), Ok(PasswordCheck::Match));
+        assert_eq!(view.check_password(b"px"), Ok(PasswordCheck::Mismatch));
+        let nobody = CredentialView::new(&store, "alice", "r");
+        assert_eq!(nobody.check_password(b"pw"), Ok(PasswordCheck::NoSuchUser));
+
+        // Only the DIGEST-MD5 secret left: still verifiable.
+        for hash in ScramHash::ALL {
+            let _ = store.store(
+                "bob",
+                "r",
+                &property::mechanism_secret(hash.mechanism_name()),
+                &[],
+            );
+        }
+        let _ = store.store("bob", "r", property::AUTH_PASSWORD, &[]);
+        assert_eq!(view.check_password(b"pw"), Ok(PasswordCheck::Match));
+        assert_eq!(view.check_password(b"px"), Ok(PasswordCheck::Mismatch));
+
+        assert_eq!(delete_user(&store, "bob", "r"), Ok(()));
+        assert!(store.entries().unwrap_or_default().is_empty());
+    }
+
+    #[test]
+    fn ha1_matches_rfc2831() {
+        // H(A1) input of RFC 2831 section 4: MD5("chris:elwood.innosoft.com:secret").
+        let ha1 = digest_md5_ha1("chris", "elwood.innosoft.com", b"secret");
+        let hex: String = ha1.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "eb5a750053e4d2c34aa84bbc9b0b6ee7");
+    }
+}

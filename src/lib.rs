@@ -1,0 +1,76 @@
+//! # puresasl
+//!
+//! A pure-Rust, sans-I/O implementation of SASL (RFC 4422): server and client state machines
+//! for PLAIN, LOGIN and CRAM-MD5 (and, as they land, DIGEST-MD5 and the SCRAM family),
+//! verified in constant time, with credentials looked up by property name through the
+//! [`Auxprop`] trait, the way Cyrus SASL's auxprop plugins work.
+//!
+//! The crate never touches a socket: the application moves the bytes. A server is a
+//! long-lived [`ServerConfig`] from which a [`ServerSession`] is made per connection; a
+//! client is a [`ClientConfig`] and a [`ClientSession`]. Both are driven by `start` and
+//! `step`; see [`server`] and [`client`] for the loop.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use puresasl::*;
+//!
+//! let store = MemoryStore::new().with_password("tim", "example.org", "tanstaaftanstaaf");
+//! let server = Arc::new(
+//!     ServerConfig::builder("imap", "mail.example.org")
+//!         .user_realm("example.org")
+//!         .store(Arc::new(store))
+//!         .build()?,
+//! );
+//! let client = Arc::new(ClientConfig::new(
+//!     "imap",
+//!     "mail.example.org",
+//!     Arc::new(Credentials::new("tim", "tanstaaftanstaaf")),
+//! ));
+//!
+//! let mut server_session = ServerSession::new(server);
+//! let mut client_session = ClientSession::new(client);
+//! let offered = server_session.mechanisms().join(" ");
+//! let start = client_session.start(&offered)?;
+//! let mut reply = server_session.start(start.mechanism, start.initial_response.as_deref())?;
+//! let identity = loop {
+//!     match reply {
+//!         ServerStep::Continue(challenge) => {
+//!             let response = match client_session.step(&challenge)? {
+//!                 ClientStep::Continue(r) => r,
+//!                 ClientStep::Done(r) => r.unwrap_or_default(),
+//!             };
+//!             reply = server_session.step(&response)?;
+//!         }
+//!         ServerStep::Done { identity, .. } => break identity,
+//!     }
+//! };
+//! assert_eq!(identity.authcid, "tim");
+//! # Ok::<(), puresasl::Error>(())
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod auxprop;
+pub mod client;
+pub mod credentials;
+pub mod error;
+pub mod keys;
+pub mod log;
+pub mod mech;
+pub mod random;
+pub mod secret;
+pub mod security;
+pub mod server;
+
+pub use auxprop::{Auxprop, MemoryStore};
+pub use client::{
+    ClientConfig, ClientSession, ClientStart, ClientStep, CredentialSource, Credentials,
+};
+pub use credentials::{PasswordCheck, PasswordPolicy};
+pub use error::{CredentialKind, Error, ProtocolError, StoreError};
+pub use keys::{ScramHash, StoredKeys};
+pub use log::{LogLevel, LogSink};
+pub use random::{FixedRandom, OsRandom, Random};
+pub use secret::Secret;
+pub use security::{ChannelBinding, SecurityFlags, SecurityProperties};
+pub use server::{AuthorizationPolicy, Identity, ServerConfig, ServerSession, ServerStep};

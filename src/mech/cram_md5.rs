@@ -1,0 +1,220 @@
+//! CRAM-MD5 (RFC 2195): the server sends a unique msg-id challenge, the client answers
+//! `user SP hex(HMAC-MD5(password, challenge))`.
+//!
+//! Server states: `Start` → `ExpectResponse { challenge }` → done.
+//! Client states: `Start` → done after answering the one challenge.
+
+use hmac::{Hmac, KeyInit, Mac};
+use md5::Md5;
+
+use crate::client::ClientContext;
+use crate::error::{Error, ProtocolError, check_len, malformed};
+use crate::log::LogLevel;
+use crate::mech::{
+    ClientMechanism, ClientOutput, InitialResponse, MAX_FIELD, MechanismInfo, ServerMechanism,
+    ServerOutput, Success, utf8_field,
+};
+use crate::secret::{Secret, digests_equal};
+use crate::security::SecurityFlags;
+use crate::server::ServerContext;
+
+pub(crate) const INFO: MechanismInfo = MechanismInfo {
+    name: "CRAM-MD5",
+    provides: SecurityFlags::NOPLAINTEXT.union(SecurityFlags::NOANONYMOUS),
+    max_ssf: 0,
+    initial_response: InitialResponse::Forbidden,
+    channel_binding: false,
+    new_server: || Box::new(CramMd5Server::default()),
+    new_client: || Box::new(CramMd5Client),
+};
+
+/// Length of the digest in hex.
+const DIGEST_HEX: usize = 32;
+/// The longest response: a user name, a space and the digest.
+const MAX_RESPONSE: usize = MAX_FIELD + 1 + DIGEST_HEX;
+/// The longest challenge a client accepts.
+const MAX_CHALLENGE: usize = 2048;
+
+/// `HMAC-MD5(key, challenge)`.
+pub(crate) fn digest(key: &[u8], challenge: &[u8]) -> [u8; 16] {
+    let mut mac = <Hmac<Md5> as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| <Hmac<Md5> as KeyInit>::new(&Default::default()));
+    mac.update(challenge);
+    mac.finalize().into_bytes().into()
+}
+
+/// Lowercase hex, as RFC 2195 requires.
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(text: &[u8]) -> Option<[u8; 16]> {
+    let mut out = [0u8; 16];
+    if text.len() != DIGEST_HEX {
+        return None;
+    }
+    for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
+        let pair = std::str::from_utf8(pair).ok()?;
+        *byte = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Splits `user SP digest` at the last space (user names may contain spaces).
+pub(crate) fn parse_response(response: &[u8]) -> Result<(&str, [u8; 16]), Error> {
+    check_len(response, MAX_RESPONSE)?;
+    let space = response
+        .iter()
+        .rposition(|&b| b == b' ')
+        .ok_or_else(|| malformed("CRAM-MD5 response has no space"))?;
+    let (user, digest) = (&response[..space], &response[space + 1..]);
+    if user.is_empty() {
+        return Err(malformed("empty user name"));
+    }
+    if user.contains(&0) {
+        return Err(malformed("NUL in user name"));
+    }
+    let digest =
+        from_hex(digest).ok_or_else(|| malformed("CRAM-MD5 digest is not 32 hex digits"))?;
+    Ok((utf8_field(user, "user name")?, digest))
+}
+
+#[derive(Default)]
+enum ServerState {
+    #[default]
+    Start,
+    ExpectResponse {
+        challenge: Vec<u8>,
+    },
+    Finished,
+}
+
+#[derive(Default)]
+pub(crate) struct CramMd5Server {
+    state: ServerState,
+}
+
+impl ServerMechanism for CramMd5Server {
+    fn start(
+        &mut self,
+        ctx: &mut ServerContext<'_>,
+        initial: Option<&[u8]>,
+    ) -> Result<ServerOutput, Error> {
+        if initial.is_some() || !matches!(self.state, ServerState::Start) {
+            return Err(ProtocolError::UnexpectedInitialResponse.into());
+        }
+        // A msg-id: unique per exchange (RFC 2195), from the injected randomness.
+        let nonce = ctx.config.random().nonce(24);
+        let challenge = format!("<{nonce}@{}>", ctx.config.fqdn()).into_bytes();
+        self.state = ServerState::ExpectResponse {
+            challenge: challenge.clone(),
+        };
+        Ok(ServerOutput::Challenge(challenge))
+    }
+
+    fn step(
+        &mut self,
+        ctx: &mut ServerContext<'_>,
+        response: &[u8],
+    ) -> Result<ServerOutput, Error> {
+        let ServerState::ExpectResponse { challenge } =
+            std::mem::replace(&mut self.state, ServerState::Finished)
+        else {
+            return Err(ProtocolError::UnexpectedMessage.into());
+        };
+        let (name, offered) = parse_response(response)?;
+        ctx.note_user(name);
+        let identity = ctx.identity(name, None);
+        let password = ctx
+            .credentials(&identity.authcid, &identity.realm)
+            .password()?;
+        // An unknown user (or one without a usable secret) costs the same HMAC.
+        let known = password.is_some();
+        let key = password.unwrap_or_else(|| Secret::from(ctx.server_secret()));
+        let expected = digest(key.expose(), &challenge);
+        if known && digests_equal(&expected, &offered) {
+            return Ok(ServerOutput::Success(Success {
+                identity,
+                additional_data: None,
+                layer: None,
+            }));
+        }
+        let reason = if known {
+            "incorrect digest response"
+        } else {
+            "no CRAM-MD5 secret for user"
+        };
+        ctx.log(
+            LogLevel::Fail,
+            &format!("{reason}: {}@{}", identity.authcid, identity.realm),
+        );
+        Err(Error::AuthenticationFailed)
+    }
+}
+
+pub(crate) struct CramMd5Client;
+
+impl ClientMechanism for CramMd5Client {
+    fn start(&mut self, ctx: &mut ClientContext<'_>) -> Result<Option<Vec<u8>>, Error> {
+        ctx.authcid()?;
+        ctx.password()?;
+        Ok(None)
+    }
+
+    fn step(
+        &mut self,
+        ctx: &mut ClientContext<'_>,
+        challenge: &[u8],
+    ) -> Result<ClientOutput, Error> {
+        check_len(challenge, MAX_CHALLENGE)?;
+        if challenge.is_empty() {
+            return Err(ProtocolError::Empty.into());
+        }
+        let authcid = ctx.authcid()?;
+        let password = ctx.password()?;
+        let response = format!(
+            "{authcid} {}",
+            to_hex(&digest(password.expose(), challenge))
+        );
+        Ok(ClientOutput::Done {
+            response: Some(response.into_bytes()),
+            layer: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc2195_digest() {
+        let d = digest(
+            b"tanstaaftanstaaf",
+            b"<1896.697170952@postoffice.reston.mci.net>",
+        );
+        assert_eq!(to_hex(&d), "b913a602c7eda7a495b4e6e7334d3890");
+    }
+
+    #[test]
+    fn response_parsing() {
+        let (user, d) =
+            parse_response(b"tim b913a602c7eda7a495b4e6e7334d3890").unwrap_or(("", [0; 16]));
+        assert_eq!(user, "tim");
+        assert_eq!(to_hex(&d), "b913a602c7eda7a495b4e6e7334d3890");
+        let (user, _) =
+            parse_response(b"a b B913A602C7EDA7A495B4E6E7334D3890").unwrap_or(("", [0; 16]));
+        assert_eq!(user, "a b");
+        for bad in [
+            &b""[..],
+            b"tim",
+            b" b913a602c7eda7a495b4e6e7334d3890",
+            b"tim b913a602c7eda7a495b4e6e7334d389",
+            b"tim b913a602c7eda7a495b4e6e7334d389g",
+            b"tim b913a602c7eda7a495b4e6e7334d38900",
+            b"t\0m b913a602c7eda7a495b4e6e7334d3890",
+        ] {
+            assert!(parse_response(bad).is_err(), "{bad:?}");
+        }
+    }
+}

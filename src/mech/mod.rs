@@ -1,0 +1,158 @@
+//! The mechanisms: one sans-I/O state machine per mechanism and side, and the table that
+//! describes them.
+//!
+//! Each mechanism module holds both sides, cites its RFC and lists its states. Mechanisms
+//! never see the session layer: the server side gets a [`ServerContext`] (credentials,
+//! realm rules, randomness, log), the client side a [`ClientContext`] (credentials,
+//! randomness).
+
+pub(crate) mod cram_md5;
+pub(crate) mod login;
+pub(crate) mod plain;
+
+use crate::client::ClientContext;
+use crate::error::Error;
+use crate::security::SecurityFlags;
+use crate::server::{Identity, ServerContext};
+
+/// Limit for one user name, authorization identity or password field, in bytes (Cyrus's
+/// canonicalisation buffer is 1024 bytes; RFC 4616 requires at least 255).
+pub(crate) const MAX_FIELD: usize = 1024;
+
+/// Whether a mechanism's client speaks first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitialResponse {
+    /// The client speaks first; without an initial response the server sends an empty
+    /// challenge (PLAIN, SCRAM).
+    Required,
+    /// The server speaks first, but an initial response is accepted in place of the first
+    /// answer (LOGIN).
+    Allowed,
+    /// The server speaks first; an initial response is a protocol error (CRAM-MD5).
+    Forbidden,
+}
+
+/// The description of one mechanism: its name, what it protects against, and its
+/// constructors.
+pub struct MechanismInfo {
+    /// The registered name (`SCRAM-SHA-256-PLUS`).
+    pub name: &'static str,
+    /// The `SASL_SEC_*` properties the mechanism provides; it is offered only when these
+    /// include every flag the application requires.
+    pub provides: SecurityFlags,
+    /// The largest security strength factor of its security layer (0 = none).
+    pub max_ssf: u32,
+    /// Who speaks first.
+    pub initial_response: InitialResponse,
+    /// Whether this is a channel-binding (`-PLUS`) mechanism.
+    pub channel_binding: bool,
+    pub(crate) new_server: fn() -> Box<dyn ServerMechanism>,
+    pub(crate) new_client: fn() -> Box<dyn ClientMechanism>,
+}
+
+impl std::fmt::Debug for MechanismInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MechanismInfo")
+            .field("name", &self.name)
+            .field("provides", &self.provides)
+            .field("max_ssf", &self.max_ssf)
+            .field("initial_response", &self.initial_response)
+            .field("channel_binding", &self.channel_binding)
+            .finish()
+    }
+}
+
+impl MechanismInfo {
+    /// Whether the mechanism satisfies every flag in `required`.
+    pub fn satisfies(&self, required: SecurityFlags) -> bool {
+        // PASS_CREDENTIALS is a capability, not a protection: Cyrus ignores it when filtering.
+        let required =
+            SecurityFlags::from_bits(required.bits() & !SecurityFlags::PASS_CREDENTIALS.bits());
+        self.provides.contains(required)
+    }
+}
+
+/// Every mechanism this crate implements, strongest first: the order a client prefers them
+/// in, and the default order a server lists them in.
+pub static MECHANISMS: &[MechanismInfo] = &[cram_md5::INFO, plain::INFO, login::INFO];
+
+/// The mechanism called `name` (case-insensitive).
+pub fn find(name: &str) -> Option<&'static MechanismInfo> {
+    MECHANISMS
+        .iter()
+        .find(|info| info.name.eq_ignore_ascii_case(name))
+}
+
+/// What a server mechanism answers.
+pub(crate) enum ServerOutput {
+    /// Send this challenge and wait for the client's next message.
+    Challenge(Vec<u8>),
+    /// The client is authenticated.
+    Success(Success),
+}
+
+/// A successful server-side exchange.
+pub(crate) struct Success {
+    pub identity: Identity,
+    /// Data to send along with the success (SCRAM's `v=`, DIGEST-MD5's `rspauth=`).
+    pub additional_data: Option<Vec<u8>>,
+    /// The negotiated security layer, if any.
+    pub layer: Option<Box<dyn SecurityLayer>>,
+}
+
+/// The server side of a mechanism.
+pub(crate) trait ServerMechanism: Send {
+    /// Begins the exchange, with the client's initial response if it sent one.
+    fn start(
+        &mut self,
+        ctx: &mut ServerContext<'_>,
+        initial: Option<&[u8]>,
+    ) -> Result<ServerOutput, Error>;
+
+    /// Handles the client's next message.
+    fn step(&mut self, ctx: &mut ServerContext<'_>, response: &[u8])
+    -> Result<ServerOutput, Error>;
+}
+
+/// What a client mechanism answers.
+pub(crate) enum ClientOutput {
+    /// Send this response; the server has more to say.
+    Continue(Vec<u8>),
+    /// Send this response (if any); the client side is complete.
+    Done {
+        response: Option<Vec<u8>>,
+        layer: Option<Box<dyn SecurityLayer>>,
+    },
+}
+
+/// The client side of a mechanism.
+pub(crate) trait ClientMechanism: Send {
+    /// Begins the exchange; returns the initial response, if the mechanism has one.
+    fn start(&mut self, ctx: &mut ClientContext<'_>) -> Result<Option<Vec<u8>>, Error>;
+
+    /// Handles the server's next challenge.
+    fn step(
+        &mut self,
+        ctx: &mut ClientContext<'_>,
+        challenge: &[u8],
+    ) -> Result<ClientOutput, Error>;
+}
+
+/// A negotiated security layer (integrity or confidentiality) that wraps application data
+/// after authentication.
+pub trait SecurityLayer: Send {
+    /// The security strength factor (56 for DES, 128 for RC4, 1 for integrity only).
+    fn ssf(&self) -> u32;
+    /// The most plaintext bytes one [`encode`](SecurityLayer::encode) call may take.
+    fn max_outbuf(&self) -> u32;
+    /// Protects `data` for sending.
+    fn encode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error>;
+    /// Unwraps received bytes. Input may hold partial packets, which are buffered; the
+    /// result is the application data of every complete packet.
+    fn decode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error>;
+}
+
+/// Parses a UTF-8 text field of a peer message.
+pub(crate) fn utf8_field<'m>(bytes: &'m [u8], what: &'static str) -> Result<&'m str, Error> {
+    std::str::from_utf8(bytes).map_err(|_| crate::error::ProtocolError::InvalidUtf8(what).into())
+}

@@ -1,0 +1,211 @@
+//! PLAIN (RFC 4616): `[authzid] NUL authcid NUL passwd` in one client message.
+//!
+//! Server states: `Start` → (`ExpectMessage` if no initial response) → done.
+//! Client states: `Start` → `Sent` (the initial response carries everything).
+
+use crate::client::ClientContext;
+use crate::error::{Error, ProtocolError, check_len, malformed};
+use crate::mech::{
+    ClientMechanism, ClientOutput, InitialResponse, MAX_FIELD, MechanismInfo, ServerMechanism,
+    ServerOutput, Success, utf8_field,
+};
+use crate::security::SecurityFlags;
+use crate::server::ServerContext;
+
+pub(crate) const INFO: MechanismInfo = MechanismInfo {
+    name: "PLAIN",
+    provides: SecurityFlags::NOANONYMOUS.union(SecurityFlags::PASS_CREDENTIALS),
+    max_ssf: 0,
+    initial_response: InitialResponse::Required,
+    channel_binding: false,
+    new_server: || Box::new(PlainServer::default()),
+    new_client: || Box::new(PlainClient::default()),
+};
+
+/// The longest message: three fields and two separators.
+const MAX_MESSAGE: usize = 3 * MAX_FIELD + 2;
+
+/// The three fields of a PLAIN message.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct PlainMessage<'m> {
+    pub authzid: Option<&'m str>,
+    pub authcid: &'m str,
+    pub password: &'m [u8],
+}
+
+/// Parses `[authzid] NUL authcid NUL passwd`: exactly two NULs, a non-empty authcid and
+/// password, UTF-8 identities, each field at most [`MAX_FIELD`] bytes.
+pub(crate) fn parse(message: &[u8]) -> Result<PlainMessage<'_>, Error> {
+    check_len(message, MAX_MESSAGE)?;
+    let mut fields = message.split(|&b| b == 0);
+    let (Some(authzid), Some(authcid), Some(password), None) =
+        (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
+        return Err(malformed(
+            "PLAIN message must have exactly two NUL separators",
+        ));
+    };
+    if [authzid, authcid, password]
+        .iter()
+        .any(|f| f.len() > MAX_FIELD)
+    {
+        return Err(ProtocolError::TooLong { limit: MAX_FIELD }.into());
+    }
+    if authcid.is_empty() {
+        return Err(malformed("empty authentication identity"));
+    }
+    if password.is_empty() {
+        return Err(malformed("empty password"));
+    }
+    let authzid = utf8_field(authzid, "authorization identity")?;
+    Ok(PlainMessage {
+        authzid: (!authzid.is_empty()).then_some(authzid),
+        authcid: utf8_field(authcid, "authentication identity")?,
+        password,
+    })
+}
+
+#[derive(Default)]
+enum ServerState {
+    #[default]
+    Start,
+    ExpectMessage,
+    Finished,
+}
+
+#[derive(Default)]
+pub(crate) struct PlainServer {
+    state: ServerState,
+}
+
+impl PlainServer {
+    fn verify(ctx: &mut ServerContext<'_>, message: &[u8]) -> Result<ServerOutput, Error> {
+        let message = parse(message)?;
+        ctx.note_user(message.authcid);
+        let identity = ctx.identity(message.authcid, message.authzid);
+        ctx.verify_password(&identity.authcid, &identity.realm, message.password)?;
+        Ok(ServerOutput::Success(Success {
+            identity,
+            additional_data: None,
+            layer: None,
+        }))
+    }
+}
+
+impl ServerMechanism for PlainServer {
+    fn start(
+        &mut self,
+        ctx: &mut ServerContext<'_>,
+        initial: Option<&[u8]>,
+    ) -> Result<ServerOutput, Error> {
+        match (
+            std::mem::replace(&mut self.state, ServerState::Finished),
+            initial,
+        ) {
+            (ServerState::Start, Some(message)) => Self::verify(ctx, message),
+            (ServerState::Start, None) => {
+                self.state = ServerState::ExpectMessage;
+                Ok(ServerOutput::Challenge(Vec::new()))
+            }
+            _ => Err(ProtocolError::UnexpectedMessage.into()),
+        }
+    }
+
+    fn step(
+        &mut self,
+        ctx: &mut ServerContext<'_>,
+        response: &[u8],
+    ) -> Result<ServerOutput, Error> {
+        match std::mem::replace(&mut self.state, ServerState::Finished) {
+            ServerState::ExpectMessage => Self::verify(ctx, response),
+            _ => Err(ProtocolError::UnexpectedMessage.into()),
+        }
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct PlainClient {
+    message: Option<Vec<u8>>,
+}
+
+impl ClientMechanism for PlainClient {
+    fn start(&mut self, ctx: &mut ClientContext<'_>) -> Result<Option<Vec<u8>>, Error> {
+        let authcid = ctx.authcid()?;
+        let password = ctx.password()?;
+        let authzid = ctx.authzid().unwrap_or_default();
+        let mut message = Vec::with_capacity(authzid.len() + authcid.len() + password.len() + 2);
+        message.extend_from_slice(authzid.as_bytes());
+        message.push(0);
+        message.extend_from_slice(authcid.as_bytes());
+        message.push(0);
+        message.extend_from_slice(password.expose());
+        self.message = Some(message.clone());
+        Ok(Some(message))
+    }
+
+    /// Answers a server that did not take the initial response and sent an empty
+    /// challenge instead.
+    fn step(
+        &mut self,
+        _ctx: &mut ClientContext<'_>,
+        challenge: &[u8],
+    ) -> Result<ClientOutput, Error> {
+        match self.message.take() {
+            Some(message) if challenge.is_empty() => Ok(ClientOutput::Done {
+                response: Some(message),
+                layer: None,
+            }),
+            _ => Err(ProtocolError::UnexpectedMessage.into()),
+        }
+    }
+}
+
+impl Drop for PlainClient {
+    fn drop(&mut self) {
+        if let Some(message) = &mut self.message {
+            zeroize::Zeroize::zeroize(message);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_accepts_the_rfc_forms() {
+        assert_eq!(
+            parse(b"\0tim\0tanstaaftanstaaf"),
+            Ok(PlainMessage {
+                authzid: None,
+                authcid: "tim",
+                password: b"tanstaaftanstaaf"
+            })
+        );
+        assert_eq!(
+            parse(b"Ursel\0Kurt\0xipj3plmq").map(|m| m.authzid),
+            Ok(Some("Ursel"))
+        );
+    }
+
+    #[test]
+    fn parse_rejects_bad_shapes() {
+        for bad in [
+            &b""[..],
+            b"tim",
+            b"\0tim",
+            b"\0\0pw",
+            b"\0tim\0",
+            b"\0tim\0pw\0",
+            b"a\0b\0c\0d",
+            b"\0\xff\0pw",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+        let long = [vec![0u8], vec![b'a'; MAX_FIELD + 1], vec![0u8, b'p']].concat();
+        assert!(matches!(
+            parse(&long),
+            Err(Error::Protocol(ProtocolError::TooLong { .. }))
+        ));
+    }
+}

@@ -1,0 +1,714 @@
+//! The server side: a long-lived [`ServerConfig`] and one [`ServerSession`] per connection.
+//!
+//! # Driving a session
+//!
+//! ```
+//! use std::sync::Arc;
+//! use puresasl::{MemoryStore, ServerConfig, ServerSession, ServerStep};
+//!
+//! let store = MemoryStore::new().with_password("tim", "example.org", "tanstaaftanstaaf");
+//! let config = Arc::new(
+//!     ServerConfig::builder("smtp", "mail.example.org")
+//!         .user_realm("example.org")
+//!         .store(Arc::new(store))
+//!         .build()?,
+//! );
+//! let mut session = ServerSession::new(config);
+//! // The client sent `AUTH PLAIN <initial response>`:
+//! match session.start("PLAIN", Some(b"\0tim\0tanstaaftanstaaf"))? {
+//!     ServerStep::Done { identity, .. } => assert_eq!(identity.authcid, "tim"),
+//!     ServerStep::Continue(_challenge) => unreachable!("PLAIN finishes in one step"),
+//! }
+//! # Ok::<(), puresasl::Error>(())
+//! ```
+//!
+//! Each [`ServerStep::Continue`] carries a challenge to send; feed the client's answer to
+//! [`ServerSession::step`]. Any error ends the session: later calls return the same error.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::auxprop::{Auxprop, MemoryStore};
+use crate::credentials::{CredentialView, PasswordCheck};
+use crate::error::{Error, ProtocolError};
+use crate::log::{LogLevel, LogSink, NoLog};
+use crate::mech::{
+    self, InitialResponse, MechanismInfo, SecurityLayer, ServerMechanism, ServerOutput,
+};
+use crate::random::{OsRandom, Random};
+use crate::secret::Secret;
+use crate::security::{ChannelBinding, SecurityFlags, SecurityProperties};
+
+/// Upper bound on any single client message, whatever the mechanism (mechanisms set
+/// tighter limits of their own).
+pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+
+/// Who authenticated, and as whom they act.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The authentication identity, without realm.
+    pub authcid: String,
+    /// The realm the authentication identity was looked up in.
+    pub realm: String,
+    /// The authorization identity requested by the client, if it asked for one different
+    /// from the authentication identity.
+    pub authzid: Option<String>,
+}
+
+impl Identity {
+    /// The identity the session acts as: the authorization identity if one was granted,
+    /// else the authentication identity.
+    pub fn username(&self) -> &str {
+        self.authzid.as_deref().unwrap_or(&self.authcid)
+    }
+}
+
+/// Decides whether an authenticated user may act as another (the authzid).
+pub trait AuthorizationPolicy: Send + Sync {
+    /// Whether `identity.authcid`@`identity.realm` may act as `authzid`.
+    fn authorize(&self, identity: &Identity, authzid: &str) -> bool;
+}
+
+/// The default policy: a user may act only as themselves.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SameUserOnly;
+
+impl AuthorizationPolicy for SameUserOnly {
+    fn authorize(&self, _identity: &Identity, _authzid: &str) -> bool {
+        false
+    }
+}
+
+impl<F> AuthorizationPolicy for F
+where
+    F: Fn(&Identity, &str) -> bool + Send + Sync,
+{
+    fn authorize(&self, identity: &Identity, authzid: &str) -> bool {
+        self(identity, authzid)
+    }
+}
+
+/// Checks plaintext passwords (PLAIN, LOGIN) somewhere other than the credential store:
+/// saslauthd, an application callback, PAM.
+pub trait PasswordChecker: Send + Sync {
+    /// Checks `password` of `user` in `realm`.
+    fn check(&self, user: &str, realm: &str, password: &[u8]) -> Result<PasswordCheck, Error>;
+}
+
+/// Long-lived server configuration, shared by every session (put it in an `Arc`).
+pub struct ServerConfig {
+    service: String,
+    fqdn: String,
+    user_realm: Option<String>,
+    store: Arc<dyn Auxprop>,
+    password_checker: Option<Arc<dyn PasswordChecker>>,
+    mechanisms: Vec<&'static MechanismInfo>,
+    flags: SecurityFlags,
+    authorization: Arc<dyn AuthorizationPolicy>,
+    log: Arc<dyn LogSink>,
+    random: Arc<dyn Random>,
+    scram_iterations: u32,
+    server_secret: Secret,
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("service", &self.service)
+            .field("fqdn", &self.fqdn)
+            .field("user_realm", &self.user_realm)
+            .field("mechanisms", &self.mechanism_names())
+            .field("flags", &self.flags)
+            .field("scram_iterations", &self.scram_iterations)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerConfig {
+    /// Starts a configuration for `service` (`smtp`, `imap`) on the host `fqdn`.
+    pub fn builder(service: &str, fqdn: &str) -> ServerConfigBuilder {
+        ServerConfigBuilder {
+            service: service.to_owned(),
+            fqdn: fqdn.to_ascii_lowercase(),
+            user_realm: None,
+            store: None,
+            password_checker: None,
+            mechanisms: None,
+            flags: SecurityFlags::NONE,
+            authorization: None,
+            log: None,
+            random: None,
+            scram_iterations: 4096,
+            server_secret: None,
+        }
+    }
+
+    /// The service name.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// The server's host name, lower-cased.
+    pub fn fqdn(&self) -> &str {
+        &self.fqdn
+    }
+
+    /// The configured user realm.
+    pub fn user_realm(&self) -> Option<&str> {
+        self.user_realm.as_deref()
+    }
+
+    /// The credential store.
+    pub fn store(&self) -> &dyn Auxprop {
+        self.store.as_ref()
+    }
+
+    /// The log sink.
+    pub fn log(&self) -> &dyn LogSink {
+        self.log.as_ref()
+    }
+
+    /// The randomness source.
+    pub fn random(&self) -> &dyn Random {
+        self.random.as_ref()
+    }
+
+    /// The security flags every offered mechanism must satisfy.
+    pub fn flags(&self) -> SecurityFlags {
+        self.flags
+    }
+
+    /// The PBKDF2 iteration count for SCRAM keys derived from plaintext passwords.
+    pub fn scram_iterations(&self) -> u32 {
+        self.scram_iterations
+    }
+
+    /// The enabled mechanisms that satisfy the configured flags, in configured order,
+    /// without the `-PLUS` variants (see [`ServerSession::mechanisms`]).
+    pub fn mechanism_names(&self) -> Vec<&'static str> {
+        self.mechanisms
+            .iter()
+            .filter(|info| !info.channel_binding && info.satisfies(self.flags))
+            .map(|info| info.name)
+            .collect()
+    }
+
+    /// Splits a user name into user and realm as Cyrus does: `user@realm` at the first `@`;
+    /// otherwise the configured user realm; otherwise the server's host name.
+    pub fn split_user(&self, name: &str) -> (String, String) {
+        match name.split_once('@') {
+            Some((user, realm)) => (user.to_owned(), realm.to_owned()),
+            None => (
+                name.to_owned(),
+                self.user_realm.clone().unwrap_or_else(|| self.fqdn.clone()),
+            ),
+        }
+    }
+
+    /// Checks a plaintext password the way PLAIN and LOGIN do: through the configured
+    /// [`PasswordChecker`], else against the store (plaintext, or keys derived from it).
+    pub fn check_password(
+        &self,
+        user: &str,
+        realm: &str,
+        password: &[u8],
+    ) -> Result<PasswordCheck, Error> {
+        match &self.password_checker {
+            Some(checker) => checker.check(user, realm, password),
+            None => Ok(CredentialView::new(self.store(), user, realm).check_password(password)?),
+        }
+    }
+}
+
+/// Builds a [`ServerConfig`].
+pub struct ServerConfigBuilder {
+    service: String,
+    fqdn: String,
+    user_realm: Option<String>,
+    store: Option<Arc<dyn Auxprop>>,
+    password_checker: Option<Arc<dyn PasswordChecker>>,
+    mechanisms: Option<Vec<String>>,
+    flags: SecurityFlags,
+    authorization: Option<Arc<dyn AuthorizationPolicy>>,
+    log: Option<Arc<dyn LogSink>>,
+    random: Option<Arc<dyn Random>>,
+    scram_iterations: u32,
+    server_secret: Option<Secret>,
+}
+
+impl ServerConfigBuilder {
+    /// The realm for user names without `@realm` (default: the host name).
+    pub fn user_realm(mut self, realm: &str) -> Self {
+        self.user_realm = Some(realm.to_owned());
+        self
+    }
+
+    /// The credential store (default: an empty [`MemoryStore`]).
+    pub fn store(mut self, store: Arc<dyn Auxprop>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Checks PLAIN and LOGIN passwords with `checker` instead of the store.
+    pub fn password_checker(mut self, checker: Arc<dyn PasswordChecker>) -> Self {
+        self.password_checker = Some(checker);
+        self
+    }
+
+    /// The enabled mechanisms, in the order they are offered (case-insensitive; default:
+    /// all, strongest first). A `-PLUS` name also enables its base mechanism's binding.
+    pub fn mechanisms<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.mechanisms = Some(names.into_iter().map(|n| n.as_ref().to_owned()).collect());
+        self
+    }
+
+    /// The security flags every offered mechanism must satisfy (`noplaintext`, ...).
+    pub fn flags(mut self, flags: SecurityFlags) -> Self {
+        self.flags = flags;
+        self
+    }
+
+    /// Who may act as whom (default: [`SameUserOnly`]).
+    pub fn authorization(mut self, policy: Arc<dyn AuthorizationPolicy>) -> Self {
+        self.authorization = Some(policy);
+        self
+    }
+
+    /// Where log messages go (default: [`NoLog`]).
+    pub fn log(mut self, sink: Arc<dyn LogSink>) -> Self {
+        self.log = Some(sink);
+        self
+    }
+
+    /// The randomness source (default: [`OsRandom`]).
+    pub fn random(mut self, random: Arc<dyn Random>) -> Self {
+        self.random = Some(random);
+        self
+    }
+
+    /// The PBKDF2 iteration count for SCRAM keys derived from a plaintext password (default
+    /// 4096, Cyrus's `scram_iteration_counter`).
+    pub fn scram_iterations(mut self, iterations: u32) -> Self {
+        self.scram_iterations = iterations;
+        self
+    }
+
+    /// The secret from which SCRAM derives stable fake salts for unknown users (default: 32
+    /// bytes from the randomness source, so stable for the life of the configuration).
+    pub fn server_secret(mut self, secret: Secret) -> Self {
+        self.server_secret = Some(secret);
+        self
+    }
+
+    /// Checks the settings and builds the configuration.
+    pub fn build(self) -> Result<ServerConfig, Error> {
+        let mechanisms = match &self.mechanisms {
+            None => mech::MECHANISMS.iter().collect(),
+            Some(names) => resolve_mechanisms(names)?,
+        };
+        if self.scram_iterations == 0 {
+            return Err(Error::Config("scram_iterations must be at least 1".into()));
+        }
+        let random = self.random.unwrap_or_else(|| Arc::new(OsRandom));
+        let server_secret = self.server_secret.unwrap_or_else(|| {
+            let mut bytes = vec![0u8; 32];
+            random.fill(&mut bytes);
+            Secret::new(bytes)
+        });
+        Ok(ServerConfig {
+            service: self.service,
+            fqdn: self.fqdn,
+            user_realm: self.user_realm,
+            store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+            password_checker: self.password_checker,
+            mechanisms,
+            flags: self.flags,
+            authorization: self.authorization.unwrap_or_else(|| Arc::new(SameUserOnly)),
+            log: self.log.unwrap_or_else(|| Arc::new(NoLog)),
+            random,
+            scram_iterations: self.scram_iterations,
+            server_secret,
+        })
+    }
+}
+
+/// Looks up mechanism names; a `-PLUS` name brings its base mechanism and the reverse.
+fn resolve_mechanisms(names: &[String]) -> Result<Vec<&'static MechanismInfo>, Error> {
+    let mut resolved: Vec<&'static MechanismInfo> = Vec::new();
+    for name in names {
+        let info =
+            mech::find(name).ok_or_else(|| Error::Config(format!("unknown mechanism {name:?}")))?;
+        let plus = format!("{}-PLUS", info.name);
+        let base = info.name.strip_suffix("-PLUS");
+        let related = [Some(info), mech::find(&plus), base.and_then(mech::find)];
+        for info in related.into_iter().flatten() {
+            if !resolved.iter().any(|known| std::ptr::eq(*known, info)) {
+                resolved.push(info);
+            }
+        }
+    }
+    Ok(resolved)
+}
+
+/// What a server mechanism may use: the configuration and the per-session settings.
+#[allow(
+    dead_code,
+    reason = "channel binding and security properties serve SCRAM and DIGEST-MD5"
+)]
+pub(crate) struct ServerContext<'a> {
+    pub config: &'a ServerConfig,
+    pub channel_binding: Option<&'a ChannelBinding>,
+    pub properties: &'a SecurityProperties,
+    pub external_ssf: u32,
+    /// Whether the client could have used a `-PLUS` mechanism (for SCRAM's `y` flag).
+    pub plus_offered: bool,
+    attempted_user: Option<String>,
+}
+
+impl ServerContext<'_> {
+    /// Records the user name the client claimed, for logs and `SASL_USERNAME` after failure.
+    pub fn note_user(&mut self, name: &str) {
+        self.attempted_user = Some(name.to_owned());
+    }
+
+    /// Logs a message.
+    pub fn log(&self, level: LogLevel, message: &str) {
+        self.config.log().log(level, message);
+    }
+
+    /// The configured server secret (for stable fake salts).
+    pub fn server_secret(&self) -> &[u8] {
+        self.config.server_secret.expose()
+    }
+
+    /// The credentials of `user` in `realm`.
+    pub fn credentials<'v>(&'v self, user: &'v str, realm: &'v str) -> CredentialView<'v> {
+        CredentialView::new(self.config.store(), user, realm)
+    }
+
+    /// Verifies a plaintext password; a wrong password and an unknown user give the same
+    /// error, and the log says which.
+    pub fn verify_password(&self, user: &str, realm: &str, password: &[u8]) -> Result<(), Error> {
+        match self.config.check_password(user, realm, password)? {
+            PasswordCheck::Match => Ok(()),
+            PasswordCheck::Mismatch => {
+                self.log(
+                    LogLevel::Fail,
+                    &format!("Password verification failed for {user}@{realm}"),
+                );
+                Err(Error::AuthenticationFailed)
+            }
+            PasswordCheck::NoSuchUser => {
+                self.log(LogLevel::Fail, &format!("user {user}@{realm} not found"));
+                Err(Error::AuthenticationFailed)
+            }
+        }
+    }
+
+    /// Builds the identity of `authcid` (which may carry `@realm`) acting as `authzid`.
+    pub fn identity(&self, authcid: &str, authzid: Option<&str>) -> Identity {
+        let (user, realm) = self.config.split_user(authcid);
+        Identity {
+            authcid: user,
+            realm,
+            authzid: authzid.filter(|z| !z.is_empty()).map(str::to_owned),
+        }
+    }
+}
+
+/// What [`ServerSession::start`] and [`ServerSession::step`] return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerStep {
+    /// Send this challenge (possibly empty) and pass the client's answer to
+    /// [`ServerSession::step`].
+    Continue(Vec<u8>),
+    /// The client is authenticated.
+    Done {
+        /// Data to send with the success indication (or, if the protocol cannot carry it,
+        /// as a last challenge whose empty answer the application then accepts).
+        additional_data: Option<Vec<u8>>,
+        /// The authenticated identity.
+        identity: Identity,
+    },
+}
+
+enum State {
+    Idle,
+    Running(&'static MechanismInfo, Box<dyn ServerMechanism>),
+    Done(&'static MechanismInfo),
+    Failed(Error),
+}
+
+/// One server-side authentication exchange.
+pub struct ServerSession {
+    config: Arc<ServerConfig>,
+    channel_binding: Option<ChannelBinding>,
+    properties: SecurityProperties,
+    external_ssf: u32,
+    state: State,
+    identity: Option<Identity>,
+    attempted_user: Option<String>,
+    layer: Option<Box<dyn SecurityLayer>>,
+}
+
+impl fmt::Debug for ServerSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerSession")
+            .field("mechanism", &self.mechanism())
+            .field("identity", &self.identity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerSession {
+    /// A new session on `config`.
+    pub fn new(config: Arc<ServerConfig>) -> Self {
+        ServerSession {
+            config,
+            channel_binding: None,
+            properties: SecurityProperties::default(),
+            external_ssf: 0,
+            state: State::Idle,
+            identity: None,
+            attempted_user: None,
+            layer: None,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Arc<ServerConfig> {
+        &self.config
+    }
+
+    /// Sets the TLS channel binding; the `-PLUS` mechanisms are offered only with one.
+    pub fn set_channel_binding(&mut self, binding: Option<ChannelBinding>) {
+        self.channel_binding = binding;
+    }
+
+    /// Sets the application's security requirements (the configured flags are added).
+    pub fn set_security_properties(&mut self, properties: SecurityProperties) {
+        self.properties = properties;
+    }
+
+    /// The application's security requirements.
+    pub fn security_properties(&self) -> &SecurityProperties {
+        &self.properties
+    }
+
+    /// Sets the strength of an external security layer (TLS); with more than 1, plaintext
+    /// mechanisms are allowed despite `noplaintext`, as in Cyrus.
+    pub fn set_external_ssf(&mut self, ssf: u32) {
+        self.external_ssf = ssf;
+    }
+
+    fn required_flags(&self) -> SecurityFlags {
+        let mut flags = self.config.flags | self.properties.flags;
+        if self.external_ssf > 1 {
+            flags = SecurityFlags::from_bits(flags.bits() & !SecurityFlags::NOPLAINTEXT.bits());
+        }
+        flags
+    }
+
+    fn offers(&self, info: &MechanismInfo) -> bool {
+        info.satisfies(self.required_flags())
+            && (!info.channel_binding || self.channel_binding.is_some())
+            && info.max_ssf + self.external_ssf >= self.properties.min_ssf
+    }
+
+    /// The mechanisms this session offers, in configured order.
+    pub fn mechanisms(&self) -> Vec<&'static str> {
+        self.config
+            .mechanisms
+            .iter()
+            .filter(|info| self.offers(info))
+            .map(|info| info.name)
+            .collect()
+    }
+
+    /// Starts `mechanism` with the client's initial response, if any. `None` (no initial
+    /// response) and `Some(b"")` (an empty one) are different things.
+    pub fn start(&mut self, mechanism: &str, initial: Option<&[u8]>) -> Result<ServerStep, Error> {
+        match &self.state {
+            State::Idle => {}
+            State::Failed(error) => return Err(error.clone()),
+            State::Running(..) | State::Done(_) => {
+                return Err(Error::State("start called twice"));
+            }
+        }
+        let result = self.start_inner(mechanism, initial);
+        self.settle(result)
+    }
+
+    fn start_inner(
+        &mut self,
+        name: &str,
+        initial: Option<&[u8]>,
+    ) -> Result<
+        (
+            &'static MechanismInfo,
+            Box<dyn ServerMechanism>,
+            ServerOutput,
+        ),
+        Error,
+    > {
+        let info = self
+            .config
+            .mechanisms
+            .iter()
+            .copied()
+            .find(|info| info.name.eq_ignore_ascii_case(name) && self.offers(info))
+            .ok_or_else(|| Error::NoMechanism(name.to_owned()))?;
+        if let Some(initial) = initial {
+            crate::error::check_len(initial, MAX_CLIENT_MESSAGE)?;
+            if info.initial_response == InitialResponse::Forbidden {
+                return Err(ProtocolError::UnexpectedInitialResponse.into());
+            }
+        }
+        let mut mechanism = (info.new_server)();
+        let mut ctx = self.context(info);
+        let output = mechanism.start(&mut ctx, initial);
+        self.attempted_user = ctx.attempted_user.take().or(self.attempted_user.take());
+        Ok((info, mechanism, output?))
+    }
+
+    /// Handles the client's answer to the last challenge.
+    pub fn step(&mut self, response: &[u8]) -> Result<ServerStep, Error> {
+        let (info, mut mechanism) = match std::mem::replace(&mut self.state, State::Idle) {
+            State::Running(info, mechanism) => (info, mechanism),
+            State::Failed(error) => {
+                self.state = State::Failed(error.clone());
+                return Err(error);
+            }
+            State::Idle => return self.fail(Error::State("step before start")),
+            State::Done(_) => return self.fail(Error::State("step after the exchange finished")),
+        };
+        let result = crate::error::check_len(response, MAX_CLIENT_MESSAGE).and_then(|()| {
+            let mut ctx = self.context(info);
+            let output = mechanism.step(&mut ctx, response);
+            if let Some(user) = ctx.attempted_user.take() {
+                self.attempted_user = Some(user);
+            }
+            output
+        });
+        self.settle(result.map(|output| (info, mechanism, output)))
+    }
+
+    fn context(&self, _info: &MechanismInfo) -> ServerContext<'_> {
+        ServerContext {
+            config: &self.config,
+            channel_binding: self.channel_binding.as_ref(),
+            properties: &self.properties,
+            external_ssf: self.external_ssf,
+            plus_offered: self.channel_binding.is_some()
+                && self
+                    .config
+                    .mechanisms
+                    .iter()
+                    .any(|info| info.channel_binding && self.offers(info)),
+            attempted_user: None,
+        }
+    }
+
+    fn settle(
+        &mut self,
+        result: Result<
+            (
+                &'static MechanismInfo,
+                Box<dyn ServerMechanism>,
+                ServerOutput,
+            ),
+            Error,
+        >,
+    ) -> Result<ServerStep, Error> {
+        match result {
+            Err(error) => self.fail(error),
+            Ok((info, mechanism, ServerOutput::Challenge(challenge))) => {
+                self.state = State::Running(info, mechanism);
+                Ok(ServerStep::Continue(challenge))
+            }
+            Ok((info, _, ServerOutput::Success(success))) => {
+                let identity = success.identity;
+                self.attempted_user = Some(identity.authcid.clone());
+                if let Some(authzid) = &identity.authzid {
+                    let same = {
+                        let (user, realm) = self.config.split_user(authzid);
+                        user == identity.authcid && realm == identity.realm
+                    };
+                    if !same && !self.config.authorization.authorize(&identity, authzid) {
+                        self.config.log().log(
+                            LogLevel::Fail,
+                            &format!(
+                                "{}@{} may not act as {authzid}: requested identity not authenticated identity",
+                                identity.authcid, identity.realm
+                            ),
+                        );
+                        self.attempted_user = Some(authzid.clone());
+                        return self.fail(Error::AuthorizationFailed);
+                    }
+                }
+                self.state = State::Done(info);
+                self.layer = success.layer;
+                self.identity = Some(identity.clone());
+                Ok(ServerStep::Done {
+                    additional_data: success.additional_data,
+                    identity,
+                })
+            }
+        }
+    }
+
+    fn fail<T>(&mut self, error: Error) -> Result<T, Error> {
+        self.state = State::Failed(error.clone());
+        Err(error)
+    }
+
+    /// The mechanism in use, once started.
+    pub fn mechanism(&self) -> Option<&'static str> {
+        match &self.state {
+            State::Running(info, _) | State::Done(info) => Some(info.name),
+            State::Idle | State::Failed(_) => None,
+        }
+    }
+
+    /// The authenticated identity, once the exchange succeeded.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.identity.as_ref()
+    }
+
+    /// The user name the client claimed, even if authentication failed (for logs).
+    pub fn attempted_user(&self) -> Option<&str> {
+        self.attempted_user.as_deref()
+    }
+
+    /// The security strength factor of the negotiated layer (0 if none).
+    pub fn ssf(&self) -> u32 {
+        self.layer.as_ref().map_or(0, |layer| layer.ssf())
+    }
+
+    /// The most plaintext bytes one [`encode`](Self::encode) call may take.
+    pub fn max_outbuf(&self) -> u32 {
+        self.layer
+            .as_ref()
+            .map_or(self.properties.max_buf_size, |layer| layer.max_outbuf())
+    }
+
+    /// Protects outgoing application data with the negotiated layer (a copy if none).
+    pub fn encode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
+        match &mut self.layer {
+            Some(layer) => layer.encode(data),
+            None => Ok(data.to_vec()),
+        }
+    }
+
+    /// Unwraps incoming application data with the negotiated layer (a copy if none).
+    pub fn decode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
+        match &mut self.layer {
+            Some(layer) => layer.decode(data),
+            None => Ok(data.to_vec()),
+        }
+    }
+}
