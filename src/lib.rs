@@ -54,6 +54,9 @@ pub mod auxprop;
 pub mod client;
 pub mod credentials;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keys;
 pub mod log;
 pub mod mech;

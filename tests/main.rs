@@ -1,1 +1,3 @@
-//! Integration tests.
+//! Integration tests, built as one binary.
+
+mod fuzz_corpus;
