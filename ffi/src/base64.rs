@@ -1,0 +1,181 @@
+//! `sasl_encode64` and `sasl_decode64`, with Cyrus's exact edge cases: the encoder always
+//! NUL-terminates and reports the length even when the buffer is too small; the decoder
+//! works in groups of four, returns `SASL_CONTINUE` on a trailing partial group, counts the
+//! NUL in `outmax`, and rejects whitespace.
+
+use crate::consts::{SASL_BADPROT, SASL_BUFOVER, SASL_CONTINUE, SASL_FAIL, SASL_OK};
+use std::ffi::c_int;
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// The encoded length of `len` bytes, without the NUL.
+pub fn encoded_len(len: usize) -> usize {
+    len.div_ceil(3) * 4
+}
+
+/// Encodes `input` into `out`, which must hold `encoded_len(input.len())` bytes plus the NUL.
+pub fn encode_into(input: &[u8], out: &mut [u8]) {
+    let mut written = 0;
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        let sextets = [(n >> 18) & 63, (n >> 12) & 63, (n >> 6) & 63, n & 63];
+        for (i, sextet) in sextets.iter().enumerate() {
+            let symbol = if i <= chunk.len() {
+                ALPHABET.get(*sextet as usize).copied().unwrap_or(b'=')
+            } else {
+                b'='
+            };
+            if let Some(slot) = out.get_mut(written) {
+                *slot = symbol;
+            }
+            written += 1;
+        }
+    }
+    if let Some(slot) = out.get_mut(written) {
+        *slot = 0;
+    }
+}
+
+fn value(symbol: u8) -> Option<u32> {
+    match symbol {
+        b'A'..=b'Z' => Some(u32::from(symbol - b'A')),
+        b'a'..=b'z' => Some(u32::from(symbol - b'a') + 26),
+        b'0'..=b'9' => Some(u32::from(symbol - b'0') + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    }
+}
+
+/// The outcome of [`decode`]: the status, and the output length if Cyrus writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decoded {
+    /// The `SASL_*` status.
+    pub status: c_int,
+    /// The number of bytes written (not counting the NUL), when `*outlen` is to be set.
+    pub len: Option<usize>,
+}
+
+/// Decodes `input` into `out` (whose length is `outmax`, NUL included) as Cyrus does.
+pub fn decode(input: &[u8], out: &mut [u8]) -> Decoded {
+    let early = |status| Decoded { status, len: None };
+    if input.first() == Some(&b'\r') {
+        return early(SASL_FAIL);
+    }
+    let mut len = 0usize;
+    let mut push = |byte: u8, len: &mut usize| -> bool {
+        if let Some(slot) = out.get_mut(*len) {
+            *slot = byte;
+        }
+        *len += 1;
+        *len < out.len()
+    };
+    let finish = |status, len: usize, out: &mut [u8]| {
+        if let Some(slot) = out.get_mut(len) {
+            *slot = 0;
+        }
+        Decoded {
+            status,
+            len: Some(len),
+        }
+    };
+    let mut groups = input.chunks(4).peekable();
+    while let Some(group) = groups.next() {
+        if group.len() < 4 {
+            // A partial group: check what is there, then ask for more.
+            let ok = group
+                .iter()
+                .enumerate()
+                .all(|(i, &c)| value(c).is_some() || (c == b'=' && i >= 2));
+            let status = if ok { SASL_CONTINUE } else { SASL_BADPROT };
+            if group.first() == Some(&b'=') {
+                // "=" alone: Cyrus reports a partial group.
+                return finish(SASL_CONTINUE, len, out);
+            }
+            return finish(status, len, out);
+        }
+        let symbols = [group[0], group[1], group[2], group[3]];
+        let (Some(a), Some(b)) = (value(symbols[0]), value(symbols[1])) else {
+            return finish(SASL_BADPROT, len, out);
+        };
+        let c = value(symbols[2]);
+        let d = value(symbols[3]);
+        if c.is_none() && symbols[2] != b'=' || d.is_none() && symbols[3] != b'=' {
+            return finish(SASL_BADPROT, len, out);
+        }
+        if c.is_none() && d.is_some() {
+            return finish(SASL_BADPROT, len, out);
+        }
+        let n = (a << 18) | (b << 12) | (c.unwrap_or(0) << 6) | d.unwrap_or(0);
+        let [_, b0, b1, b2] = n.to_be_bytes();
+        let bytes = [b0, b1, b2];
+        let count = if c.is_none() {
+            1
+        } else if d.is_none() {
+            2
+        } else {
+            3
+        };
+        for &byte in bytes.iter().take(count) {
+            if !push(byte, &mut len) {
+                return early(SASL_BUFOVER);
+            }
+        }
+        if count < 3 && groups.peek().is_some() {
+            // Data after padding.
+            return finish(SASL_BADPROT, len, out);
+        }
+    }
+    if out.is_empty() {
+        return early(SASL_BUFOVER);
+    }
+    finish(SASL_OK, len, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(input: &str, outmax: usize) -> (c_int, Option<usize>, Vec<u8>) {
+        let mut out = vec![0xAAu8; outmax];
+        let d = decode(input.as_bytes(), &mut out);
+        (d.status, d.len, out)
+    }
+
+    #[test]
+    fn cyrus_edge_cases() {
+        assert_eq!(dec("AA==", 1).0, SASL_BUFOVER);
+        let (s, l, o) = dec("AA==", 2);
+        assert_eq!((s, l), (SASL_OK, Some(1)));
+        assert_eq!(o, vec![0, 0]);
+        assert_eq!(dec("=", 10).0, SASL_CONTINUE);
+        assert_eq!(dec("=", 10).1, Some(0));
+        assert_eq!(dec("AAA", 10).0, SASL_CONTINUE);
+        assert_eq!(dec("AAA", 10).1, Some(0));
+        assert_eq!(dec("", 10).0, SASL_OK);
+        assert_eq!(dec("\rAAA", 10).0, SASL_FAIL);
+        assert_eq!(dec("!!!!", 10).0, SASL_BADPROT);
+        assert_eq!(dec("AA AA", 10).0, SASL_BADPROT);
+        assert_eq!(dec("AA==AAAA", 10).0, SASL_BADPROT);
+        let (s, l, o) = dec("AGJvYgBwdzI=", 64);
+        assert_eq!((s, l), (SASL_OK, Some(8)));
+        assert_eq!(&o[..9], b"\0bob\0pw2\0");
+    }
+
+    #[test]
+    fn encode_round_trip() {
+        for input in [&b""[..], b"a", b"ab", b"abc", b"\0bob\0pw2"] {
+            let mut out = vec![0u8; encoded_len(input.len()) + 1];
+            encode_into(input, &mut out);
+            let mut back = vec![0u8; input.len() + 1];
+            let d = decode(&out[..out.len() - 1], &mut back);
+            assert_eq!(d.status, SASL_OK);
+            assert_eq!(&back[..input.len()], input);
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! The property-context API of Cyrus's `sasl/prop.h` (`prop_*`) and the auxprop calls
+//! `saslpasswd2` uses (`sasl_auxprop_request`, `sasl_auxprop_getctx`, `sasl_auxprop_store`).
+
+#![allow(non_camel_case_types, reason = "the C names are the ABI")]
+
+use std::ffi::{CString, c_char, c_int, c_uint};
+
+use puresasl::Secret;
+
+use crate::conn::{conn_mut, conn_user_realm, sasl_conn_t, server_parts};
+use crate::consts::*;
+use crate::types::propval;
+use crate::util::{guard, nonnull, opt_string};
+
+/// A property context (opaque to C): requested names and their values.
+#[derive(Default)]
+pub struct propctx {
+    entries: Vec<Entry>,
+    /// The `propval` array `prop_get` returns, rebuilt on each call.
+    view: Vec<propval>,
+    /// NULL-terminated value-pointer arrays backing `view`.
+    value_ptrs: Vec<Vec<*const c_char>>,
+}
+
+struct Entry {
+    name: CString,
+    values: Vec<CString>,
+}
+
+impl propctx {
+    fn request(&mut self, name: &str) {
+        let name = name.trim_start_matches('*');
+        if !self
+            .entries
+            .iter()
+            .any(|e| e.name.to_bytes() == name.as_bytes())
+            && let Ok(name) = CString::new(name)
+        {
+            self.entries.push(Entry {
+                name,
+                values: Vec::new(),
+            });
+        }
+    }
+
+    fn rebuild_view(&mut self) -> *const propval {
+        self.value_ptrs = self
+            .entries
+            .iter()
+            .map(|e| {
+                let mut ptrs: Vec<*const c_char> = e.values.iter().map(|v| v.as_ptr()).collect();
+                ptrs.push(std::ptr::null());
+                ptrs
+            })
+            .collect();
+        self.view = self
+            .entries
+            .iter()
+            .zip(self.value_ptrs.iter_mut())
+            .map(|(e, ptrs)| propval {
+                name: e.name.as_ptr(),
+                values: if e.values.is_empty() {
+                    std::ptr::null_mut()
+                } else {
+                    ptrs.as_mut_ptr()
+                },
+                nvalues: c_uint::try_from(e.values.len()).unwrap_or(0),
+                valsize: c_uint::try_from(
+                    e.values.iter().map(|v| v.as_bytes().len()).sum::<usize>(),
+                )
+                .unwrap_or(0),
+            })
+            .collect();
+        self.view.push(propval {
+            name: std::ptr::null(),
+            values: std::ptr::null_mut(),
+            nvalues: 0,
+            valsize: 0,
+        });
+        self.view.as_ptr()
+    }
+}
+
+/// Reads a NULL-terminated array of C strings.
+///
+/// # Safety
+/// `names` NULL or a NULL-terminated array of NUL-terminated strings.
+unsafe fn string_list(names: *mut *const c_char) -> Vec<String> {
+    let mut out = Vec::new();
+    if names.is_null() {
+        return out;
+    }
+    for i in 0..4096 {
+        // SAFETY: within the NULL-terminated array.
+        let ptr = unsafe { *names.add(i) };
+        if ptr.is_null() {
+            break;
+        }
+        // SAFETY: NUL-terminated.
+        if let Some(name) = unsafe { opt_string(ptr) } {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// Creates a property context (`estimate` is a size hint, ignored).
+#[unsafe(no_mangle)]
+pub extern "C" fn prop_new(estimate: c_uint) -> *mut propctx {
+    let _ = estimate;
+    guard!(std::ptr::null_mut(), Box::into_raw(Box::default()))
+}
+
+/// Frees a property context; `*ctx` becomes NULL.
+///
+/// # Safety
+/// `ctx` NULL or pointing at NULL or a context from `prop_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn prop_dispose(ctx: *mut *mut propctx) {
+    guard!((), {
+        if ctx.is_null() {
+            return;
+        }
+        // SAFETY: readable and writable per the contract.
+        let p = unsafe { std::ptr::replace(ctx, std::ptr::null_mut()) };
+        if !p.is_null() {
+            // SAFETY: from Box::into_raw in prop_new, freed once.
+            drop(unsafe { Box::from_raw(p) });
+        }
+    })
+}
+
+/// Requests the properties named in the NULL-terminated `names`.
+///
+/// # Safety
+/// `ctx` from `prop_new` (or a connection's); `names` as `string_list`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn prop_request(ctx: *mut propctx, names: *mut *const c_char) -> c_int {
+    guard!(SASL_FAIL, {
+        nonnull!(ctx);
+        // SAFETY: per the contract.
+        let (ctx, names) = unsafe { (&mut *ctx, string_list(names)) };
+        for name in names {
+            ctx.request(&name);
+        }
+        SASL_OK
+    })
+}
+
+/// The values of every requested property, ending with an entry whose name is NULL; valid
+/// until the next call on the context.
+///
+/// # Safety
+/// `ctx` from `prop_new` or NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn prop_get(ctx: *mut propctx) -> *const propval {
+    guard!(std::ptr::null(), {
+        if ctx.is_null() {
+            return std::ptr::null();
+        }
+        // SAFETY: a live context per the contract.
+        unsafe { &mut *ctx }.rebuild_view()
+    })
+}
+
+/// Fills `vals` (with room for the names' count) with the named properties; returns how many
+/// were found.
+///
+/// # Safety
+/// `ctx` live; `names` NULL-terminated; `vals` writable for as many entries as names.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn prop_getnames(
+    ctx: *mut propctx,
+    names: *mut *const c_char,
+    vals: *mut propval,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        nonnull!(ctx, names, vals);
+        // SAFETY: per the contract.
+        let (ctx, wanted) = unsafe { (&mut *ctx, string_list(names)) };
+        let view = ctx.rebuild_view();
+        let mut found = 0;
+        for (i, name) in wanted.iter().enumerate() {
+            let name = name.trim_start_matches('*');
+            let index = ctx
+                .entries
+                .iter()
+                .position(|e| e.name.to_bytes() == name.as_bytes());
+            let value = match index {
+                Some(index) => {
+                    found += 1;
+                    // SAFETY: index < entries.len(), within the view array.
+                    unsafe { *view.add(index) }
+                }
+                None => propval {
+                    name: std::ptr::null(),
+                    values: std::ptr::null_mut(),
+                    nvalues: 0,
+                    valsize: 0,
+                },
+            };
+            // SAFETY: vals has room for every name per the contract.
+            unsafe { *vals.add(i) = value };
+        }
+        found
+    })
+}
+
+/// Sets (or with `value` NULL, adds the name without a value) a property; `vallen` < 0 means
+/// `strlen(value)`. `name` NULL appends to the last property set.
+///
+/// # Safety
+/// `ctx` live; strings NUL-terminated (or `vallen` bytes).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn prop_set(
+    ctx: *mut propctx,
+    name: *const c_char,
+    value: *const c_char,
+    vallen: c_int,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        nonnull!(ctx);
+        // SAFETY: per the contract.
+        let ctx = unsafe { &mut *ctx };
+        // SAFETY: NUL-terminated or NULL.
+        let name = unsafe { opt_string(name) };
+        let index = match name {
+            Some(name) => {
+                ctx.request(&name);
+                ctx.entries
+                    .iter()
+                    .position(|e| e.name.to_bytes() == name.trim_start_matches('*').as_bytes())
+            }
+            None => ctx.entries.len().checked_sub(1),
+        };
+        let Some(entry) = index.and_then(|i| ctx.entries.get_mut(i)) else {
+            return SASL_BADPARAM;
+        };
+        if value.is_null() {
+            return SASL_OK;
+        }
+        let bytes = match u32::try_from(vallen) {
+            // SAFETY: vallen readable bytes per the contract.
+            Ok(len) => unsafe { crate::util::bytes(value, len) }
+                .unwrap_or_default()
+                .to_vec(),
+            // SAFETY: NUL-terminated when vallen < 0.
+            Err(_) => unsafe { opt_string(value) }
+                .unwrap_or_default()
+                .into_bytes(),
+        };
+        // A NUL inside a value cannot be represented as a C string: cut it there.
+        let bytes: Vec<u8> = bytes.into_iter().take_while(|b| *b != 0).collect();
+        entry.values.push(CString::new(bytes).unwrap_or_default());
+        SASL_OK
+    })
+}
+
+/// Clears the values (and with `requests` non-zero, the requests too).
+///
+/// # Safety
+/// `ctx` live or NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn prop_clear(ctx: *mut propctx, requests: c_int) {
+    guard!((), {
+        if ctx.is_null() {
+            return;
+        }
+        // SAFETY: a live context.
+        let ctx = unsafe { &mut *ctx };
+        if requests != 0 {
+            ctx.entries.clear();
+        } else {
+            for entry in &mut ctx.entries {
+                entry.values.clear();
+            }
+        }
+    })
+}
+
+/// Requests auxiliary properties for the connection's next lookup.
+///
+/// # Safety
+/// `conn` live; `propnames` NULL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_auxprop_request(
+    conn: *mut sasl_conn_t,
+    propnames: *mut *const c_char,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        // SAFETY: per the contract.
+        let Some(conn) = (unsafe { conn_mut(conn) }) else {
+            return SASL_BADPARAM;
+        };
+        // SAFETY: NULL-terminated array.
+        let names = unsafe { string_list(propnames) };
+        for name in names {
+            conn.propctx.request(&name);
+        }
+        SASL_OK
+    })
+}
+
+/// The connection's property context.
+///
+/// # Safety
+/// `conn` live or NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_auxprop_getctx(conn: *mut sasl_conn_t) -> *mut propctx {
+    guard!(std::ptr::null_mut(), {
+        // SAFETY: per the contract.
+        match unsafe { conn_mut(conn) } {
+            Some(conn) => std::ptr::from_mut(conn.propctx.as_mut()),
+            None => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// Stores the properties of `ctx` for `user` in the writable credential store (`ctx` NULL
+/// checks that a writable store exists).
+///
+/// # Safety
+/// `conn` live; `ctx` NULL or live; `user` NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_auxprop_store(
+    conn: *mut sasl_conn_t,
+    ctx: *mut propctx,
+    user: *const c_char,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        // SAFETY: per the contract.
+        let Some(conn) = (unsafe { conn_mut(conn) }) else {
+            return SASL_BADPARAM;
+        };
+        let Some((global, config)) = server_parts(conn) else {
+            return SASL_BADPARAM;
+        };
+        if ctx.is_null() {
+            return SASL_OK;
+        }
+        // SAFETY: NUL-terminated or NULL.
+        let Some(user) = (unsafe { opt_string(user) }) else {
+            return SASL_BADPARAM;
+        };
+        let _ = conn_user_realm(conn);
+        let (name, realm) = config.split_user(&user);
+        // SAFETY: a live context.
+        let ctx = unsafe { &*ctx };
+        for entry in &ctx.entries {
+            let values: Vec<Secret> = entry
+                .values
+                .iter()
+                .map(|v| Secret::new(v.as_bytes().to_vec()))
+                .collect();
+            let property = entry.name.to_string_lossy();
+            if let Err(error) = global.store.store(&name, &realm, &property, &values) {
+                return conn.error(SASL_FAIL, format!("could not store {property}: {error}"));
+            }
+        }
+        SASL_OK
+    })
+}

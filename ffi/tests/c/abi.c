@@ -1,0 +1,253 @@
+/* Prints every constant and struct layout puresasl's header shares with Cyrus's. Compiled
+ * once against /usr/include/sasl (Cyrus) and once against include/sasl (ours); the outputs
+ * must be identical. */
+#include <stddef.h>
+#include <stdio.h>
+#include <sasl/sasl.h>
+#include <sasl/saslutil.h>
+#include <sasl/prop.h>
+#ifdef CYRUS
+#include <sasl/saslplug.h> /* Cyrus keeps the SASL_AUXPROP_* flags here */
+#endif
+
+#define C(name) printf("%s %ld\n", #name, (long)(name))
+#define S(type) printf("sizeof %s %zu align %zu\n", #type, sizeof(type), _Alignof(type))
+#define O(type, field) printf("offsetof %s.%s %zu size %zu\n", #type, #field, offsetof(type, field), sizeof(((type *)0)->field))
+
+int main(void)
+{
+    C(SASL_CONTINUE);
+    C(SASL_OK);
+    C(SASL_FAIL);
+    C(SASL_NOMEM);
+    C(SASL_BUFOVER);
+    C(SASL_NOMECH);
+    C(SASL_BADPROT);
+    C(SASL_NOTDONE);
+    C(SASL_BADPARAM);
+    C(SASL_TRYAGAIN);
+    C(SASL_BADMAC);
+    C(SASL_NOTINIT);
+    C(SASL_INTERACT);
+    C(SASL_BADSERV);
+    C(SASL_WRONGMECH);
+    C(SASL_BADAUTH);
+    C(SASL_NOAUTHZ);
+    C(SASL_TOOWEAK);
+    C(SASL_ENCRYPT);
+    C(SASL_TRANS);
+    C(SASL_EXPIRED);
+    C(SASL_DISABLED);
+    C(SASL_NOUSER);
+    C(SASL_BADVERS);
+    C(SASL_UNAVAIL);
+    C(SASL_NOVERIFY);
+    C(SASL_PWLOCK);
+    C(SASL_NOCHANGE);
+    C(SASL_WEAKPASS);
+    C(SASL_NOUSERPASS);
+    C(SASL_NEED_OLD_PASSWD);
+    C(SASL_CONSTRAINT_VIOLAT);
+    C(SASL_BADBINDING);
+    C(SASL_CONFIGERR);
+    C(SASL_VERSION_MAJOR);
+    C(SASL_VERSION_MINOR);
+    C(SASL_VERSION_STEP);
+    C(SASL_VERSION_FULL);
+    C(SASL_MECHNAMEMAX);
+    C(SASL_PATH_TYPE_PLUGIN);
+    C(SASL_PATH_TYPE_CONFIG);
+    C(SASL_SEC_NOPLAINTEXT);
+    C(SASL_SEC_NOACTIVE);
+    C(SASL_SEC_NODICTIONARY);
+    C(SASL_SEC_FORWARD_SECRECY);
+    C(SASL_SEC_NOANONYMOUS);
+    C(SASL_SEC_PASS_CREDENTIALS);
+    C(SASL_SEC_MUTUAL_AUTH);
+    C(SASL_SEC_MAXIMUM);
+    C(SASL_SUCCESS_DATA);
+    C(SASL_NEED_PROXY);
+    C(SASL_NEED_HTTP);
+    C(SASL_CB_LIST_END);
+    C(SASL_CB_GETOPT);
+    C(SASL_CB_LOG);
+    C(SASL_CB_GETPATH);
+    C(SASL_CB_VERIFYFILE);
+    C(SASL_CB_GETCONFPATH);
+    C(SASL_CB_USER);
+    C(SASL_CB_AUTHNAME);
+    C(SASL_CB_LANGUAGE);
+    C(SASL_CB_PASS);
+    C(SASL_CB_ECHOPROMPT);
+    C(SASL_CB_NOECHOPROMPT);
+    C(SASL_CB_CNONCE);
+    C(SASL_CB_GETREALM);
+    C(SASL_CB_PROXY_POLICY);
+    C(SASL_CB_SERVER_USERDB_CHECKPASS);
+    C(SASL_CB_SERVER_USERDB_SETPASS);
+    C(SASL_CB_CANON_USER);
+    C(SASL_LOG_NONE);
+    C(SASL_LOG_ERR);
+    C(SASL_LOG_FAIL);
+    C(SASL_LOG_WARN);
+    C(SASL_LOG_NOTE);
+    C(SASL_LOG_DEBUG);
+    C(SASL_LOG_TRACE);
+    C(SASL_LOG_PASS);
+    C(SASL_NOLOG);
+    C(SASL_USERNAME);
+    C(SASL_SSF);
+    C(SASL_MAXOUTBUF);
+    C(SASL_DEFUSERREALM);
+    C(SASL_GETOPTCTX);
+    C(SASL_CALLBACK);
+    C(SASL_IPLOCALPORT);
+    C(SASL_IPREMOTEPORT);
+    C(SASL_PLUGERR);
+    C(SASL_DELEGATEDCREDS);
+    C(SASL_SERVICE);
+    C(SASL_SERVERFQDN);
+    C(SASL_AUTHSOURCE);
+    C(SASL_MECHNAME);
+    C(SASL_AUTHUSER);
+    C(SASL_APPNAME);
+    C(SASL_GSS_CREDS);
+    C(SASL_GSS_PEER_NAME);
+    C(SASL_GSS_LOCAL_NAME);
+    C(SASL_CHANNEL_BINDING);
+    C(SASL_HTTP_REQUEST);
+    C(SASL_SSF_EXTERNAL);
+    C(SASL_SEC_PROPS);
+    C(SASL_AUTH_EXTERNAL);
+    C(SASL_CU_AUTHID);
+    C(SASL_CU_AUTHZID);
+    C(SASL_CU_EXTERNALLY_VERIFIED);
+    C(SASL_CU_OVERRIDE);
+    C(SASL_CU_VERIFY_AGAINST_HASH);
+    C(SASL_SET_CREATE);
+    C(SASL_SET_DISABLE);
+    C(SASL_SET_NOPLAIN);
+    C(SASL_SET_CURMECH_ONLY);
+    C(SASL_AUXPROP_OVERRIDE);
+    C(SASL_AUXPROP_AUTHZID);
+    C(SASL_AUXPROP_VERIFY_AGAINST_HASH);
+    C(SASL_VRFY_PLUGIN);
+    C(SASL_VRFY_CONF);
+    C(SASL_VRFY_PASSWD);
+    C(SASL_VRFY_OTHER);
+    S(sasl_callback_t);
+    O(sasl_callback_t, id);
+    O(sasl_callback_t, proc);
+    O(sasl_callback_t, context);
+    S(sasl_interact_t);
+    O(sasl_interact_t, id);
+    O(sasl_interact_t, challenge);
+    O(sasl_interact_t, prompt);
+    O(sasl_interact_t, defresult);
+    O(sasl_interact_t, result);
+    O(sasl_interact_t, len);
+    S(sasl_security_properties_t);
+    O(sasl_security_properties_t, min_ssf);
+    O(sasl_security_properties_t, max_ssf);
+    O(sasl_security_properties_t, maxbufsize);
+    O(sasl_security_properties_t, security_flags);
+    O(sasl_security_properties_t, property_names);
+    O(sasl_security_properties_t, property_values);
+    S(sasl_secret_t);
+    O(sasl_secret_t, len);
+    O(sasl_secret_t, data);
+    S(sasl_channel_binding_t);
+    O(sasl_channel_binding_t, name);
+    O(sasl_channel_binding_t, critical);
+    O(sasl_channel_binding_t, len);
+    O(sasl_channel_binding_t, data);
+    S(struct propval);
+    O(struct propval, name);
+    O(struct propval, values);
+    O(struct propval, nvalues);
+    O(struct propval, valsize);
+    S(sasl_ssf_t);
+    /* The prototypes must agree too: take the address of each export with Cyrus's type. */
+    {
+        sasl_getopt_t *getopt = 0; sasl_log_t *log = 0; sasl_getsimple_t *simple = 0;
+        sasl_getsecret_t *secret = 0; sasl_getconfpath_t *confpath = 0;
+        sasl_authorize_t *authorize = 0; sasl_getrealm_t *realm = 0;
+        sasl_chalprompt_t *prompt = 0; sasl_canon_user_t *canon = 0;
+        sasl_server_userdb_checkpass_t *checkpass = 0;
+        void *fns[] = {
+            (void *)getopt, (void *)log, (void *)simple, (void *)secret, (void *)confpath,
+            (void *)authorize, (void *)realm, (void *)prompt, (void *)canon, (void *)checkpass,
+        };
+        int (*server_init)(const sasl_callback_t *, const char *) = sasl_server_init;
+        int (*client_init)(const sasl_callback_t *) = sasl_client_init;
+        int (*server_new)(const char *, const char *, const char *, const char *, const char *,
+                          const sasl_callback_t *, unsigned, sasl_conn_t **) = sasl_server_new;
+        int (*client_new)(const char *, const char *, const char *, const char *,
+                          const sasl_callback_t *, unsigned, sasl_conn_t **) = sasl_client_new;
+        int (*server_start)(sasl_conn_t *, const char *, const char *, unsigned, const char **,
+                            unsigned *) = sasl_server_start;
+        int (*server_step)(sasl_conn_t *, const char *, unsigned, const char **, unsigned *) =
+            sasl_server_step;
+        int (*client_start)(sasl_conn_t *, const char *, sasl_interact_t **, const char **,
+                            unsigned *, const char **) = sasl_client_start;
+        int (*client_step)(sasl_conn_t *, const char *, unsigned, sasl_interact_t **,
+                           const char **, unsigned *) = sasl_client_step;
+        int (*listmech)(sasl_conn_t *, const char *, const char *, const char *, const char *,
+                        const char **, unsigned *, int *) = sasl_listmech;
+        int (*setprop)(sasl_conn_t *, int, const void *) = sasl_setprop;
+        int (*getprop)(sasl_conn_t *, int, const void **) = sasl_getprop;
+        void (*dispose)(sasl_conn_t **) = sasl_dispose;
+        void (*done)(void) = sasl_done;
+        const char *(*errstring)(int, const char *, const char **) = sasl_errstring;
+        void (*version_info)(const char **, const char **, int *, int *, int *, int *) =
+            sasl_version_info;
+        int (*encode64)(const char *, unsigned, char *, unsigned, unsigned *) = sasl_encode64;
+        int (*decode64)(const char *, unsigned, char *, unsigned, unsigned *) = sasl_decode64;
+        int (*encode)(sasl_conn_t *, const char *, unsigned, const char **, unsigned *) =
+            sasl_encode;
+        int (*decode)(sasl_conn_t *, const char *, unsigned, const char **, unsigned *) =
+            sasl_decode;
+        const char *(*errdetail)(sasl_conn_t *) = sasl_errdetail;
+        void (*seterror)(sasl_conn_t *, unsigned, const char *, ...) = sasl_seterror;
+        int (*checkpass_fn)(sasl_conn_t *, const char *, unsigned, const char *, unsigned) =
+            sasl_checkpass;
+        int (*user_exists)(sasl_conn_t *, const char *, const char *, const char *) =
+            sasl_user_exists;
+        int (*setpass)(sasl_conn_t *, const char *, const char *, unsigned, const char *,
+                       unsigned, unsigned) = sasl_setpass;
+        void (*version)(const char **, int *) = sasl_version;
+        int (*utf8verify)(const char *, unsigned) = sasl_utf8verify;
+        void (*set_alloc)(sasl_malloc_t *, sasl_calloc_t *, sasl_realloc_t *, sasl_free_t *) =
+            sasl_set_alloc;
+        void (*set_mutex)(sasl_mutex_alloc_t *, sasl_mutex_lock_t *, sasl_mutex_unlock_t *,
+                          sasl_mutex_free_t *) = sasl_set_mutex;
+        const char **(*global_listmech)(void) = sasl_global_listmech;
+        int (*server_done)(void) = sasl_server_done;
+        int (*client_done)(void) = sasl_client_done;
+        int (*set_path)(int, char *) = sasl_set_path;
+        struct propctx *(*pnew)(unsigned) = prop_new;
+        int (*prequest)(struct propctx *, const char **) = prop_request;
+        const struct propval *(*pget)(struct propctx *) = prop_get;
+        int (*pgetnames)(struct propctx *, const char **, struct propval *) = prop_getnames;
+        void (*pclear)(struct propctx *, int) = prop_clear;
+        void (*pdispose)(struct propctx **) = prop_dispose;
+        int (*pset)(struct propctx *, const char *, const char *, int) = prop_set;
+        int (*arequest)(sasl_conn_t *, const char **) = sasl_auxprop_request;
+        struct propctx *(*agetctx)(sasl_conn_t *) = sasl_auxprop_getctx;
+        int (*astore)(sasl_conn_t *, struct propctx *, const char *) = sasl_auxprop_store;
+        void *all[] = {
+            (void *)server_init, (void *)client_init, (void *)server_new, (void *)client_new,
+            (void *)server_start, (void *)server_step, (void *)client_start, (void *)client_step,
+            (void *)listmech, (void *)setprop, (void *)getprop, (void *)dispose, (void *)done,
+            (void *)errstring, (void *)version_info, (void *)encode64, (void *)decode64,
+            (void *)encode, (void *)decode, (void *)errdetail, (void *)seterror,
+            (void *)checkpass_fn, (void *)user_exists, (void *)setpass, (void *)version,
+            (void *)utf8verify, (void *)set_alloc, (void *)set_mutex, (void *)global_listmech,
+            (void *)server_done, (void *)client_done, (void *)set_path, (void *)pnew,
+            (void *)prequest, (void *)pget, (void *)pgetnames, (void *)pclear, (void *)pdispose,
+            (void *)pset, (void *)arequest, (void *)agetctx, (void *)astore,
+        };
+        printf("prototypes %zu %zu\n", sizeof fns / sizeof fns[0], sizeof all / sizeof all[0]);
+    }
+    return 0;
+}
