@@ -69,6 +69,8 @@ struct ServerSide {
     session: Option<ServerSession>,
     outcome: Outcome,
     sent_last: bool,
+    /// Whether passwords are checked only against the store, so an unknown user is known.
+    auxprop_only: bool,
 }
 
 struct ClientSide {
@@ -265,7 +267,7 @@ impl AuthorizationPolicy for ProxyPolicy {
 fn build_server_config(
     conn: &sasl_conn_t,
     global: &Arc<ServerGlobal>,
-) -> Result<ServerConfig, c_int> {
+) -> Result<(ServerConfig, bool), c_int> {
     let lists: [&[Callback]; 2] = [&conn.callbacks, &global.callbacks];
     let opt = |name: &str| option(&lists, Some(&global.file), name);
     let service = conn.service.to_string_lossy().into_owned();
@@ -321,11 +323,15 @@ fn build_server_config(
             }
         }
     }
+    let auxprop_only = methods.iter().all(|m| matches!(m, Pwcheck::Auxprop));
     builder = builder.password_checker(Arc::new(PwcheckChain {
         store: global.store.clone(),
         methods,
     }));
-    builder.build().map_err(|_| SASL_CONFIGERR)
+    builder
+        .build()
+        .map(|config| (config, auxprop_only))
+        .map_err(|_| SASL_CONFIGERR)
 }
 
 impl CallbackLog {
@@ -400,17 +406,19 @@ pub unsafe extern "C" fn sasl_server_new(
                 session: None,
                 outcome: Outcome::NotStarted,
                 sent_last: false,
+                auxprop_only: true,
             })),
         ));
         conn.user_realm = realm.filter(|r| !r.is_empty()).map(|r| cstring(&r));
         conn.iplocal = local.map(|s| cstring(&s));
         conn.ipremote = remote.map(|s| cstring(&s));
-        let config = match build_server_config(&conn, &server) {
-            Ok(config) => Arc::new(config),
+        let (config, auxprop_only) = match build_server_config(&conn, &server) {
+            Ok(built) => built,
             Err(code) => return code,
         };
         if let Side::Server(side) = &mut conn.side {
-            side.config = config;
+            side.config = Arc::new(config);
+            side.auxprop_only = auxprop_only;
         }
         // SAFETY: pconn is writable; ownership of the Box passes to the application until
         // sasl_dispose.
@@ -486,12 +494,38 @@ unsafe fn server_result(
             code
         }
         Err(error) => {
+            let mut unknown_user = false;
             if let Side::Server(side) = &mut conn.side {
                 side.outcome = Outcome::Failed;
+                // Cyrus tells the application (not the peer) that the user does not exist.
+                if error == Error::AuthenticationFailed
+                    && side.auxprop_only
+                    && let Some(user) = side
+                        .session
+                        .as_ref()
+                        .and_then(ServerSession::attempted_user)
+                {
+                    unknown_user = !user_known(&side.global, &side.config, user);
+                }
+            }
+            if unknown_user {
+                return conn.error(SASL_NOUSER, "user not found");
             }
             conn.fail(&error)
         }
     }
+}
+
+/// Whether the store holds any credential of `user` (a password, SCRAM keys or a DIGEST-MD5
+/// secret).
+pub(crate) fn user_known(global: &ServerGlobal, config: &ServerConfig, user: &str) -> bool {
+    let (name, realm) = config.split_user(user);
+    let view = puresasl::credentials::CredentialView::new(global.store.as_ref(), &name, &realm);
+    view.password().is_ok_and(|p| p.is_some())
+        || view.digest_md5_ha1().is_ok_and(|s| s.is_some())
+        || puresasl::ScramHash::ALL
+            .iter()
+            .any(|hash| view.scram_keys(*hash).is_ok_and(|k| k.is_some()))
 }
 
 /// Starts a server exchange with `mech` and the client's initial response, if any.
@@ -753,9 +787,10 @@ fn rebuild_server_config(conn: &mut sasl_conn_t) -> c_int {
     };
     let global = side.global.clone();
     match build_server_config(conn, &global) {
-        Ok(config) => {
+        Ok((config, auxprop_only)) => {
             if let Side::Server(side) = &mut conn.side {
                 side.config = Arc::new(config);
+                side.auxprop_only = auxprop_only;
             }
             SASL_OK
         }
@@ -939,6 +974,12 @@ pub unsafe extern "C" fn sasl_encode(
             return SASL_BADPARAM;
         };
         nonnull!(output, outputlen);
+        if conn.props.maxbufsize == 0 {
+            return conn.error(
+                SASL_TOOWEAK,
+                "called sasl_encode with application that does not support security layers",
+            );
+        }
         // SAFETY: input holds inputlen bytes or is NULL.
         let Some(data) = (unsafe { bytes(input, inputlen) }) else {
             return conn.error(SASL_BADPARAM, "Parameter error: input is NULL");
@@ -1300,6 +1341,15 @@ pub unsafe extern "C" fn sasl_client_start(
         });
         if let Err(error) = probe.and_then(|s| s.choose(&list).map(|_| ())) {
             return conn.fail(&error);
+        }
+        // Every mechanism needs a password: without a PASS callback, or a PASS entry with a
+        // NULL procedure saying the application answers prompts, none is worthy (as in Cyrus).
+        let can_get_password = lists
+            .iter()
+            .flat_map(|list| list.iter())
+            .any(|cb| cb.id == SASL_CB_PASS);
+        if !can_get_password {
+            return conn.error(SASL_NOMECH, "No worthy mechs found");
         }
         let Side::Client(side) = &mut conn.side else {
             return SASL_BADPARAM;

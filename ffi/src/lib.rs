@@ -417,13 +417,6 @@ pub unsafe extern "C" fn sasl_setpass(
         let Some(password) = (unsafe { util::bytes(pass, passlen) }) else {
             return SASL_BADPARAM;
         };
-        let exists = CredentialView::new(store, &name, &realm)
-            .password()
-            .map(|p| p.is_some())
-            .unwrap_or(false);
-        if flags & SASL_SET_CREATE != 0 && exists {
-            return conn.error(SASL_NOCHANGE, "user already exists");
-        }
         let lists: [&[global::Callback]; 2] = [conn_callbacks(conn), &global.callbacks];
         let iterations = option(&lists, Some(&global.file), "scram_iteration_counter")
             .and_then(|v| v.trim().parse().ok())

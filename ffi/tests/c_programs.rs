@@ -1,0 +1,326 @@
+//! The C side of the library: links `libsasl2.so.2`, checks the header against the committed
+//! copy and against Cyrus's, and runs C programs against the library (plain, under
+//! AddressSanitizer and under valgrind), and Cyrus's own tools on top of it.
+//!
+//! Peers (cc, Cyrus's headers, valgrind, ...) that are missing make a test fail when the
+//! environment variable `CI` is set, and skip with a note otherwise.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    reason = "test code"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn ffi_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn repo_dir() -> PathBuf {
+    ffi_dir().parent().unwrap().to_path_buf()
+}
+
+/// The directory cargo put this profile's artifacts in (`target/debug`).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = profile_dir().join("ffi-tests").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Whether `tool` can run; when it cannot, fails under CI and skips (with a note) otherwise.
+fn have(tool: &str, args: &[&str]) -> bool {
+    let ok = Command::new(tool)
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success() || !o.stdout.is_empty() || !o.stderr.is_empty());
+    if !ok {
+        if std::env::var_os("CI").is_some() {
+            panic!("{tool} is required in CI (see .ci/apt-packages)");
+        }
+        println!("note: skipping, {tool} is not installed");
+    }
+    ok
+}
+
+fn have_file(path: &str) -> bool {
+    let ok = Path::new(path).exists();
+    if !ok {
+        if std::env::var_os("CI").is_some() {
+            panic!("{path} is required in CI (see .ci/apt-packages)");
+        }
+        println!("note: skipping, {path} is missing");
+    }
+    ok
+}
+
+/// Links `libsasl2.so.2` from the static library cargo built for this test run.
+fn library_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = profile_dir();
+        let out = Command::new(ffi_dir().join("build.sh"))
+            .arg("--link-only")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "link failed: {}", text(&out));
+        dir
+    })
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Compiles `source` (in ffi/tests/c) against our header and library, or Cyrus's.
+fn compile(source: &str, output: &Path, ours: bool, extra: &[&str]) {
+    let mut cc = Command::new("cc");
+    cc.args(["-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-Werror"])
+        .arg("-Wno-cast-function-type")
+        .args(extra)
+        .arg("-o")
+        .arg(output)
+        .arg(ffi_dir().join("tests/c").join(source));
+    if ours {
+        cc.arg(format!("-I{}", repo_dir().join("include").display()))
+            .arg(format!("-L{}", library_dir().display()))
+            .arg("-l:libsasl2.so.2");
+    } else {
+        cc.arg("-DCYRUS").arg("-lsasl2");
+    }
+    let out = cc.output().unwrap();
+    assert!(out.status.success(), "compiling {source}: {}", text(&out));
+}
+
+fn run_ours(program: &Path, wrapper: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut command = match wrapper.split_first() {
+        Some((tool, args)) => {
+            let mut c = Command::new(tool);
+            c.args(args).arg(program);
+            c
+        }
+        None => Command::new(program),
+    };
+    command.env("LD_LIBRARY_PATH", library_dir());
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn library_exports_every_symbol_at_version_sasl2() {
+    if !have("cc", &["--version"]) || !have("readelf", &["--version"]) {
+        return;
+    }
+    let lib = library_dir().join("libsasl2.so.2");
+    let dynamic = Command::new("readelf")
+        .arg("-d")
+        .arg(&lib)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&dynamic.stdout).contains("Library soname: [libsasl2.so.2]"),
+        "{}",
+        text(&dynamic)
+    );
+    let symbols = Command::new("readelf")
+        .args(["--dyn-syms", "-W"])
+        .arg(&lib)
+        .output()
+        .unwrap();
+    let symbols = String::from_utf8_lossy(&symbols.stdout).into_owned();
+    let map = std::fs::read_to_string(ffi_dir().join("sasl2.map")).unwrap();
+    let exports: Vec<&str> = map
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.ends_with(';') && l.starts_with(|c: char| c.is_ascii_lowercase()))
+        .map(|l| l.trim_end_matches(';'))
+        .collect();
+    assert!(exports.len() >= 42, "{exports:?}");
+    for name in &exports {
+        assert!(
+            symbols.contains(&format!(" {name}@@SASL2")),
+            "{name} is not exported at SASL2"
+        );
+    }
+    // Nothing else (no Rust symbols) is exported.
+    for line in symbols
+        .lines()
+        .filter(|l| l.contains(" GLOBAL ") && !l.contains(" UND "))
+    {
+        assert!(
+            line.contains("@@SASL2") || line.contains(" SASL2"),
+            "unexpected export: {line}"
+        );
+    }
+    // Every function Postfix imports is there.
+    for name in [
+        "sasl_server_init",
+        "sasl_server_new",
+        "sasl_server_start",
+        "sasl_server_step",
+        "sasl_client_init",
+        "sasl_client_new",
+        "sasl_client_start",
+        "sasl_client_step",
+        "sasl_listmech",
+        "sasl_setprop",
+        "sasl_getprop",
+        "sasl_dispose",
+        "sasl_done",
+        "sasl_errstring",
+        "sasl_version_info",
+        "sasl_set_path",
+        "sasl_encode64",
+        "sasl_decode64",
+    ] {
+        assert!(exports.contains(&name), "{name} missing");
+    }
+}
+
+#[test]
+fn header_matches_cbindgen_output() {
+    let config = cbindgen::Config::from_file(ffi_dir().join("cbindgen.toml")).unwrap();
+    let mut generated = Vec::new();
+    cbindgen::Builder::new()
+        .with_crate(ffi_dir())
+        .with_config(config)
+        .generate()
+        .unwrap()
+        .write(&mut generated);
+    let path = repo_dir().join("include/sasl/sasl.h");
+    if std::env::var_os("UPDATE_HEADER").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read(&path).unwrap();
+    assert!(
+        committed == generated,
+        "include/sasl/sasl.h is stale: run `UPDATE_HEADER=1 cargo test -p puresasl-ffi header`"
+    );
+}
+
+#[test]
+fn header_constants_and_layouts_match_cyrus() {
+    if !have("cc", &["--version"]) || !have_file("/usr/include/sasl/sasl.h") {
+        return;
+    }
+    let dir = scratch("abi");
+    compile("abi.c", &dir.join("abi-cyrus"), false, &[]);
+    compile("abi.c", &dir.join("abi-ours"), true, &[]);
+    let cyrus = Command::new(dir.join("abi-cyrus")).output().unwrap();
+    let ours = run_ours(&dir.join("abi-ours"), &[], &[]);
+    assert!(cyrus.status.success() && ours.status.success());
+    let cyrus = String::from_utf8_lossy(&cyrus.stdout).into_owned();
+    let ours = String::from_utf8_lossy(&ours.stdout).into_owned();
+    assert!(cyrus.lines().count() > 150, "{cyrus}");
+    for (a, b) in cyrus.lines().zip(ours.lines()) {
+        assert_eq!(a, b, "Cyrus vs puresasl header");
+    }
+    assert_eq!(cyrus.lines().count(), ours.lines().count());
+}
+
+fn exchange_program(variant: &str, extra: &[&str]) -> Option<PathBuf> {
+    if !have("cc", &["--version"]) {
+        return None;
+    }
+    let program = scratch("exchange").join(format!("exchange-{variant}"));
+    compile("exchange.c", &program, true, extra);
+    Some(program)
+}
+
+fn assert_all_ok(out: &Output) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("ok all") && stdout.contains("ok PLAIN"),
+        "{}",
+        text(out)
+    );
+}
+
+#[test]
+fn c_exchanges_every_mechanism() {
+    let Some(program) = exchange_program("plain", &[]) else {
+        return;
+    };
+    assert_all_ok(&run_ours(&program, &[], &[]));
+}
+
+#[test]
+fn c_exchanges_under_address_sanitizer() {
+    let Some(program) = exchange_program(
+        "asan",
+        &["-fsanitize=address,undefined", "-fno-omit-frame-pointer"],
+    ) else {
+        return;
+    };
+    let out = run_ours(
+        &program,
+        &[],
+        &[
+            (
+                "ASAN_OPTIONS",
+                "detect_leaks=1:abort_on_error=0:exitcode=23",
+            ),
+            ("UBSAN_OPTIONS", "halt_on_error=1"),
+        ],
+    );
+    assert_all_ok(&out);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("ERROR: AddressSanitizer"));
+}
+
+#[test]
+fn c_exchanges_under_valgrind() {
+    if !have("valgrind", &["--version"]) {
+        return;
+    }
+    let Some(program) = exchange_program("valgrind", &[]) else {
+        return;
+    };
+    let out = run_ours(
+        &program,
+        &[
+            "valgrind",
+            "--error-exitcode=9",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect",
+            "-q",
+        ],
+        &[],
+    );
+    assert_all_ok(&out);
+}
+
+#[test]
+fn the_same_program_passes_on_cyrus() {
+    // The exchange program's expectations are Cyrus's: check them against the real library.
+    if !have("cc", &["--version"]) || !have_file("/usr/include/sasl/sasl.h") {
+        return;
+    }
+    let dir = scratch("exchange-cyrus");
+    let program = dir.join("exchange-cyrus");
+    compile("exchange.c", &program, false, &[]);
+    let db = dir.join("sasldb2");
+    let _ = std::fs::remove_file(&db);
+    let out = Command::new(&program)
+        .env("TEST_SASLDB", &db)
+        .env("TEST_MECH_LIST", "CRAM-MD5 PLAIN LOGIN")
+        .output()
+        .unwrap();
+    assert_all_ok(&out);
+}
