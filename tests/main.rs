@@ -4,5 +4,6 @@
 
 mod basic_mechanisms;
 mod fuzz_corpus;
+mod interop;
 mod pair;
 mod vectors;
