@@ -280,7 +280,8 @@ fn authzid_is_refused_unless_the_policy_allows_it() {
 
 #[test]
 fn malformed_and_oversized_messages_are_protocol_errors() {
-    let cases: &[(&str, Option<&[u8]>, &[&[u8]])] = &[
+    type Case<'a> = (&'a str, Option<&'a [u8]>, &'a [&'a [u8]]);
+    let cases: &[Case] = &[
         ("PLAIN", Some(b"tim"), &[]),
         ("PLAIN", Some(b"\0tim\0"), &[]),
         ("PLAIN", Some(b"\0\0pw"), &[]),

@@ -99,10 +99,8 @@ pub fn run(server: &mut ServerSession, client: &mut ClientSession, initial: bool
             }) => {
                 if let Some(data) = additional_data {
                     transcript.push((Side::Server, data.clone()));
-                    if !client_done {
-                        if let Err(error) = client.step(&data) {
-                            return finish(transcript, Err(PairError::Client(error)));
-                        }
+                    if !client_done && let Err(error) = client.step(&data) {
+                        return finish(transcript, Err(PairError::Client(error)));
                     }
                 }
                 return finish(transcript, Ok(identity));
