@@ -61,6 +61,7 @@ pub mod keys;
 pub mod log;
 pub mod mech;
 pub mod random;
+pub mod sasldb;
 pub mod secret;
 pub mod security;
 pub mod server;
