@@ -52,6 +52,7 @@
 
 pub mod auxprop;
 pub mod client;
+pub mod config;
 pub mod credentials;
 pub mod error;
 #[cfg(feature = "fuzzing")]
