@@ -176,7 +176,7 @@ impl HashDb {
             bucket &= self.low_mask;
         }
         let mut found = None;
-        self.walk_bucket(bucket, &mut |page, key_index| {
+        self.walk_bucket(bucket, None, &mut |page, key_index| {
             if found.is_some() {
                 return Ok(());
             }
@@ -189,12 +189,18 @@ impl HashDb {
     }
 
     /// Every key/value pair in the file, bucket by bucket (the order `db5.3_dump` uses).
+    ///
+    /// A page reachable twice, or items adding up to more bytes than the file holds (a
+    /// chain referenced twice), is corruption: libdb never writes either, and refusing them
+    /// bounds the time and memory a hostile file can cost.
     pub fn pairs(&self) -> Result<Vec<Pair>, StoreError> {
         let mut pairs = Vec::new();
+        let (mut visited, mut budget) = self.full_walk();
         for bucket in 0..=self.max_bucket {
-            self.walk_bucket(bucket, &mut |page, key_index| {
+            self.walk_bucket(bucket, Some(&mut visited), &mut |page, key_index| {
                 let key = self.item(page, key_index)?;
                 let value = self.item(page, key_index + 1)?;
+                budget.spend(key.len() + value.len())?;
                 pairs.push((key.to_vec(), value));
                 Ok(())
             })?;
@@ -202,16 +208,25 @@ impl HashDb {
         Ok(pairs)
     }
 
-    /// Every key in the file (no values copied).
+    /// Every key in the file (no values copied), in [`HashDb::pairs`] order.
     pub fn keys(&self) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut keys = Vec::new();
+        let (mut visited, mut budget) = self.full_walk();
         for bucket in 0..=self.max_bucket {
-            self.walk_bucket(bucket, &mut |page, key_index| {
-                keys.push(self.item(page, key_index)?.to_vec());
+            self.walk_bucket(bucket, Some(&mut visited), &mut |page, key_index| {
+                let key = self.item(page, key_index)?;
+                budget.spend(key.len())?;
+                keys.push(key.to_vec());
                 Ok(())
             })?;
         }
         Ok(keys)
+    }
+
+    /// The state of a walk over every bucket: no page seen yet, and at most the file's
+    /// size in item bytes.
+    fn full_walk(&self) -> (Vec<bool>, Budget) {
+        (vec![false; self.pages as usize], Budget(self.data.len()))
     }
 
     fn page(&self, pgno: u32) -> Result<&[u8], StoreError> {
@@ -252,7 +267,13 @@ impl HashDb {
     }
 
     /// Calls `visit(page, key_index)` for every pair of `bucket`'s chain.
-    fn walk_bucket(&self, bucket: u32, visit: &mut Visitor<'_>) -> Result<(), StoreError> {
+    /// With `visited`, a page already seen (in any bucket) is corruption.
+    fn walk_bucket(
+        &self,
+        bucket: u32,
+        mut visited: Option<&mut Vec<bool>>,
+        visit: &mut Visitor<'_>,
+    ) -> Result<(), StoreError> {
         let mut pgno = self.bucket_page(bucket)?;
         if pgno == 0 {
             return Err(corrupt(format!(
@@ -270,6 +291,12 @@ impl HashDb {
                 return Err(corrupt(format!("bucket {bucket} chain has a cycle")));
             }
             let page = self.page(pgno)?;
+            if let Some(seen) = visited.as_deref_mut() {
+                match seen.get_mut(pgno as usize) {
+                    Some(flag) if !*flag => *flag = true,
+                    _ => return Err(corrupt(format!("page {pgno} is in two bucket chains"))),
+                }
+            }
             let header = self.header(page);
             if header.pgno == 0 && header.kind == P_INVALID {
                 // A hole: a page libdb reserved but never wrote; an empty bucket.
@@ -432,6 +459,19 @@ impl HashDb {
             }
             pgno = header.next;
         }
+    }
+}
+
+/// The item bytes a walk over every bucket may still produce.
+struct Budget(usize);
+
+impl Budget {
+    fn spend(&mut self, bytes: usize) -> Result<(), StoreError> {
+        self.0 = self
+            .0
+            .checked_sub(bytes)
+            .ok_or_else(|| corrupt("items reference the same data more than once"))?;
+        Ok(())
     }
 }
 
