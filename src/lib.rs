@@ -79,3 +79,8 @@ pub use random::{FixedRandom, OsRandom, Random};
 pub use secret::Secret;
 pub use security::{ChannelBinding, SecurityFlags, SecurityProperties};
 pub use server::{AuthorizationPolicy, Identity, ServerConfig, ServerSession, ServerStep};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
