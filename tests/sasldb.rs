@@ -808,3 +808,92 @@ fn readers_never_fail_during_writes() {
         }
     }
 }
+
+/// Runs `puresasl passwd` with `args`, the password on stdin.
+fn our_passwd(file: &Path, args: &[&str], password: &[u8]) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_puresasl"))
+        .arg("passwd")
+        .arg("-f")
+        .arg(file)
+        .args(args)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(password).unwrap();
+    assert!(child.wait().unwrap().success(), "puresasl passwd {args:?}");
+}
+
+/// Without plaintext at rest (`-n`), Cyrus's CRAM-MD5 server authenticates from our
+/// `cmusaslsecretCRAM-MD5` (its precomputed HMAC-MD5 state layout), and so does ours.
+#[test]
+fn cram_md5_from_the_precomputed_secret_cyrus_and_ours() {
+    use puresasl::{ClientSession, Credentials, ServerConfig, ServerSession, ServerStep};
+
+    let dir = scratch("cram-secret");
+    let file = dir.join("sasldb2");
+    our_passwd(
+        &file,
+        &["-p", "-n", "-u", "example.org", "tim"],
+        b"tanstaaftanstaaf\n",
+    );
+    let store = Arc::new(SasldbStore::new(&file));
+    assert_eq!(lookup(store.as_ref(), "tim", "example.org"), None);
+    let secret = store
+        .lookup("tim", "example.org", property::CRAM_MD5_SECRET)
+        .unwrap();
+    assert_eq!(secret.len(), 1);
+    assert_eq!(secret[0].len(), 32);
+
+    let server = |store: Arc<SasldbStore>| {
+        let config = ServerConfig::builder("imap", "mail.example.org")
+            .user_realm("example.org")
+            .store(store)
+            .mechanisms(["CRAM-MD5"])
+            .build()
+            .unwrap();
+        ServerSession::new(Arc::new(config))
+    };
+    for (password, accepted) in [("tanstaaftanstaaf", true), ("wrong", false)] {
+        // Ours, in memory.
+        let mut client = ClientSession::new(crate::pair::client_config(
+            "CRAM-MD5",
+            Credentials::new("tim", password),
+        ));
+        let mut session = server(Arc::clone(&store));
+        client.start("CRAM-MD5").unwrap();
+        let challenge = match session.start("CRAM-MD5", None).unwrap() {
+            ServerStep::Continue(challenge) => challenge,
+            ServerStep::Done { .. } => panic!("CRAM-MD5 needs a challenge"),
+        };
+        let response = match client.step(&challenge).unwrap() {
+            puresasl::ClientStep::Continue(r) => r,
+            puresasl::ClientStep::Done(r) => r.unwrap_or_default(),
+        };
+        assert_eq!(
+            session.step(&response).is_ok(),
+            accepted,
+            "ours, {password}"
+        );
+
+        // Cyrus's server reading our file.
+        let env = [
+            ("SASLDB", file.to_str().unwrap()),
+            ("SASL_USER_REALM", "example.org"),
+        ];
+        let mut client = ClientSession::new(crate::pair::client_config(
+            "CRAM-MD5",
+            Credentials::new("tim", password),
+        ));
+        let Some(result) =
+            crate::interop::our_client_vs_cyrus_server(&mut client, "CRAM-MD5", &env)
+        else {
+            continue;
+        };
+        println!(
+            "cyrus {password}: {:?}",
+            result.as_ref().map(|o| o.username.clone())
+        );
+        assert_eq!(result.is_ok(), accepted, "cyrus, {password}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -222,6 +222,7 @@ fn passwd(args: &[String]) -> Result<(), String> {
                     scram_hashes: ScramHash::ALL.to_vec(),
                     scram_iterations: iterations,
                     digest_md5: true,
+                    cram_md5: true,
                 };
                 credentials::set_password(
                     edit,
