@@ -354,6 +354,7 @@ fn reads_files_written_by_saslpasswd2() {
     // The overflow case really is one.
     let long = lookup(&store, "long1025", "realm0.example").unwrap();
     assert_eq!(long.len(), 1025);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -382,6 +383,7 @@ fn reads_10000_user_files_from_libdb_in_both_byte_orders() {
         assert_eq!(lookup(&store, "user10000", "realm1.example"), None);
         assert_eq!(our_pairs(&file), pairs);
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -514,6 +516,7 @@ fn libdb_and_cyrus_read_our_files() {
             assert_eq!(lookup(&store, "user2", "realm2.example"), None);
         }
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -587,7 +590,68 @@ fn tool_writes_what_saslpasswd2_writes() {
     assert!(names.contains(property::AUTH_PASSWORD));
     assert!(names.contains(property::DIGEST_MD5_SECRET));
     assert!(names.contains("cmusaslsecretSCRAM-SHA-256"));
+    assert!(names.contains(property::CRAM_MD5_SECRET));
     assert!(!names.contains(property::USER_PASSWORD));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `-a APPNAME` reads `<APPNAME>.conf` (here through `SASL_CONF_PATH`, which both tools
+/// honour): `sasldb_path`, `scram_secret_generate` and `scram_iteration_counter`.
+#[test]
+fn tool_reads_the_application_config_like_saslpasswd2() {
+    if !peers(&["saslpasswd2", "db5.3_dump"]) {
+        return;
+    }
+    let dir = scratch("appconf");
+    let records = |tool: &str, name: &str| -> Vec<(Vec<u8>, String)> {
+        let conf = dir.join(name);
+        std::fs::create_dir_all(&conf).unwrap();
+        let db = conf.join("users.db");
+        std::fs::write(
+            conf.join("myapp.conf"),
+            format!(
+                "# test\nscram_secret_generate: yes\nscram_iteration_counter: 1000\n\
+                 sasldb_path: {}\n",
+                db.display()
+            ),
+        )
+        .unwrap();
+        let mut command = Command::new(tool);
+        if tool != "saslpasswd2" {
+            command.arg("passwd");
+        }
+        let mut child = command
+            .args(["-p", "-c", "-a", "myapp", "-u", "R", "alice"])
+            .env("SASL_CONF_PATH", &conf)
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"pw\n").unwrap();
+        assert!(child.wait().unwrap().success(), "{tool}");
+        db_dump(&db)
+            .into_iter()
+            .map(|(key, value)| {
+                // Salts are random: keep the scheme and iteration count.
+                let value = String::from_utf8(value).unwrap();
+                let stable = value.split(':').next().unwrap_or_default().to_owned();
+                (key, stable)
+            })
+            .collect()
+    };
+    let theirs = records("saslpasswd2", "cyrus");
+    let ours = records(env!("CARGO_BIN_EXE_puresasl"), "ours");
+    assert_eq!(ours, theirs);
+    assert_eq!(
+        ours,
+        vec![
+            (
+                key("alice", "R", property::AUTH_PASSWORD),
+                "SCRAM-SHA-1$1000".into()
+            ),
+            (key("alice", "R", property::USER_PASSWORD), "pw".into()),
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -661,6 +725,50 @@ fn rejects_broken_and_foreign_files() {
             Err(StoreError::Io(_))
         ));
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An update keeps the file's mode, and its owner and group where the process may set them
+/// (as root, the usual case for /etc/sasldb2); a new file is 0640.
+#[test]
+fn updates_keep_owner_group_and_mode() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let dir = scratch("owner");
+    let file = dir.join("sasldb2");
+    let store = SasldbStore::new(&file);
+    store
+        .store("a", "r", property::USER_PASSWORD, &[Secret::from("1")])
+        .unwrap();
+    assert_eq!(std::fs::metadata(&file).unwrap().mode() & 0o7777, 0o640);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o604)).unwrap();
+    let root = run(Command::new("id").arg("-u")).trim() == "0";
+    if root {
+        run(Command::new("chown").arg("12345:23456").arg(&file));
+    }
+    let before = std::fs::metadata(&file).unwrap();
+    store
+        .store("b", "r", property::USER_PASSWORD, &[Secret::from("2")])
+        .unwrap();
+    let after = std::fs::metadata(&file).unwrap();
+    assert_ne!(
+        before.ino(),
+        after.ino(),
+        "the file was replaced, not edited"
+    );
+    assert_eq!(after.mode() & 0o7777, 0o604);
+    assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+    assert_eq!(lookup(&store, "a", "r").unwrap(), b"1");
+    assert_eq!(lookup(&store, "b", "r").unwrap(), b"2");
+    // No temporary file is left behind.
+    let names: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["sasldb2".to_owned(), "sasldb2.lock".to_owned()])
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -734,6 +842,7 @@ fn killed_writers_never_lose_users() {
     if peer("db5.3_verify").is_some() {
         verify(&file);
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -807,6 +916,7 @@ fn readers_never_fail_during_writes() {
             );
         }
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Runs `puresasl passwd` with `args`, the password on stdin.

@@ -6,7 +6,8 @@
 //! ```
 //!
 //! `passwd` takes `saslpasswd2`'s flags with its defaults: `-u` defaults to the host name,
-//! `-f` to the `sasldb_path` of `<APPNAME>.conf` or `/etc/sasldb2`, `-a` to `saslpasswd`; `-p`
+//! `-f` to the `sasldb_path` of `<APPNAME>.conf` or `/etc/sasldb2`, `-a` to `saslpasswd`
+//! (`<APPNAME>.conf` is searched in `$SASL_CONF_PATH` or Cyrus's default path); `-p`
 //! reads one line from standard input without a prompt, otherwise the password is asked
 //! twice with echo off; `-c` (create) is accepted and, as in Cyrus, changing an existing user
 //! works with or without it; `-d` deletes every property of the user.
@@ -113,6 +114,29 @@ fn parse_passwd(args: &[String]) -> Result<PasswdOptions, String> {
     Ok(options)
 }
 
+/// Whether the real and effective user and group IDs agree (not set-ID), from
+/// /proc/self/status; Cyrus honours `SASL_CONF_PATH` only then.
+fn not_set_id() -> bool {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    ["Uid:", "Gid:"].iter().all(|field| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field))
+            .map(|ids| ids.split_whitespace().take(2).collect::<Vec<_>>())
+            .is_some_and(|ids| ids.len() == 2 && ids[0] == ids[1])
+    })
+}
+
+/// Cyrus's configuration search path: `$SASL_CONF_PATH` when not set-ID, else the default.
+fn config_search_path() -> String {
+    match std::env::var("SASL_CONF_PATH") {
+        Ok(path) if !path.is_empty() && not_set_id() => path,
+        _ => config::DEFAULT_SEARCH_PATH.to_owned(),
+    }
+}
+
 fn host_name() -> Result<String, String> {
     ["/proc/sys/kernel/hostname", "/etc/hostname"]
         .iter()
@@ -169,7 +193,8 @@ fn passwd(args: &[String]) -> Result<(), String> {
     let options = parse_passwd(args)?;
     let user = options.user.clone().ok_or_else(|| USAGE.to_owned())?;
     let appname = options.appname.as_deref().unwrap_or("saslpasswd");
-    let config = Config::find(appname, config::DEFAULT_SEARCH_PATH)
+    let search_path = config_search_path();
+    let config = Config::find(appname, &search_path)
         .map_err(|error| error.to_string())?
         .unwrap_or_default();
     let realm = match &options.realm {
