@@ -482,3 +482,135 @@ fn array4(bytes: &[u8], offset: usize) -> Option<[u8; 4]> {
 fn array2(bytes: &[u8], offset: usize) -> Option<[u8; 2]> {
     bytes.get(offset..offset + 2)?.try_into().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{WriteOptions, write};
+    use super::*;
+
+    const PS: usize = 512;
+
+    /// A 512-byte-page file with one small pair and one pair whose value overflows; returns
+    /// it with the page number of the bucket holding the big value.
+    fn sample() -> (Vec<u8>, usize) {
+        let big = vec![b'v'; 1000];
+        let pairs: [(&[u8], &[u8]); 2] = [(b"small", b"value"), (b"big", &big)];
+        let options = WriteOptions {
+            page_size: PS,
+            byte_order: ByteOrder::Little,
+            uid: [3; 20],
+        };
+        let file = write(&pairs, &options).unwrap();
+        let bucket = (ham_func5(b"big") & 1) as usize;
+        (file, bucket + 1)
+    }
+
+    fn u16_at(file: &mut [u8], offset: usize) -> &mut [u8] {
+        &mut file[offset..offset + 2]
+    }
+
+    fn expect_corrupt(file: Vec<u8>, what: &str) {
+        let error = HashDb::parse(file).and_then(|db| {
+            db.get(b"big")?;
+            db.get(b"small")?;
+            db.pairs().map(drop)
+        });
+        match error {
+            Err(StoreError::Corrupt(message)) => {
+                assert!(message.contains(what), "{message:?} lacks {what:?}")
+            }
+            other => panic!("expected corruption ({what}), got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sample_reads() {
+        let (file, _) = sample();
+        let db = HashDb::parse(file).unwrap();
+        assert_eq!(db.get(b"big").unwrap().unwrap().len(), 1000);
+        assert_eq!(db.get(b"small").unwrap().unwrap().as_slice(), b"value");
+        assert_eq!(db.get(b"sma").unwrap(), None);
+        assert_eq!(db.pairs().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn rejects_bad_metadata() {
+        let (file, _) = sample();
+        let mutate = |offset: usize, bytes: &[u8]| {
+            let mut copy = file.clone();
+            copy[offset..offset + bytes.len()].copy_from_slice(bytes);
+            copy
+        };
+        expect_corrupt(mutate(12, &0x053162u32.to_le_bytes()), "btree");
+        expect_corrupt(mutate(12, &[1, 2, 3, 4]), "not a Berkeley DB hash");
+        expect_corrupt(mutate(16, &10u32.to_le_bytes()), "version");
+        expect_corrupt(mutate(20, &1000u32.to_le_bytes()), "page size");
+        expect_corrupt(mutate(24, &[1]), "encrypted");
+        expect_corrupt(mutate(26, &[1]), "checksummed");
+        expect_corrupt(mutate(48, &1u32.to_le_bytes()), "duplicates");
+        expect_corrupt(file[..file.len() - 1].to_vec(), "multiple of the page size");
+        expect_corrupt(file[..100].to_vec(), "shorter than 512");
+    }
+
+    #[test]
+    fn rejects_bad_pages() {
+        let (file, page) = sample();
+        let base = page * PS;
+        // The bucket page links to itself.
+        let mut cycle = file.clone();
+        cycle[base + 16..base + 20].copy_from_slice(&u32::try_from(page).unwrap().to_le_bytes());
+        expect_corrupt(cycle, "cycle");
+        // Its next page is beyond the file.
+        let mut beyond = file.clone();
+        beyond[base + 16..base + 20].copy_from_slice(&1000u32.to_le_bytes());
+        expect_corrupt(beyond, "beyond the file");
+        // Offsets out of order.
+        let mut order = file.clone();
+        let first = u16::from_le_bytes([order[base + 26], order[base + 27]]);
+        u16_at(&mut order, base + 28).copy_from_slice(&(first + 1).to_le_bytes());
+        expect_corrupt(order, "out of order");
+        // An odd item count.
+        let mut odd = file.clone();
+        u16_at(&mut odd, base + 20).copy_from_slice(&3u16.to_le_bytes());
+        expect_corrupt(odd, "odd number");
+        // Wrong page type in a bucket.
+        let mut kind = file.clone();
+        kind[base + 25] = P_OVERFLOW;
+        expect_corrupt(kind, "has type");
+        // The off-page item's total length disagrees with its chain, either way.
+        let offpage = usize::from(u16::from_le_bytes([file[base + 28], file[base + 29]]));
+        for (tlen, what) in [
+            (999u32, "overflow chain longer"),
+            (1001, "overflow chain shorter"),
+            (u32::MAX, "longer than the file"),
+        ] {
+            let mut length = file.clone();
+            length[base + offpage + 8..base + offpage + 12].copy_from_slice(&tlen.to_le_bytes());
+            expect_corrupt(length, what);
+        }
+        // The chain points at a bucket page instead of an overflow page.
+        let mut target = file.clone();
+        target[base + offpage + 4..base + offpage + 8].copy_from_slice(&1u32.to_le_bytes());
+        expect_corrupt(target, "not an overflow page");
+    }
+
+    #[test]
+    fn big_endian_and_holes() {
+        let pairs: [(&[u8], &[u8]); 1] = [(b"k", b"v")];
+        let options = WriteOptions {
+            page_size: PS,
+            byte_order: ByteOrder::Big,
+            uid: [0; 20],
+        };
+        let mut file = write(&pairs, &options).unwrap();
+        let db = HashDb::parse(file.clone()).unwrap();
+        assert_eq!(db.byte_order(), ByteOrder::Big);
+        assert_eq!(db.get(b"k").unwrap().unwrap().as_slice(), b"v");
+        // A zeroed (never written) bucket page is an empty bucket, as libdb treats holes.
+        let bucket = (ham_func5(b"k") & 1) as usize + 1;
+        file[bucket * PS..(bucket + 1) * PS].fill(0);
+        let db = HashDb::parse(file).unwrap();
+        assert_eq!(db.get(b"k").unwrap(), None);
+        assert!(db.pairs().unwrap().is_empty());
+    }
+}
