@@ -70,8 +70,9 @@ impl Config {
 
     /// Reads and parses the file at `path`.
     pub fn read(path: &Path) -> Result<Config, Error> {
-        let text = std::fs::read_to_string(path)
+        let bytes = std::fs::read(path)
             .map_err(|error| Error::Config(format!("cannot read {}: {error}", path.display())))?;
+        let text = String::from_utf8_lossy(&bytes);
         let mut config = Config::parse(&text)
             .map_err(|error| Error::Config(format!("{}: {error}", path.display())))?;
         config.path = Some(path.to_owned());
@@ -83,8 +84,9 @@ impl Config {
     pub fn find(appname: &str, search_path: &str) -> Result<Option<Config>, Error> {
         for directory in search_path.split(':').filter(|d| !d.is_empty()) {
             let path = Path::new(directory).join(format!("{appname}.conf"));
-            match std::fs::read_to_string(&path) {
-                Ok(text) => {
+            match std::fs::read(&path) {
+                Ok(bytes) => {
+                    let text = String::from_utf8_lossy(&bytes);
                     let mut config = Config::parse(&text)
                         .map_err(|error| Error::Config(format!("{}: {error}", path.display())))?;
                     config.path = Some(path);

@@ -305,8 +305,12 @@ fn sibling(path: &Path, prefix: &str, suffix: &str) -> PathBuf {
 }
 
 impl Auxprop for SasldbStore {
+    /// A name containing NUL cannot be in the file: no values, like an unknown user (never
+    /// an error a peer could tell apart).
     fn lookup(&self, user: &str, realm: &str, property: &str) -> Result<Vec<Secret>, StoreError> {
-        let key = key(user, realm, property)?;
+        let Ok(key) = key(user, realm, property) else {
+            return Ok(Vec::new());
+        };
         let Some(db) = self.database()? else {
             return Ok(Vec::new());
         };
@@ -373,7 +377,9 @@ impl Edit {
 
 impl Auxprop for Edit {
     fn lookup(&self, user: &str, realm: &str, property: &str) -> Result<Vec<Secret>, StoreError> {
-        let key = key(user, realm, property)?;
+        let Ok(key) = key(user, realm, property) else {
+            return Ok(Vec::new());
+        };
         let pairs = self.pairs.lock().unwrap_or_else(|p| p.into_inner());
         Ok(pairs
             .get(&key)
@@ -396,5 +402,73 @@ impl Auxprop for Edit {
     fn entries(&self) -> Result<Vec<Entry>, StoreError> {
         let pairs = self.pairs.lock().unwrap_or_else(|p| p.into_inner());
         Ok(pairs.keys().filter_map(|key| split_key(key)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auxprop::property;
+
+    #[test]
+    fn keys_split_back() {
+        let key = key("alice", "EXAMPLE.ORG", "userPassword").unwrap_or_default();
+        assert_eq!(key, b"alice\0EXAMPLE.ORG\0userPassword");
+        let entry = split_key(&key);
+        assert_eq!(
+            entry.map(|e| (e.user, e.realm, e.property)),
+            Some(("alice".into(), "EXAMPLE.ORG".into(), "userPassword".into()))
+        );
+        assert_eq!(split_key(b"no separators"), None);
+        assert!(super::key("a\0b", "r", "p").is_err());
+    }
+
+    #[test]
+    fn lazy_missing_file_and_nul_names() {
+        let dir = std::env::temp_dir().join(format!("puresasl-sasldb-unit-{}", std::process::id()));
+        let path = dir.join("absent").join("sasldb2");
+        // Construction touches nothing; a missing file (even directory) means no users.
+        let store = SasldbStore::new(&path);
+        assert!(!path.exists());
+        let values = store.lookup("alice", "r", property::USER_PASSWORD);
+        assert!(values.is_ok_and(|v| v.is_empty()));
+        assert!(store.entries().is_ok_and(|e| e.is_empty()));
+        // A peer-supplied name with NUL is simply unknown, not a store error.
+        let values = store.lookup("alice\0r", "x", property::USER_PASSWORD);
+        assert!(values.is_ok_and(|v| v.is_empty()));
+        // Writing needs the directory: an I/O error, not a panic.
+        let stored = store.store("alice", "r", property::USER_PASSWORD, &[Secret::from("pw")]);
+        assert!(matches!(stored, Err(StoreError::Io(_))));
+    }
+
+    #[test]
+    fn edit_tracks_changes() {
+        let dir = std::env::temp_dir().join(format!("puresasl-sasldb-edit-{}", std::process::id()));
+        let _ = fs::create_dir_all(&dir);
+        let path = dir.join("sasldb2");
+        let store = SasldbStore::new(&path);
+        // Deleting from a missing file changes nothing and creates nothing.
+        let removed = store.edit(|edit| edit.delete_user("nobody", "r"));
+        assert_eq!(removed, Ok(0));
+        assert!(!path.exists());
+        let pw = [Secret::from("pw")];
+        assert_eq!(
+            store.store("bob", "r", property::USER_PASSWORD, &pw),
+            Ok(())
+        );
+        assert_eq!(
+            store.store("bob", "r", property::AUTH_PASSWORD, &pw),
+            Ok(())
+        );
+        assert_eq!(
+            store.store("bobby", "r", property::USER_PASSWORD, &pw),
+            Ok(())
+        );
+        assert_eq!(store.entries().map(|e| e.len()), Ok(3));
+        assert_eq!(store.edit(|edit| edit.delete_user("bob", "r")), Ok(2));
+        let left = store.entries().unwrap_or_default();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left.first().map(|e| e.user.as_str()), Some("bobby"));
+        let _ = fs::remove_dir_all(&dir);
     }
 }
