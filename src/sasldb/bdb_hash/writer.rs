@@ -19,7 +19,7 @@ use super::{
 };
 use crate::error::StoreError;
 
-/// Layout choices for [`write`].
+/// Layout choices for [`write()`].
 #[derive(Debug, Clone, Copy)]
 pub struct WriteOptions {
     /// Page size: a power of two in 512..=65536 (libdb picks 4096 on Debian).
