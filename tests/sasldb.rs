@@ -536,6 +536,9 @@ fn tool_writes_what_saslpasswd2_writes() {
         (&["-d", "-u", "EXAMPLE.ORG", "carol"], b""),
         (&["-d", "-u", "EXAMPLE.ORG", "nobody"], b""),
         (&["-p", "-c", "dave"], b"hostrealm\n"),
+        (&["-p", "-c", "-u", "EXAMPLE.ORG", "erin@X.ORG"], b"pw5\n"),
+        (&["-p", "-c", "-u", "EXAMPLE.ORG", "c@d@e"], b"pw6\n"),
+        (&["-d", "erin@X.ORG"], b""),
     ];
     for (args, password) in commands {
         saslpasswd2(&theirs, args, password);
@@ -562,7 +565,7 @@ fn tool_writes_what_saslpasswd2_writes() {
             .map(str::to_owned)
             .collect();
         assert_eq!(cyrus, listed);
-        assert_eq!(cyrus.len(), 4);
+        assert_eq!(cyrus.len(), 5);
     }
 
     // -n: no plaintext, the derived secrets instead; every password check still works.

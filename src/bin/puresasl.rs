@@ -9,7 +9,8 @@
 //! `-f` to the `sasldb_path` of `<APPNAME>.conf` or `/etc/sasldb2`, `-a` to `saslpasswd`
 //! (`<APPNAME>.conf` is searched in `$SASL_CONF_PATH` or Cyrus's default path); `-p`
 //! reads one line from standard input without a prompt, otherwise the password is asked
-//! twice with echo off; `-c` (create) is accepted and, as in Cyrus, changing an existing user
+//! twice with echo off; `USER@REALM` names the realm (split at the first `@`, overriding
+//! `-u`, as Cyrus does); `-c` (create) is accepted and, as in Cyrus, changing an existing user
 //! works with or without it; `-d` deletes every property of the user.
 //!
 //! Records written, for the same command:
@@ -197,9 +198,13 @@ fn passwd(args: &[String]) -> Result<(), String> {
     let config = Config::find(appname, &search_path)
         .map_err(|error| error.to_string())?
         .unwrap_or_default();
-    let realm = match &options.realm {
-        Some(realm) => realm.clone(),
-        None => host_name()?,
+    // As Cyrus (`_plug_parseuser`): `user@realm` names its realm, whatever -u says.
+    let (user, realm) = match user.split_once('@') {
+        Some((user, realm)) => (user.to_owned(), realm.to_owned()),
+        None => match &options.realm {
+            Some(realm) => (user, realm.clone()),
+            None => (user, host_name()?),
+        },
     };
     let path = options.file.clone().unwrap_or_else(|| {
         PathBuf::from(config.get("sasldb_path").unwrap_or(sasldb::DEFAULT_PATH))
