@@ -1010,3 +1010,91 @@ fn cram_md5_from_the_precomputed_secret_cyrus_and_ours() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Relays one exchange between a Cyrus client and a Cyrus server (both `cyrus_peer`), the
+/// server reading `file`. `Ok(username)` or `Err(what failed)`; `None` without the peer.
+fn cyrus_vs_cyrus(file: &Path, mechanism: &str, password: &str) -> Option<Result<String, String>> {
+    use crate::interop::{Peer, cyrus_peer};
+    let binary = cyrus_peer()?;
+    let spawn = |role: &str, env: &[(&str, &str)]| {
+        let mut command = Command::new(binary);
+        command
+            .args([role, mechanism])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .envs(env.iter().copied());
+        Peer::spawn(command)
+    };
+    let mut server = spawn(
+        "server",
+        &[
+            ("SASLDB", file.to_str().unwrap()),
+            ("SASL_USER_REALM", "example.org"),
+        ],
+    );
+    let mut client = spawn(
+        "client",
+        &[
+            ("SASL_AUTHCID", "tim"),
+            ("SASL_PASSWORD", password),
+            ("SASL_REALM", "example.org"),
+        ],
+    );
+    assert_eq!(client.recv_line().unwrap(), format!("M:{mechanism}"));
+    server.send_line(&client.recv_line().unwrap());
+    loop {
+        let line = server.recv_line().unwrap_or_default();
+        if let Some(username) = line.strip_prefix("OK:") {
+            return Some(Ok(username
+                .rsplit(':')
+                .next()
+                .unwrap_or_default()
+                .to_owned()));
+        }
+        if !line.starts_with("C:") {
+            return Some(Err(format!("server: {line}")));
+        }
+        client.send_line(&line);
+        let reply = client.recv_line().unwrap_or_default();
+        if reply.starts_with("R:") {
+            server.send_line(&reply);
+        } else if reply.starts_with("OK:") {
+            // The client needs nothing more; the server still expects the empty response.
+            server.send_line("R:");
+        } else {
+            return Some(Err(format!("client: {reply}")));
+        }
+    }
+}
+
+/// The derived secrets our tool writes with -n are the ones Cyrus reads: its DIGEST-MD5
+/// server uses `cmusaslsecretDIGEST-MD5`, its SCRAM-SHA-1 server the RFC 5803
+/// `authPassword`, its CRAM-MD5 server `cmusaslsecretCRAM-MD5`; and the properties Cyrus
+/// does not know (our other SCRAM hashes) do not disturb it.
+#[test]
+fn cyrus_servers_use_our_derived_secrets() {
+    if !peers(&["saslpasswd2"]) {
+        return;
+    }
+    let dir = scratch("cyrus-derived");
+    let file = dir.join("sasldb2");
+    our_passwd(
+        &file,
+        &["-p", "-n", "-u", "example.org", "tim"],
+        b"tanstaaftanstaaf\n",
+    );
+    // A plaintext neighbour, so the file also holds what Cyrus writes itself.
+    our_passwd(&file, &["-p", "-u", "example.org", "other"], b"pw\n");
+    for mechanism in ["DIGEST-MD5", "SCRAM-SHA-1", "CRAM-MD5"] {
+        let Some(good) = cyrus_vs_cyrus(&file, mechanism, "tanstaaftanstaaf") else {
+            return;
+        };
+        assert_eq!(good, Ok("tim@example.org".to_owned()), "{mechanism}");
+        let bad = cyrus_vs_cyrus(&file, mechanism, "wrong").unwrap();
+        assert!(
+            bad.is_err(),
+            "{mechanism} accepted a wrong password: {bad:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
