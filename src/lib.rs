@@ -52,6 +52,7 @@
 
 pub mod auxprop;
 pub mod client;
+pub mod config;
 pub mod credentials;
 pub mod error;
 #[cfg(feature = "fuzzing")]
@@ -61,6 +62,7 @@ pub mod keys;
 pub mod log;
 pub mod mech;
 pub mod random;
+pub mod sasldb;
 pub mod secret;
 pub mod security;
 pub mod server;

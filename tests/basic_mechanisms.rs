@@ -547,9 +547,14 @@ fn plain_and_login_verify_against_derived_secrets_only() {
             "{name}"
         );
     }
-    // CRAM-MD5 needs the plaintext (or its own secret): without it, it fails like a wrong password.
-    let mut server = ServerSession::new(config);
+    // CRAM-MD5 needs the plaintext or its own secret (Cyrus's precomputed HMAC-MD5 state),
+    // which the default policy stores.
+    let mut server = ServerSession::new(config.clone());
     let mut client = ClientSession::new(client_config("CRAM-MD5", tim()));
+    assert!(pair::run(&mut server, &mut client, true).result.is_ok());
+    let mut server = ServerSession::new(config);
+    let mut client =
+        ClientSession::new(client_config("CRAM-MD5", Credentials::new("tim", "wrong")));
     assert_eq!(
         pair::run(&mut server, &mut client, true)
             .result

@@ -6,4 +6,5 @@ mod basic_mechanisms;
 mod fuzz_corpus;
 mod interop;
 mod pair;
+mod sasldb;
 mod vectors;

@@ -10,6 +10,7 @@
 )]
 
 mod basic;
+mod sasldb;
 
 use std::sync::Arc;
 
@@ -29,6 +30,7 @@ pub const TARGETS: &[Target] = &[
     ("cram_md5_server", basic::cram_md5_server),
     ("cram_md5_client", basic::cram_md5_client),
     ("basic_clients", basic::basic_clients),
+    ("sasldb_reader", sasldb::reader),
 ];
 
 /// Runs the target called `name` on `data`; unknown names panic (a wiring bug).
