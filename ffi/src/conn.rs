@@ -43,6 +43,7 @@ pub struct sasl_conn {
     ssf: sasl_ssf_t,
     maxoutbuf: c_uint,
     detail: String,
+    detail_code: c_int,
     detail_c: CString,
     pub(crate) propctx: Box<propctx>,
     side: Side,
@@ -109,6 +110,7 @@ impl sasl_conn {
             ssf: 0,
             maxoutbuf: 0,
             detail: String::new(),
+            detail_code: SASL_OK,
             detail_c: CString::default(),
             propctx: Box::new(propctx::default()),
             side,
@@ -118,6 +120,7 @@ impl sasl_conn {
     /// Records an error's detail for `sasl_errdetail` and returns the code.
     pub(crate) fn error(&mut self, code: c_int, detail: impl Into<String>) -> c_int {
         self.detail = detail.into();
+        self.detail_code = code;
         code
     }
 
@@ -919,7 +922,13 @@ pub unsafe extern "C" fn sasl_errdetail(conn: *mut sasl_conn_t) -> *const c_char
         let Some(conn) = (unsafe { conn_ref(conn) }) else {
             return std::ptr::null();
         };
-        conn.detail_c = cstring(&conn.detail);
+        // Cyrus's form: "SASL(code): errstring: detail", with NOUSER shown as BADAUTH.
+        let code = match conn.detail_code {
+            SASL_NOUSER => SASL_BADAUTH,
+            code => code,
+        };
+        let text = crate::errors::errstring(code).to_string_lossy();
+        conn.detail_c = cstring(&format!("SASL({code}): {text}: {}", conn.detail));
         conn.detail_c.as_ptr()
     })
 }
@@ -953,6 +962,9 @@ pub unsafe extern "C" fn puresasl_seterror_text(
             .log_text(SASL_LOG_FAIL, &text);
         }
         conn.detail = text;
+        if conn.detail_code == SASL_OK {
+            conn.detail_code = SASL_FAIL;
+        }
     })
 }
 

@@ -9,9 +9,10 @@ use puresasl::credentials::CredentialView;
 use puresasl::server::PasswordChecker;
 use puresasl::{Auxprop, Error, LogLevel, LogSink, MemoryStore, PasswordCheck, Secret, StoreError};
 
-use crate::config::{DEFAULT_CONFIG_PATH, FileOptions};
 use crate::consts::*;
 use crate::types::*;
+use puresasl::config::{Config, DEFAULT_SEARCH_PATH};
+use puresasl::sasldb::SasldbStore;
 
 /// A copy of one `sasl_callback_t` entry.
 #[derive(Debug, Clone, Copy)]
@@ -77,7 +78,7 @@ pub struct ServerGlobal {
     /// The global callbacks.
     pub callbacks: Vec<Callback>,
     /// The configuration file's options.
-    pub file: FileOptions,
+    pub file: Config,
     /// The credential store (opened lazily by the store itself).
     pub store: Arc<dyn Auxprop>,
     /// The secret SCRAM derives fake salts from (stable for the process).
@@ -109,7 +110,7 @@ pub fn global() -> MutexGuard<'static, Global> {
 
 /// Looks up a library option: the application's GETOPT callbacks (connection first), then
 /// the configuration file.
-pub fn option(callbacks: &[&[Callback]], file: Option<&FileOptions>, name: &str) -> Option<String> {
+pub fn option(callbacks: &[&[Callback]], file: Option<&Config>, name: &str) -> Option<String> {
     if let Some(cb) = find_callback(callbacks, SASL_CB_GETOPT) {
         let key = CString::new(name).ok()?;
         let mut result: *const c_char = std::ptr::null();
@@ -163,7 +164,7 @@ pub fn config_search_path(callbacks: &[Callback], set_path: Option<&str>) -> Str
     {
         return path;
     }
-    DEFAULT_CONFIG_PATH.to_owned()
+    DEFAULT_SEARCH_PATH.to_owned()
 }
 
 unsafe extern "C" {
@@ -179,12 +180,28 @@ fn not_setuid() -> bool {
     unsafe { getuid() == geteuid() && getgid() == getegid() }
 }
 
-/// Opens the credential store named by `auxprop_plugin` (sasldb by default).
-pub fn open_store(lookup: &dyn Fn(&str) -> Option<String>) -> Arc<dyn Auxprop> {
-    let _sasldb_path = lookup("sasldb_path").unwrap_or_else(|| "/etc/sasldb2".to_owned());
-    // `auxprop_plugin: sasldb` (and the default): the sasldb2 file at `sasldb_path`, opened
-    // lazily. Until `puresasl::sasldb::SasldbStore` lands, an in-process store stands in.
-    Arc::new(MemoryStore::new())
+/// Opens the credential store named by `auxprop_plugin` (sasldb, the default, is the only
+/// one): the sasldb2 file at `sasldb_path`. The file is opened on first use, not here, so a
+/// server that chroots after initialising reads it inside the chroot, as Cyrus does.
+pub fn open_store(lookup: &dyn Fn(&str) -> Option<String>, log: &CallbackLog) -> Arc<dyn Auxprop> {
+    if let Some(plugins) = lookup("auxprop_plugin") {
+        for plugin in plugins.split_ascii_whitespace() {
+            if !plugin.eq_ignore_ascii_case("sasldb") {
+                log.log(
+                    LogLevel::Error,
+                    &format!("could not find auxprop plugin, was searching for '{plugin}'"),
+                );
+            }
+        }
+        if !plugins
+            .split_ascii_whitespace()
+            .any(|p| p.eq_ignore_ascii_case("sasldb"))
+        {
+            return Arc::new(MemoryStore::new());
+        }
+    }
+    let path = lookup("sasldb_path").unwrap_or_else(|| "/etc/sasldb2".to_owned());
+    Arc::new(SasldbStore::new(path))
 }
 
 /// The `SASL_CB_LOG` adapter (connection callbacks first), falling back to syslog filtered by

@@ -9,7 +9,6 @@
 #![allow(non_camel_case_types, reason = "the C names are the ABI")]
 
 pub mod base64;
-pub mod config;
 pub mod conn;
 pub mod consts;
 pub mod errors;
@@ -21,6 +20,7 @@ mod util;
 use std::ffi::{CString, c_char, c_int, c_uint, c_void};
 use std::sync::Arc;
 
+use puresasl::config::Config;
 use puresasl::credentials::{CredentialView, PasswordPolicy};
 use puresasl::{OsRandom, PasswordCheck, Random, Secret};
 
@@ -51,23 +51,27 @@ pub unsafe extern "C" fn sasl_server_init(
         let file = match &appname {
             Some(appname) => {
                 let path = config_search_path(&callbacks, state.config_path.as_deref());
-                match config::FileOptions::find(appname, &path) {
-                    Ok((file, _)) => file,
+                match Config::find(appname, &path) {
+                    Ok(file) => file.unwrap_or_default(),
                     Err(error) => {
                         global::CallbackLog {
                             lists: vec![callbacks.clone()],
                             log_level: SASL_LOG_ERR,
                         }
-                        .log_error(&error.0);
+                        .log_error(&error.to_string());
                         return SASL_CONFIGERR;
                     }
                 }
             }
-            None => config::FileOptions::default(),
+            None => Config::default(),
         };
         let store = {
             let lists: [&[global::Callback]; 1] = [&callbacks];
-            global::open_store(&|name| option(&lists, Some(&file), name))
+            let log = global::CallbackLog {
+                lists: vec![callbacks.clone()],
+                log_level: SASL_LOG_ERR,
+            };
+            global::open_store(&|name| option(&lists, Some(&file), name), &log)
         };
         let mut secret = vec![0u8; 32];
         OsRandom.fill(&mut secret);

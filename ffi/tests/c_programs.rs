@@ -244,6 +244,13 @@ fn exchange_program(variant: &str, extra: &[&str]) -> Option<PathBuf> {
     Some(program)
 }
 
+/// A fresh sasldb2 path for one run.
+fn fresh_db(name: &str) -> String {
+    let db = scratch("sasldb").join(name);
+    let _ = std::fs::remove_file(&db);
+    db.to_string_lossy().into_owned()
+}
+
 fn assert_all_ok(out: &Output) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -258,7 +265,8 @@ fn c_exchanges_every_mechanism() {
     let Some(program) = exchange_program("plain", &[]) else {
         return;
     };
-    assert_all_ok(&run_ours(&program, &[], &[]));
+    let db = fresh_db("plain");
+    assert_all_ok(&run_ours(&program, &[], &[("TEST_SASLDB", &db)]));
 }
 
 #[test]
@@ -278,6 +286,7 @@ fn c_exchanges_under_address_sanitizer() {
                 "detect_leaks=1:abort_on_error=0:exitcode=23",
             ),
             ("UBSAN_OPTIONS", "halt_on_error=1"),
+            ("TEST_SASLDB", &fresh_db("asan")),
         ],
     );
     assert_all_ok(&out);
@@ -301,7 +310,7 @@ fn c_exchanges_under_valgrind() {
             "--errors-for-leak-kinds=definite,indirect",
             "-q",
         ],
-        &[],
+        &[("TEST_SASLDB", &fresh_db("valgrind"))],
     );
     assert_all_ok(&out);
 }
