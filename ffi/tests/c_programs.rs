@@ -107,6 +107,14 @@ fn compile(source: &str, output: &Path, ours: bool, extra: &[&str]) {
     assert!(out.status.success(), "compiling {source}: {}", text(&out));
 }
 
+/// A command that runs on the system's (Cyrus's) libsasl2: cargo puts the target directory,
+/// where our `libsasl2.so.2` lives, on `LD_LIBRARY_PATH` for tests.
+fn cyrus_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new(program);
+    command.env_remove("LD_LIBRARY_PATH");
+    command
+}
+
 fn run_ours(program: &Path, wrapper: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut command = match wrapper.split_first() {
         Some((tool, args)) => {
@@ -223,7 +231,7 @@ fn header_constants_and_layouts_match_cyrus() {
     let dir = scratch("abi");
     compile("abi.c", &dir.join("abi-cyrus"), false, &[]);
     compile("abi.c", &dir.join("abi-ours"), true, &[]);
-    let cyrus = Command::new(dir.join("abi-cyrus")).output().unwrap();
+    let cyrus = cyrus_command(dir.join("abi-cyrus")).output().unwrap();
     let ours = run_ours(&dir.join("abi-ours"), &[], &[]);
     assert!(cyrus.status.success() && ours.status.success());
     let cyrus = String::from_utf8_lossy(&cyrus.stdout).into_owned();
@@ -326,10 +334,140 @@ fn the_same_program_passes_on_cyrus() {
     compile("exchange.c", &program, false, &[]);
     let db = dir.join("sasldb2");
     let _ = std::fs::remove_file(&db);
-    let out = Command::new(&program)
+    let out = cyrus_command(&program)
         .env("TEST_SASLDB", &db)
         .env("TEST_MECH_LIST", "CRAM-MD5 PLAIN LOGIN")
         .output()
         .unwrap();
     assert_all_ok(&out);
+}
+
+fn saslpasswd2(db: &Path, user: &str, password: &str, ours: bool, extra: &[&str]) -> Output {
+    use std::io::Write;
+    let mut command = cyrus_command("saslpasswd2");
+    command
+        .arg("-f")
+        .arg(db)
+        .args(["-p", "-u", "bench.example.org"])
+        .args(extra)
+        .arg(user)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if ours {
+        command.env("LD_LIBRARY_PATH", library_dir());
+    }
+    let mut child = command.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(password.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn bench_program(ours: bool) -> PathBuf {
+    let dir = scratch("bench");
+    let program = dir.join(if ours { "bench-ours" } else { "bench-cyrus" });
+    let mut cc = Command::new("cc");
+    cc.args(["-O1", "-Wall", "-Werror", "-Wno-cast-function-type", "-o"])
+        .arg(&program)
+        .arg(repo_dir().join("benches/c/sasl_bench.c"));
+    if ours {
+        cc.arg(format!("-I{}", repo_dir().join("include").display()))
+            .arg(format!("-L{}", library_dir().display()))
+            .arg("-l:libsasl2.so.2");
+    } else {
+        cc.arg("-lsasl2");
+    }
+    let out = cc.output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    program
+}
+
+fn authenticate(ours: bool, db: &Path, user: &str, password: &str, mechs: &[&str]) -> Output {
+    let mut command = cyrus_command(bench_program(ours));
+    command.arg(db).args([user, password, "1"]).args(mechs);
+    if ours {
+        command.env("LD_LIBRARY_PATH", library_dir());
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn saslpasswd2_runs_on_our_library_and_both_libraries_share_sasldb2() {
+    if !have("cc", &["--version"])
+        || !have_file("/usr/include/sasl/sasl.h")
+        || !have_file("/usr/sbin/saslpasswd2")
+        || !have_file("/usr/sbin/sasldblistusers2")
+    {
+        return;
+    }
+    let db = PathBuf::from(fresh_db("shared"));
+    // Cyrus's own tool, once on Cyrus's library and once on ours.
+    let out = saslpasswd2(&db, "bob", "pw2", false, &["-c"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = saslpasswd2(&db, "carol", "pw3", true, &["-c"]);
+    assert!(
+        out.status.success(),
+        "saslpasswd2 on puresasl: {}",
+        text(&out)
+    );
+    let out = saslpasswd2(&db, "dave", "pw4", true, &["-c"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let list = cyrus_command("sasldblistusers2")
+        .arg("-f")
+        .arg(&db)
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert!(
+        list.contains("bob@bench.example.org: userPassword"),
+        "{list}"
+    );
+    assert!(
+        list.contains("carol@bench.example.org: userPassword"),
+        "{list}"
+    );
+
+    // Every mechanism we have (DIGEST-MD5 and SCRAM join as they land) reads both users.
+    let ours: Vec<&str> = puresasl::mech::MECHANISMS
+        .iter()
+        .filter(|m| !m.channel_binding)
+        .map(|m| m.name)
+        .collect();
+    for (user, password) in [("bob", "pw2"), ("carol", "pw3")] {
+        let out = authenticate(true, &db, user, password, &ours);
+        assert!(out.status.success(), "puresasl, {user}: {}", text(&out));
+        let out = authenticate(true, &db, user, "wrong", &["PLAIN"]);
+        assert!(!out.status.success(), "puresasl accepted a wrong password");
+    }
+    // Cyrus reads what saslpasswd2 wrote through our library.
+    let cyrus = [
+        "PLAIN",
+        "LOGIN",
+        "CRAM-MD5",
+        "DIGEST-MD5",
+        "SCRAM-SHA-1",
+        "SCRAM-SHA-256",
+    ];
+    let out = authenticate(false, &db, "carol", "pw3", &cyrus);
+    assert!(out.status.success(), "Cyrus, carol: {}", text(&out));
+
+    // Deleting through our library.
+    let out = saslpasswd2(&db, "dave", "", true, &["-d"]);
+    assert!(
+        out.status.success(),
+        "saslpasswd2 -d on puresasl: {}",
+        text(&out)
+    );
+    let list = cyrus_command("sasldblistusers2")
+        .arg("-f")
+        .arg(&db)
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert!(!list.contains("dave@"), "{list}");
+    assert!(list.contains("carol@"), "{list}");
 }
