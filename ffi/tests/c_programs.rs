@@ -471,3 +471,109 @@ fn saslpasswd2_runs_on_our_library_and_both_libraries_share_sasldb2() {
     assert!(!list.contains("dave@"), "{list}");
     assert!(list.contains("carol@"), "{list}");
 }
+
+#[test]
+fn config_file_search_and_options_as_cyrus() {
+    if !have("cc", &["--version"]) || !have_file("/usr/include/sasl/sasl.h") {
+        return;
+    }
+    let dir = scratch("config");
+    let files = [
+        ("a", "mech_list: plain\n"),
+        (
+            "b",
+            "# first key wins\nmech_list: login\nmech_list: plain\n",
+        ),
+        ("c", "  mech_list: cram-md5 login   \n"),
+        ("bad", "mech_list : plain\n"),
+        ("comma", "mech_list: cram-md5, plain\n"),
+    ];
+    for (name, contents) in files {
+        std::fs::create_dir_all(dir.join(name)).unwrap();
+        std::fs::write(dir.join(name).join("app.conf"), contents).unwrap();
+    }
+    let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let ours = dir.join("config-ours");
+    let cyrus = dir.join("config-cyrus");
+    compile("config.c", &ours, true, &[]);
+    compile("config.c", &cyrus, false, &[]);
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        // $SASL_CONF_PATH when nothing else is set.
+        (vec![], "init 0\nmechs PLAIN\n"),
+        // sasl_set_path beats $SASL_CONF_PATH; the first key wins.
+        (
+            vec!["--set-path".into(), path("b")],
+            "init 0\nmechs LOGIN\n",
+        ),
+        // The GETCONFPATH callback beats sasl_set_path.
+        (
+            vec![
+                "--set-path".into(),
+                path("b"),
+                "--confpath-callback".into(),
+                path("c"),
+            ],
+            "init 0\nmechs CRAM-MD5 LOGIN\n",
+        ),
+        // Directories without the file are skipped.
+        (
+            vec![
+                "--set-path".into(),
+                format!("{}:{}", path("none"), path("c")),
+            ],
+            "init 0\nmechs CRAM-MD5 LOGIN\n",
+        ),
+        // GETOPT beats the file.
+        (
+            vec![
+                "--set-path".into(),
+                path("c"),
+                "--getopt".into(),
+                "mech_list=plain".into(),
+            ],
+            "init 0\nmechs PLAIN\n",
+        ),
+        // A space before the colon is a configuration error.
+        (vec!["--set-path".into(), path("bad")], "init -100\n"),
+        // "cram-md5," is not a mechanism name: only PLAIN remains.
+        (
+            vec!["--set-path".into(), path("comma")],
+            "init 0\nmechs PLAIN\n",
+        ),
+    ];
+    for (args, expected) in &cases {
+        let run = |program: &Path, ours: bool| {
+            let mut command = cyrus_command(program);
+            if ours {
+                command.env("LD_LIBRARY_PATH", library_dir());
+            }
+            let out = command
+                .arg("app")
+                .args(args)
+                .env("SASL_CONF_PATH", path("a"))
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        assert_eq!(run(&cyrus, false), *expected, "Cyrus with {args:?}");
+        assert_eq!(run(&ours, true), *expected, "puresasl with {args:?}");
+    }
+    // No file anywhere: every mechanism, strongest first.
+    let mut command = cyrus_command(&ours);
+    let out = command
+        .env("LD_LIBRARY_PATH", library_dir())
+        .env_remove("SASL_CONF_PATH")
+        .args(["app", "--set-path"])
+        .arg(path("none"))
+        .output()
+        .unwrap();
+    let all: Vec<&str> = puresasl::mech::MECHANISMS
+        .iter()
+        .filter(|m| !m.channel_binding)
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("init 0\nmechs {}\n", all.join(" "))
+    );
+}
