@@ -17,7 +17,8 @@ use puresasl::{
 use crate::consts::*;
 use crate::errors::code_of;
 use crate::global::{
-    Callback, CallbackLog, Pwcheck, PwcheckChain, ServerGlobal, find_callback, global, option,
+    Callback, CallbackList, CallbackLog, Pwcheck, PwcheckChain, ServerGlobal, find_callback,
+    global, option,
 };
 use crate::props::propctx;
 use crate::types::*;
@@ -30,7 +31,7 @@ pub struct sasl_conn {
     user_realm: Option<CString>,
     iplocal: Option<CString>,
     ipremote: Option<CString>,
-    callbacks: Vec<Callback>,
+    callbacks: CallbackList,
     flags: c_uint,
     props: sasl_security_properties_t,
     external_ssf: sasl_ssf_t,
@@ -75,7 +76,7 @@ struct ServerSide {
 }
 
 struct ClientSide {
-    global: Arc<Vec<Callback>>,
+    global: Arc<CallbackList>,
     session: Option<ClientSession>,
     authcid: Option<String>,
     prompts: Vec<sasl_interact_t>,
@@ -83,7 +84,7 @@ struct ClientSide {
 }
 
 impl sasl_conn {
-    fn new(service: &str, fqdn: &str, callbacks: Vec<Callback>, flags: c_uint, side: Side) -> Self {
+    fn new(service: &str, fqdn: &str, callbacks: CallbackList, flags: c_uint, side: Side) -> Self {
         sasl_conn {
             service: cstring(service),
             fqdn: cstring(&fqdn.to_ascii_lowercase()),
@@ -271,7 +272,8 @@ fn build_server_config(
     conn: &sasl_conn_t,
     global: &Arc<ServerGlobal>,
 ) -> Result<(ServerConfig, bool), c_int> {
-    let lists: [&[Callback]; 2] = [&conn.callbacks, &global.callbacks];
+    let (conn_cbs, global_cbs) = (conn.callbacks.entries(), global.callbacks.entries());
+    let lists: [&[Callback]; 2] = [&conn_cbs, &global_cbs];
     let opt = |name: &str| option(&lists, Some(&global.file), name);
     let service = conn.service.to_string_lossy().into_owned();
     let log_level = opt("log_level")
@@ -282,7 +284,7 @@ fn build_server_config(
             .store(global.store.clone())
             .server_secret(global.server_secret.clone())
             .log(Arc::new(CallbackLog {
-                lists: vec![conn.callbacks.clone(), global.callbacks.clone()],
+                lists: vec![conn.callbacks, global.callbacks],
                 log_level,
             }))
             .authorization(Arc::new(ProxyPolicy {
@@ -319,7 +321,7 @@ fn build_server_config(
             }),
             other => {
                 CallbackLog {
-                    lists: vec![conn.callbacks.clone(), global.callbacks.clone()],
+                    lists: vec![conn.callbacks, global.callbacks],
                     log_level,
                 }
                 .log_text(SASL_LOG_ERR, &format!("unsupported pwcheck_method {other}"));
@@ -392,8 +394,7 @@ pub unsafe extern "C" fn sasl_server_new(
             }
         }
         let fqdn = fqdn.unwrap_or_else(hostname);
-        // SAFETY: callbacks is NULL or a terminated list per the contract.
-        let callbacks = unsafe { crate::global::copy_callbacks(callbacks) };
+        let callbacks = CallbackList::new(callbacks);
         let placeholder = Arc::new(match ServerConfig::builder(&service, &fqdn).build() {
             Ok(config) => config,
             Err(_) => return SASL_FAIL,
@@ -952,8 +953,8 @@ pub unsafe extern "C" fn puresasl_seterror_text(
         let text = unsafe { opt_string(message) }.unwrap_or_default();
         if flags & SASL_NOLOG == 0 {
             let lists = match &conn.side {
-                Side::Server(side) => vec![conn.callbacks.clone(), side.global.callbacks.clone()],
-                Side::Client(side) => vec![conn.callbacks.clone(), side.global.to_vec()],
+                Side::Server(side) => vec![conn.callbacks, side.global.callbacks],
+                Side::Client(side) => vec![conn.callbacks, *side.global],
             };
             CallbackLog {
                 lists,
@@ -1142,8 +1143,7 @@ pub unsafe extern "C" fn sasl_client_new(
                 return SASL_BADPARAM;
             }
         }
-        // SAFETY: NULL or a terminated list.
-        let callbacks = unsafe { crate::global::copy_callbacks(prompt_supp) };
+        let callbacks = CallbackList::new(prompt_supp);
         let mut conn = Box::new(sasl_conn_t::new(
             &service,
             &fqdn,
@@ -1322,11 +1322,11 @@ pub unsafe extern "C" fn sasl_client_start(
         let binding = conn.channel_binding.clone();
         let service = conn.service.to_string_lossy().into_owned();
         let fqdn = conn.fqdn.to_string_lossy().into_owned();
-        let callbacks = conn.callbacks.clone();
+        let callbacks = conn.callbacks.entries();
         let Side::Client(side) = &mut conn.side else {
             return conn.error(SASL_BADPARAM, "not a client connection");
         };
-        let global_callbacks = side.global.clone();
+        let global_callbacks = side.global.entries();
         let lists: [&[Callback]; 2] = [&callbacks, &global_callbacks];
         let client_mechs = option(&lists, None, "client_mech_list");
         let configure = |credentials: GatheredCredentials| -> Result<ClientSession, Error> {
@@ -1545,8 +1545,8 @@ pub(crate) fn server_parts(conn: &sasl_conn_t) -> Option<(Arc<ServerGlobal>, Arc
 }
 
 /// The callbacks of a connection (for option lookups).
-pub(crate) fn conn_callbacks(conn: &sasl_conn_t) -> &[Callback] {
-    &conn.callbacks
+pub(crate) fn conn_callbacks(conn: &sasl_conn_t) -> Vec<Callback> {
+    conn.callbacks.entries()
 }
 
 /// `user_realm` of a connection.

@@ -62,6 +62,26 @@ pub unsafe fn copy_callbacks(list: *const sasl_callback_t) -> Vec<Callback> {
     out
 }
 
+/// A callback list the application owns, kept by pointer as Cyrus does: applications (Postfix's
+/// SMTP client among them) fill in the contexts after `sasl_client_new` returns, so the entries
+/// are read at each use, never copied ahead of time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallbackList(usize);
+
+impl CallbackList {
+    /// Keeps `list` (NULL or a terminated array the application keeps alive while it is used).
+    pub fn new(list: *const sasl_callback_t) -> Self {
+        CallbackList(list as usize)
+    }
+
+    /// The current entries.
+    pub fn entries(self) -> Vec<Callback> {
+        // SAFETY: the application promised, when handing the list to sasl_*_init/new, that it
+        // stays valid and terminated for as long as the library may use it (Cyrus's contract).
+        unsafe { copy_callbacks(self.0 as *const sasl_callback_t) }
+    }
+}
+
 /// Finds the callback `id` in `lists`, first list first.
 pub fn find_callback(lists: &[&[Callback]], id: c_ulong) -> Option<Callback> {
     lists
@@ -76,7 +96,7 @@ pub struct ServerGlobal {
     /// The application name (the config file is `<appname>.conf`).
     pub appname: Option<CString>,
     /// The global callbacks.
-    pub callbacks: Vec<Callback>,
+    pub callbacks: CallbackList,
     /// The configuration file's options.
     pub file: Config,
     /// The credential store (opened lazily by the store itself).
@@ -91,7 +111,7 @@ pub struct Global {
     /// Set by `sasl_server_init`.
     pub server: Option<Arc<ServerGlobal>>,
     /// Set by `sasl_client_init`: the global client callbacks.
-    pub client: Option<Arc<Vec<Callback>>>,
+    pub client: Option<Arc<CallbackList>>,
     /// `sasl_set_path(SASL_PATH_TYPE_CONFIG)`.
     pub config_path: Option<String>,
     /// `sasl_set_path(SASL_PATH_TYPE_PLUGIN)` (kept for `SASL_CB_GETPATH` users; there are no
@@ -208,14 +228,15 @@ pub fn open_store(lookup: &dyn Fn(&str) -> Option<String>, log: &CallbackLog) ->
 /// `log_level`.
 pub struct CallbackLog {
     /// The callback lists to search.
-    pub lists: Vec<Vec<Callback>>,
+    pub lists: Vec<CallbackList>,
     /// `log_level` for the syslog fallback.
     pub log_level: c_int,
 }
 
 impl LogSink for CallbackLog {
     fn log(&self, level: LogLevel, message: &str) {
-        let lists: Vec<&[Callback]> = self.lists.iter().map(Vec::as_slice).collect();
+        let owned: Vec<Vec<Callback>> = self.lists.iter().map(|l| l.entries()).collect();
+        let lists: Vec<&[Callback]> = owned.iter().map(Vec::as_slice).collect();
         let text = CString::new(message.replace('\0', " ")).unwrap_or_default();
         let level = level as c_int;
         if let Some(cb) = find_callback(&lists, SASL_CB_LOG) {

@@ -42,8 +42,9 @@ pub unsafe extern "C" fn sasl_server_init(
 ) -> c_int {
     guard!(SASL_FAIL, {
         // SAFETY: NULL or a terminated list / a NUL-terminated string, per the contract.
-        let (callbacks, appname) =
-            unsafe { (global::copy_callbacks(callbacks), opt_string(appname)) };
+        let appname = unsafe { opt_string(appname) };
+        let callback_list = global::CallbackList::new(callbacks);
+        let callbacks = callback_list.entries();
         let mut state = global();
         if state.server.is_some() {
             return SASL_OK;
@@ -55,7 +56,7 @@ pub unsafe extern "C" fn sasl_server_init(
                     Ok(file) => file.unwrap_or_default(),
                     Err(error) => {
                         global::CallbackLog {
-                            lists: vec![callbacks.clone()],
+                            lists: vec![callback_list],
                             log_level: SASL_LOG_ERR,
                         }
                         .log_error(&error.to_string());
@@ -68,7 +69,7 @@ pub unsafe extern "C" fn sasl_server_init(
         let store = {
             let lists: [&[global::Callback]; 1] = [&callbacks];
             let log = global::CallbackLog {
-                lists: vec![callbacks.clone()],
+                lists: vec![callback_list],
                 log_level: SASL_LOG_ERR,
             };
             global::open_store(&|name| option(&lists, Some(&file), name), &log)
@@ -77,7 +78,7 @@ pub unsafe extern "C" fn sasl_server_init(
         OsRandom.fill(&mut secret);
         state.server = Some(Arc::new(ServerGlobal {
             appname: appname.map(|a| CString::new(a).unwrap_or_default()),
-            callbacks,
+            callbacks: callback_list,
             file,
             store,
             server_secret: Secret::new(secret),
@@ -100,8 +101,7 @@ impl global::CallbackLog {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_client_init(callbacks: *const sasl_callback_t) -> c_int {
     guard!(SASL_FAIL, {
-        // SAFETY: NULL or a terminated list.
-        let callbacks = unsafe { global::copy_callbacks(callbacks) };
+        let callbacks = global::CallbackList::new(callbacks);
         let mut state = global();
         if state.client.is_none() {
             state.client = Some(Arc::new(callbacks));
@@ -421,7 +421,8 @@ pub unsafe extern "C" fn sasl_setpass(
         let Some(password) = (unsafe { util::bytes(pass, passlen) }) else {
             return SASL_BADPARAM;
         };
-        let lists: [&[global::Callback]; 2] = [conn_callbacks(conn), &global.callbacks];
+        let (conn_cbs, global_cbs) = (conn_callbacks(conn), global.callbacks.entries());
+        let lists: [&[global::Callback]; 2] = [&conn_cbs, &global_cbs];
         let iterations = option(&lists, Some(&global.file), "scram_iteration_counter")
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(4096);

@@ -42,6 +42,13 @@ static int simple_cb(void *ctx, int id, const char **result, unsigned *len)
     return SASL_OK;
 }
 
+static void *late_context;
+static int late_simple_cb(void *ctx, int id, const char **result, unsigned *len)
+{
+    if (ctx == NULL || ctx != late_context) return SASL_FAIL;
+    return simple_cb(ctx, id, result, len);
+}
+
 /* Like Postfix: malloc'd, never freed by the library; we free it ourselves at the end. */
 static sasl_secret_t *secret;
 static int pass_cb(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **psecret)
@@ -302,6 +309,28 @@ int main(void)
         r = sasl_server_start(s, "CRAM-MD5", "x", 1, &sout, &soutlen);
         CHECK(r == SASL_BADPROT, "CRAM-MD5 with initial response: %d", r);
         sasl_dispose(&s);
+    }
+    /* Like Postfix's SMTP client: the callback contexts are filled in after sasl_client_new,
+     * so the library must read the list when it uses it, not copy it. */
+    {
+        static int marker;
+        sasl_callback_t late[] = {
+            {SASL_CB_AUTHNAME, (int (*)(void))late_simple_cb, NULL},
+            {SASL_CB_PASS, (int (*)(void))pass_cb, NULL},
+            {SASL_CB_LIST_END, NULL, NULL},
+        };
+        sasl_conn_t *c = NULL;
+        const char *out = NULL, *chosen = NULL;
+        unsigned outlen = 0;
+        sasl_client_new("smtp", "mail.example.org", NULL, NULL, late, 0, &c);
+        late[0].context = &marker;
+        late[1].context = &marker;
+        late_context = &marker;
+        client_pass = "pw2";
+        r = sasl_client_start(c, "PLAIN", NULL, &out, &outlen, &chosen);
+        CHECK(r == SASL_CONTINUE || r == SASL_OK, "late contexts: %d", r);
+        CHECK(outlen == 8 && memcmp(out, "\0bob\0pw2", 8) == 0, "late contexts response");
+        sasl_dispose(&c);
     }
     /* The client picks the strongest mechanism it knows from the server's list. */
     {

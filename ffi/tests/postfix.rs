@@ -1,0 +1,511 @@
+//! Unmodified Debian Postfix on our `libsasl2.so.2`: two throwaway instances on 127.0.0.1
+//! (own config and queue directories, no chroot, `import_environment` passing
+//! `LD_LIBRARY_PATH`). The server instance authenticates real SMTP clients (swaks, Python's
+//! smtplib, `gsasl --smtp`) against a sasldb2 made with Cyrus's `saslpasswd2` run on our
+//! library; the client instance relays through it with `smtp_sasl_auth_enable`. Both prove,
+//! through `/proc/PID/maps`, that they run our library.
+//!
+//! Needs root (Postfix's master) and the packages in `.ci/apt-packages`; without them the
+//! test fails under `CI` and skips otherwise.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    reason = "test code"
+)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const HOSTNAME: &str = "mail.example.org";
+
+fn ffi_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+fn skip(why: &str) -> bool {
+    if std::env::var_os("CI").is_some() {
+        panic!("{why} (required in CI)");
+    }
+    println!("note: skipping the Postfix test: {why}");
+    true
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn library_dir() -> PathBuf {
+    let dir = profile_dir();
+    let out = Command::new(ffi_dir().join("build.sh"))
+        .arg("--link-only")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    dir
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One Postfix instance; stopped when dropped.
+struct Instance {
+    dir: PathBuf,
+    port: u16,
+    lib: PathBuf,
+}
+
+impl Instance {
+    fn new(name: &str, lib: &Path, main_cf: &str) -> Instance {
+        let dir = profile_dir()
+            .join("ffi-tests")
+            .join(format!("postfix-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sasl")).unwrap();
+        std::fs::create_dir_all(dir.join("queue")).unwrap();
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        // Postfix daemons run as `postfix` and must reach the config and the sasldb2.
+        let mut parent = dir.clone();
+        while parent.pop() {
+            if parent.as_os_str().len() <= 1 {
+                break;
+            }
+            make_traversable(&parent);
+        }
+        make_traversable(&dir);
+        make_traversable(&dir.join("sasl"));
+        let chown = Command::new("chown")
+            .arg("postfix")
+            .arg(dir.join("data"))
+            .output()
+            .unwrap();
+        assert!(chown.status.success(), "{}", text(&chown));
+        let port = free_port();
+        let d = dir.display();
+        let main = format!(
+            "compatibility_level = 3.6\n\
+             queue_directory = {d}/queue\n\
+             data_directory = {d}/data\n\
+             myhostname = {HOSTNAME}\n\
+             mydomain = example.org\n\
+             myorigin = example.org\n\
+             inet_interfaces = 127.0.0.1\n\
+             inet_protocols = ipv4\n\
+             mydestination =\n\
+             relay_domains =\n\
+             local_recipient_maps =\n\
+             mynetworks = 127.0.0.0/8\n\
+             maillog_file_prefixes = /\n\
+             maillog_file = {d}/maillog\n\
+             smtpd_tls_security_level = none\n\
+             smtp_tls_security_level = none\n\
+             smtpd_error_sleep_time = 0\n\
+             smtp_host_lookup = native\n\
+             import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C LD_LIBRARY_PATH\n\
+             {main_cf}"
+        );
+        std::fs::write(dir.join("main.cf"), main).unwrap();
+        let master = format!(
+            "127.0.0.1:{port} inet n - n - - smtpd\n\
+             pickup unix n - n 60 1 pickup\n\
+             cleanup unix n - n - 0 cleanup\n\
+             qmgr unix n - n 300 1 qmgr\n\
+             rewrite unix - - n - - trivial-rewrite\n\
+             bounce unix - - n - 0 bounce\n\
+             defer unix - - n - 0 bounce\n\
+             trace unix - - n - 0 bounce\n\
+             verify unix - - n - 1 verify\n\
+             flush unix n - n 1000? 0 flush\n\
+             proxymap unix - - n - - proxymap\n\
+             smtp unix - - n - - smtp\n\
+             relay unix - - n - - smtp\n\
+             showq unix n - n - - showq\n\
+             error unix - - n - - error\n\
+             retry unix - - n - - error\n\
+             discard unix - - n - - discard\n\
+             anvil unix - - n - 1 anvil\n\
+             scache unix - - n - 1 scache\n\
+             postlog unix-dgram n - n - 1 postlogd\n"
+        );
+        std::fs::write(dir.join("master.cf"), master).unwrap();
+        Instance {
+            dir,
+            port,
+            lib: lib.to_path_buf(),
+        }
+    }
+
+    fn start(&self) {
+        let out = Command::new("postfix")
+            .arg("-c")
+            .arg(&self.dir)
+            .arg("start")
+            .env("LD_LIBRARY_PATH", &self.lib)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "postfix start: {}", text(&out));
+        // Wait until the smtpd port answers.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "Postfix did not start:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("maillog")).unwrap_or_default()
+    }
+
+    fn wait_for_log(&self, needle: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        false
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = Command::new("postfix")
+            .arg("-c")
+            .arg(&self.dir)
+            .arg("stop")
+            .output();
+    }
+}
+
+fn make_traversable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode() | 0o755;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+    }
+}
+
+fn saslpasswd2(db: &Path, lib: &Path, user: &str, password: &str) {
+    let mut child = Command::new("saslpasswd2")
+        .arg("-f")
+        .arg(db)
+        .args(["-p", "-c", "-u", HOSTNAME, user])
+        .env("LD_LIBRARY_PATH", lib)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(password.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "saslpasswd2: {}", text(&out));
+}
+
+fn swaks(port: u16, mech: &str, user: &str, password: &str, to: &str) -> String {
+    let out = Command::new("swaks")
+        .args(["--server", &format!("127.0.0.1:{port}")])
+        .args(["--from", "sender@example.org", "--to", to])
+        .args([
+            "--auth",
+            mech,
+            "--auth-user",
+            user,
+            "--auth-password",
+            password,
+        ])
+        .args(["--timeout", "20"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn smtpd_pids(instance: &Instance) -> Vec<u32> {
+    let needle = format!("127.0.0.1:{}", instance.port);
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains("smtpd") && cmdline.contains(&needle) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+#[test]
+fn postfix_runs_on_puresasl() {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !is_root && skip("Postfix instances need root") {
+        return;
+    }
+    for tool in [
+        "/usr/sbin/postfix",
+        "/usr/lib/postfix/sbin/smtpd",
+        "/usr/bin/swaks",
+        "/usr/bin/gsasl",
+        "/usr/sbin/saslpasswd2",
+    ] {
+        if !Path::new(tool).exists() && skip(&format!("{tool} is missing")) {
+            return;
+        }
+    }
+    let lib = library_dir();
+
+    // The server side: the setup of the mail servers this replaces.
+    let server = Instance::new(
+        "server",
+        &lib,
+        "smtpd_sasl_auth_enable = yes\n\
+         smtpd_sasl_authenticated_header = yes\n\
+         smtpd_recipient_restrictions = permit_sasl_authenticated, reject_unauth_destination\n\
+         smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination\n\
+         defer_transports = smtp\n",
+    );
+    let db = server.dir.join("sasldb2");
+    // Debian's Postfix reads <config_directory>/sasl/smtpd.conf (its GETCONFPATH callback).
+    let mechs: Vec<&str> = puresasl::mech::MECHANISMS
+        .iter()
+        .filter(|m| !m.channel_binding)
+        .map(|m| m.name)
+        .collect();
+    std::fs::write(
+        server.dir.join("sasl/smtpd.conf"),
+        format!(
+            "pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: {}\nmech_list: {}\n",
+            db.display(),
+            mechs.join(" ").to_lowercase()
+        ),
+    )
+    .unwrap();
+    saslpasswd2(&db, &lib, "user001", "secret001");
+    make_traversable(&db);
+    server.start();
+
+    // swaks, every mechanism: right password → 235 and relay accepted; wrong → 535.
+    for mech in &mechs {
+        let good = swaks(
+            server.port,
+            mech,
+            "user001",
+            "secret001",
+            "rcpt@elsewhere.test",
+        );
+        assert!(
+            good.contains("235 2.7.0 Authentication successful") && good.contains("queued as"),
+            "swaks {mech}:\n{good}\n{}",
+            server.log()
+        );
+        let bad = swaks(server.port, mech, "user001", "wrong", "rcpt@elsewhere.test");
+        assert!(
+            bad.contains("535 5.7.8 Error: authentication failed: authentication failure"),
+            "swaks {mech} wrong password:\n{bad}"
+        );
+    }
+    // Unauthenticated relay is refused.
+    let out = Command::new("swaks")
+        .args(["--server", &format!("127.0.0.1:{}", server.port)])
+        .args([
+            "--from",
+            "sender@example.org",
+            "--to",
+            "rcpt@elsewhere.test",
+        ])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert!(out.contains("554 5.7.1"), "unauthenticated relay:\n{out}");
+
+    // The smtpd processes run our library.
+    let probe = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let pids = smtpd_pids(&server);
+    assert!(!pids.is_empty(), "no smtpd process found");
+    let ours = lib.join("libsasl2.so.2").canonicalize().unwrap();
+    for pid in &pids {
+        let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+        assert!(
+            maps.contains(&*ours.to_string_lossy()),
+            "smtpd {pid} does not map {}",
+            ours.display()
+        );
+        assert!(
+            !maps.contains("/usr/lib/x86_64-linux-gnu/libsasl2"),
+            "Cyrus is loaded too"
+        );
+    }
+    drop(probe);
+
+    // Python's smtplib (it picks CRAM-MD5, then PLAIN, then LOGIN).
+    let python = format!(
+        "import smtplib\n\
+         s = smtplib.SMTP('127.0.0.1', {port})\n\
+         s.ehlo()\n\
+         for mech in {mechs:?}:\n\
+         \x20   if mech not in ('CRAM-MD5', 'PLAIN', 'LOGIN'):\n\
+         \x20       continue\n\
+         \x20   c = smtplib.SMTP('127.0.0.1', {port})\n\
+         \x20   c.ehlo()\n\
+         \x20   c.user, c.password = 'user001', 'secret001'\n\
+         \x20   code, _ = c.auth(mech, getattr(c, 'auth_' + mech.lower().replace('-', '_')), initial_response_ok=(mech != 'CRAM-MD5'))\n\
+         \x20   assert code == 235, (mech, code)\n\
+         \x20   c.quit()\n\
+         try:\n\
+         \x20   s.login('user001', 'wrong')\n\
+         \x20   raise SystemExit('wrong password accepted')\n\
+         except smtplib.SMTPAuthenticationError as e:\n\
+         \x20   assert e.smtp_code == 535, e\n\
+         print('smtplib ok')\n",
+        port = server.port
+    );
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(&python)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("smtplib ok"),
+        "smtplib: {}",
+        text(&out)
+    );
+
+    // GNU SASL's client.
+    for mech in &mechs {
+        let out = Command::new("gsasl")
+            .args(["--smtp", "--connect", &format!("127.0.0.1:{}", server.port)])
+            .args([
+                "--no-starttls",
+                "-a",
+                "user001",
+                "-p",
+                "secret001",
+                "-m",
+                mech,
+            ])
+            .args(["--quiet"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "gsasl {mech}: {}", text(&out));
+        let _ = all;
+    }
+
+    // The client side: a second instance relaying through the first with SMTP AUTH.
+    let client = Instance::new(
+        "client",
+        &lib,
+        &format!(
+            "relayhost = [127.0.0.1]:{}\n\
+             smtp_sasl_auth_enable = yes\n\
+             smtp_sasl_password_maps = texthash:{}\n\
+             smtp_sasl_security_options = noanonymous\n",
+            server.port,
+            server
+                .dir
+                .parent()
+                .unwrap()
+                .join(format!("postfix-{}-client/sasl_passwd", std::process::id()))
+                .display()
+        ),
+    );
+    std::fs::write(
+        client.dir.join("sasl_passwd"),
+        format!("[127.0.0.1]:{} user001:secret001\n", server.port),
+    )
+    .unwrap();
+    client.start();
+    let out = Command::new("swaks")
+        .args(["--server", &format!("127.0.0.1:{}", client.port)])
+        .args([
+            "--from",
+            "relayed@example.org",
+            "--to",
+            "final@elsewhere.test",
+        ])
+        .args(["--header", "Subject: relayed through puresasl"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("queued as"),
+        "injection: {}",
+        text(&out)
+    );
+    assert!(
+        client.wait_for_log(&format!("relay=127.0.0.1[127.0.0.1]:{}", server.port))
+            && client.wait_for_log("status=sent"),
+        "the client instance did not relay:\n{}",
+        client.log()
+    );
+    // The server saw it authenticated (the smtp client ran our library too).
+    assert!(
+        server.wait_for_log("sasl_method=") && server.log().contains("sasl_username=user001"),
+        "{}",
+        server.log()
+    );
+    let queue = Command::new("postqueue")
+        .arg("-c")
+        .arg(&server.dir)
+        .arg("-j")
+        .output()
+        .unwrap();
+    let queue = String::from_utf8_lossy(&queue.stdout).into_owned();
+    let id = queue
+        .lines()
+        .find(|l| l.contains("final@elsewhere.test"))
+        .and_then(|l| l.split("\"queue_id\": \"").nth(1))
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_else(|| panic!("relayed message not in the server's queue: {queue}"))
+        .to_owned();
+    let message = Command::new("postcat")
+        .arg("-c")
+        .arg(&server.dir)
+        .args(["-q", &id])
+        .output()
+        .unwrap();
+    let message = String::from_utf8_lossy(&message.stdout).into_owned();
+    assert!(
+        message.contains("(Authenticated sender: user001)"),
+        "relayed message:\n{message}"
+    );
+    println!("postfix: every mechanism via swaks, smtplib and gsasl; relay authenticated");
+}
