@@ -431,12 +431,36 @@ pub unsafe extern "C" fn sasl_setpass(
             scram_iterations: iterations,
             ..PasswordPolicy::default()
         };
-        match puresasl::credentials::set_password(
-            store, &name, &realm, password, &policy, &OsRandom,
-        ) {
-            Ok(()) => SASL_OK,
-            Err(error) => conn.error(SASL_FAIL, format!("could not store password: {error}")),
+        if let Err(error) =
+            puresasl::credentials::set_password(store, &name, &realm, password, &policy, &OsRandom)
+        {
+            return conn.error(SASL_FAIL, format!("could not store password: {error}"));
         }
+        // The application's own user database, if it registered one, is told too.
+        if let Some(cb) = global::find_callback(&lists, SASL_CB_SERVER_USERDB_SETPASS) {
+            // SAFETY: SERVER_USERDB_SETPASS callbacks have the sasl_server_userdb_setpass_t
+            // prototype.
+            let setpass: sasl_server_userdb_setpass_t = unsafe { std::mem::transmute(cb.proc) };
+            if let Some(setpass) = setpass {
+                let user = CString::new(user.trim()).unwrap_or_default();
+                // SAFETY: valid strings; pass holds passlen bytes; the connection is live.
+                let status = unsafe {
+                    setpass(
+                        std::ptr::from_mut(conn),
+                        cb.context,
+                        user.as_ptr(),
+                        pass,
+                        passlen,
+                        std::ptr::null_mut(),
+                        flags,
+                    )
+                };
+                if status != SASL_OK {
+                    return conn.error(status, "the application's setpass callback failed");
+                }
+            }
+        }
+        SASL_OK
     })
 }
 
