@@ -468,10 +468,8 @@ unsafe fn server_result(
         }
         Ok(ServerStep::Done {
             additional_data,
-            identity,
+            identity: _,
         }) => {
-            let name = conn.canonical_name(&identity);
-            let _ = name;
             let mut code = SASL_OK;
             if let Side::Server(side) = &mut conn.side {
                 side.outcome = Outcome::Done;
