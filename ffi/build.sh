@@ -3,37 +3,38 @@
 # shim, SONAME libsasl2.so.2, every export bound to the version node SASL2.
 #   ffi/build.sh            debug build  -> target/debug/libsasl2.so.2
 #   ffi/build.sh --release  release build -> target/release/libsasl2.so.2
-#   ffi/build.sh --link-only DIR   only link DIR/libpuresasl_ffi.a (used by the tests, which
-#                                  run after cargo has built the static library)
+#   ffi/build.sh --link-only ARCHIVE DIR   only link ARCHIVE (libpuresasl_ffi*.a) into
+#                                  DIR/libsasl2.so.2 (used by the tests, which run after cargo
+#                                  has built the static library)
 # Extra CFLAGS (e.g. -fsanitize=address) are not needed: sanitizers go on the C programs.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 profile=debug
 cargo_args=()
-link_only=
+archive=
 if [ "${1:-}" = "--release" ]; then
   profile=release
   cargo_args+=(--release)
-elif [ "${1:-}" = "--link-only" ]; then
-  link_only="$2"
 fi
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 out="$target_dir/$profile"
-if [ -n "$link_only" ]; then
-  out="$link_only"
+if [ "${1:-}" = "--link-only" ]; then
+  archive="$2"
+  out="$3"
 else
   cargo build --quiet -p puresasl-ffi "${cargo_args[@]}" --manifest-path "$root/Cargo.toml"
+  archive="$out/libpuresasl_ffi.a"
 fi
+trap 'rm -f "$out/puresasl-seterror.$$.o" "$out/libsasl2.so.2.tmp.$$"' EXIT
 cc=${CC:-cc}
 "$cc" -c -fPIC -O2 -Wall -Wextra -o "$out/puresasl-seterror.$$.o" "$here/c/seterror.c"
 "$cc" -shared -o "$out/libsasl2.so.2.tmp.$$" \
-  -Wl,--whole-archive "$out/libpuresasl_ffi.a" -Wl,--no-whole-archive \
+  -Wl,--whole-archive "$archive" -Wl,--no-whole-archive \
   "$out/puresasl-seterror.$$.o" \
   -Wl,--version-script="$here/sasl2.map" -Wl,-soname,libsasl2.so.2 \
   -Wl,-z,now -Wl,-z,relro -Wl,--gc-sections \
   -lc -lgcc_s -lpthread -ldl -lm
 mv -f "$out/libsasl2.so.2.tmp.$$" "$out/libsasl2.so.2"
-rm -f "$out/puresasl-seterror.$$.o"
 ln -sf libsasl2.so.2 "$out/libsasl2.so"
 echo "$out/libsasl2.so.2"

@@ -63,6 +63,25 @@ fn have_file(path: &str) -> bool {
     ok
 }
 
+/// The static library cargo built for this test run: the newest `libpuresasl_ffi*.a` in the
+/// profile directory or its `deps/` (cargo does not copy it up when building tests).
+fn static_library() -> PathBuf {
+    let dir = profile_dir();
+    let mut candidates: Vec<PathBuf> = vec![dir.join("libpuresasl_ffi.a")];
+    if let Ok(entries) = std::fs::read_dir(dir.join("deps")) {
+        candidates.extend(entries.flatten().map(|e| e.path()).filter(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            name.starts_with("libpuresasl_ffi-") && name.ends_with(".a")
+        }));
+    }
+    candidates
+        .into_iter()
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .max()
+        .map(|(_, p)| p)
+        .expect("cargo did not build libpuresasl_ffi.a")
+}
+
 /// Links `libsasl2.so.2` from the static library cargo built for this test run.
 fn library_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -70,6 +89,7 @@ fn library_dir() -> &'static Path {
         let dir = profile_dir();
         let out = Command::new(ffi_dir().join("build.sh"))
             .arg("--link-only")
+            .arg(static_library())
             .arg(&dir)
             .output()
             .unwrap();

@@ -49,10 +49,30 @@ fn text(out: &Output) -> String {
     )
 }
 
+/// The static library cargo built for this test run: the newest `libpuresasl_ffi*.a` in the
+/// profile directory or its `deps/` (cargo does not copy it up when building tests).
+fn static_library() -> PathBuf {
+    let dir = profile_dir();
+    let mut candidates: Vec<PathBuf> = vec![dir.join("libpuresasl_ffi.a")];
+    if let Ok(entries) = std::fs::read_dir(dir.join("deps")) {
+        candidates.extend(entries.flatten().map(|e| e.path()).filter(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            name.starts_with("libpuresasl_ffi-") && name.ends_with(".a")
+        }));
+    }
+    candidates
+        .into_iter()
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .max()
+        .map(|(_, p)| p)
+        .expect("cargo did not build libpuresasl_ffi.a")
+}
+
 fn library_dir() -> PathBuf {
     let dir = profile_dir();
     let out = Command::new(ffi_dir().join("build.sh"))
         .arg("--link-only")
+        .arg(static_library())
         .arg(&dir)
         .output()
         .unwrap();
