@@ -708,3 +708,30 @@ fn cross_library_pairs_for_every_common_mechanism() {
         }
     }
 }
+
+#[test]
+fn one_connection_per_thread_in_parallel() {
+    if !have("cc", &["--version"]) {
+        return;
+    }
+    let dir = scratch("threads");
+    for (variant, extra) in [
+        ("plain", &["-pthread"][..]),
+        ("asan", &["-pthread", "-fsanitize=address,undefined"][..]),
+    ] {
+        let program = dir.join(format!("threads-{variant}"));
+        compile("threads.c", &program, true, extra);
+        let db = fresh_db(&format!("threads-{variant}"));
+        let mut command = cyrus_command(&program);
+        let out = command
+            .arg(&db)
+            .env("LD_LIBRARY_PATH", library_dir())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("0 bad"),
+            "{variant}: {}",
+            text(&out)
+        );
+    }
+}
