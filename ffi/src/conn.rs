@@ -998,9 +998,15 @@ pub unsafe extern "C" fn sasl_encode(
         if data.is_empty() {
             return conn.error(SASL_BADPARAM, "Parameter error: empty input");
         }
+        // Only an authenticated connection has a security layer (or none) to apply.
         let result = match &mut conn.side {
-            Side::Server(side) => side.session.as_mut().map(|s| s.encode(data)),
+            Side::Server(side) if matches!(side.outcome, Outcome::Done) => {
+                side.session.as_mut().map(|s| s.encode(data))
+            }
+            // A client that sent its last message may not have been told it is done (PLAIN),
+            // so any started client session qualifies; its layer exists once negotiated.
             Side::Client(side) => side.session.as_mut().map(|s| s.encode(data)),
+            _ => None,
         };
         match result {
             None => conn.error(SASL_NOTDONE, "no authenticated session"),
@@ -1042,9 +1048,15 @@ pub unsafe extern "C" fn sasl_decode(
         let Some(data) = (unsafe { bytes(input, inputlen) }) else {
             return conn.error(SASL_BADPARAM, "Parameter error: input is NULL");
         };
+        // Only an authenticated connection has a security layer (or none) to apply.
         let result = match &mut conn.side {
-            Side::Server(side) => side.session.as_mut().map(|s| s.decode(data)),
+            Side::Server(side) if matches!(side.outcome, Outcome::Done) => {
+                side.session.as_mut().map(|s| s.decode(data))
+            }
+            // A client that sent its last message may not have been told it is done (PLAIN),
+            // so any started client session qualifies; its layer exists once negotiated.
             Side::Client(side) => side.session.as_mut().map(|s| s.decode(data)),
+            _ => None,
         };
         match result {
             None => conn.error(SASL_NOTDONE, "no authenticated session"),
