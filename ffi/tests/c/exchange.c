@@ -126,7 +126,13 @@ static int exchange(const char *mech, unsigned server_flags, int use_prompts, co
             fill_prompts(prompts);
             cr = sasl_client_step(client, sout, soutlen, &prompts, &out, &outlen);
         }
-        if (cr != SASL_OK && cr != SASL_CONTINUE) { r = cr; break; }
+        if (cr != SASL_OK && cr != SASL_CONTINUE) {
+            /* The server rejected us with a last challenge (SCRAM's e=): its verdict comes
+             * with the next step, whatever the client sends. */
+            r = sasl_server_step(server, "", 0, &sout, &soutlen);
+            if (r == SASL_OK || r == SASL_CONTINUE) r = cr;
+            break;
+        }
         r = sasl_server_step(server, out, outlen, &sout, &soutlen);
     }
     if (r == SASL_OK && cr == SASL_CONTINUE && (server_flags & SASL_SUCCESS_DATA) && sout && soutlen > 0) {
