@@ -1,7 +1,7 @@
 //! The C ABI of puresasl: a binary drop-in for Cyrus SASL's `libsasl2.so.2`.
 //!
 //! This crate is the only one in the workspace with `unsafe` code; it only calls the public API
-//! of the core crate. Every export runs inside a panic boundary ([`util::guard`]), checks its
+//! of the core crate. Every export runs inside a panic boundary (the `guard!` macro), checks its
 //! pointers, and maps core errors to Cyrus result codes through one table
 //! ([`errors::code_of`]). `ffi/build.sh` links the static library into `libsasl2.so.2` with
 //! every export bound to the ELF version node `SASL2`.
