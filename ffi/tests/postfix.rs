@@ -583,3 +583,118 @@ fn postfix_runs_on_puresasl() {
     );
     println!("postfix: every mechanism via swaks, smtplib and gsasl; relay authenticated");
 }
+
+/// Runs `smtpd -S` (SMTP on stdin/stdout, no master) as the postfix user on `lib` (or on
+/// Cyrus's library) and returns what it answered to `input`.
+fn smtpd_session(dir: &Path, lib: Option<&Path>, input: &str) -> String {
+    let mut envs: Vec<(&str, &Path)> = vec![("MAIL_CONFIG", dir)];
+    if let Some(lib) = lib {
+        envs.push(("LD_LIBRARY_PATH", lib));
+    }
+    let mut command = privileged("setpriv", &envs);
+    if lib.is_none() {
+        command.env_remove("LD_LIBRARY_PATH");
+    }
+    let mut child = command
+        .args(["--reuid=postfix", "--regid=postfix", "--init-groups"])
+        .args(["/usr/lib/postfix/sbin/smtpd", "-S"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn postfix_smtpd_answers_exactly_as_on_cyrus() {
+    let can_be_root = is_root()
+        || Command::new("sudo")
+            .args(["-n", "true"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !can_be_root && skip("smtpd -S needs root to switch to the postfix user") {
+        return;
+    }
+    for tool in [
+        "/usr/lib/postfix/sbin/smtpd",
+        "/usr/sbin/saslpasswd2",
+        "/usr/bin/setpriv",
+    ] {
+        if !Path::new(tool).exists() && skip(&format!("{tool} is missing")) {
+            return;
+        }
+    }
+    let lib = library_dir();
+    let instance = Instance::new(
+        "smtpd-s",
+        &lib,
+        "smtpd_sasl_auth_enable = yes\n\
+         smtpd_client_auth_rate_limit = 0\n\
+         smtpd_soft_error_limit = 100\n\
+         smtpd_hard_error_limit = 100\n",
+    );
+    let db = instance.dir.join("sasldb2");
+    std::fs::write(
+        instance.dir.join("sasl/smtpd.conf"),
+        format!(
+            "pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: {}\n\
+             mech_list: cram-md5 plain login\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    // Written by Cyrus's own library this time; both read it.
+    let mut child = Command::new("saslpasswd2")
+        .arg("-f")
+        .arg(&db)
+        .args(["-p", "-c", "-u", HOSTNAME, "user001"])
+        .env_remove("LD_LIBRARY_PATH")
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"secret001").unwrap();
+    assert!(child.wait().unwrap().success());
+    make_traversable(&db);
+
+    let b64 = |bytes: &[u8]| {
+        let mut out = vec![0u8; puresasl_ffi::base64::encoded_len(bytes.len()) + 1];
+        puresasl_ffi::base64::encode_into(bytes, &mut out);
+        out.pop();
+        String::from_utf8(out).unwrap()
+    };
+    let good = b64(b"\0user001\0secret001");
+    let sessions = [
+        format!("AUTH PLAIN {good}"),
+        format!("AUTH PLAIN {}", b64(b"\0user001\0wrong")),
+        format!("AUTH PLAIN {}", b64(b"\0nobody\0secret001")),
+        "AUTH PLAIN =".to_owned(),
+        "AUTH PLAIN !!!!".to_owned(),
+        format!("AUTH PLAIN\r\n{good}"),
+        format!("AUTH LOGIN\r\n{}\r\n{}", b64(b"user001"), b64(b"secret001")),
+        format!("AUTH LOGIN {}\r\n{}", b64(b"user001"), b64(b"secret001")),
+        format!("AUTH LOGIN {}\r\n{}", b64(b"user001"), b64(b"wrong")),
+        "AUTH CRAM-MD5 eA==".to_owned(),
+        "AUTH FOO".to_owned(),
+        "AUTH LOGIN\r\n*".to_owned(),
+        format!("AUTH PLAIN {}", b64(b"alice\0user001\0secret001")),
+    ];
+    for session in &sessions {
+        let input = format!("EHLO client.example\r\n{session}\r\nQUIT\r\n");
+        let cyrus = smtpd_session(&instance.dir, None, &input);
+        let ours = smtpd_session(&instance.dir, Some(&lib), &input);
+        assert!(
+            cyrus.contains("250-AUTH CRAM-MD5 PLAIN LOGIN"),
+            "Cyrus:\n{cyrus}"
+        );
+        assert_eq!(ours, cyrus, "smtpd answers differ for {session:?}");
+    }
+    println!("smtpd -S: {} sessions answered identically", sessions.len());
+}
