@@ -86,7 +86,10 @@ fn static_library() -> PathBuf {
 fn library_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = profile_dir();
+        // Not the profile directory itself: cargo puts that on every test's LD_LIBRARY_PATH,
+        // where our libsasl2.so.2 would replace Cyrus's under other tests' Cyrus peers.
+        let dir = profile_dir().join("ffi-tests").join("lib");
+        std::fs::create_dir_all(&dir).unwrap();
         let out = Command::new(ffi_dir().join("build.sh"))
             .arg("--link-only")
             .arg(static_library())

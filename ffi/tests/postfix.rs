@@ -69,7 +69,9 @@ fn static_library() -> PathBuf {
 }
 
 fn library_dir() -> PathBuf {
-    let dir = profile_dir();
+    // Not the profile directory itself: cargo puts that on every test's LD_LIBRARY_PATH.
+    let dir = profile_dir().join("ffi-tests").join("lib-postfix");
+    std::fs::create_dir_all(&dir).unwrap();
     let out = Command::new(ffi_dir().join("build.sh"))
         .arg("--link-only")
         .arg(static_library())
