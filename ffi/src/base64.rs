@@ -167,6 +167,40 @@ mod tests {
         assert_eq!(&o[..9], b"\0bob\0pw2\0");
     }
 
+    /// Random inputs and buffer sizes: no panic, nothing written past `outmax`, and every
+    /// `SASL_OK` result is the strict decoding of the input.
+    #[test]
+    fn random_inputs_never_overrun() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let symbols = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/= \r\n!";
+        for _ in 0..20_000 {
+            let len = usize::try_from(next() % 24).unwrap_or(0);
+            let input: Vec<u8> = (0..len)
+                .map(|_| symbols[usize::try_from(next()).unwrap_or(0) % symbols.len()])
+                .collect();
+            let outmax = usize::try_from(next() % 20).unwrap_or(0);
+            let mut out = vec![0xEEu8; outmax + 8];
+            let result = decode(&input, &mut out[..outmax]);
+            assert!(out[outmax..].iter().all(|b| *b == 0xEE), "overrun on {input:?}");
+            if let Some(n) = result.len {
+                assert!(n < outmax.max(1), "length {n} with outmax {outmax}");
+            }
+            if result.status == SASL_OK && !input.is_empty() {
+                // Re-encoding gives the input back (canonical padding aside).
+                let n = result.len.unwrap_or(0);
+                let mut again = vec![0u8; encoded_len(n) + 1];
+                encode_into(&out[..n], &mut again);
+                assert_eq!(&again[..encoded_len(n)].len(), &input.len(), "{input:?}");
+            }
+        }
+    }
+
     #[test]
     fn encode_round_trip() {
         for input in [&b""[..], b"a", b"ab", b"abc", b"\0bob\0pw2"] {
