@@ -160,6 +160,7 @@ pub fn set_password(
     };
     store.store(user, realm, property::USER_PASSWORD, &plaintext)?;
 
+    let prepared = crate::keys::normalize_password(password);
     let mut auth_password = Vec::new();
     for hash in ScramHash::ALL {
         let name = property::mechanism_secret(hash.mechanism_name());
@@ -169,8 +170,8 @@ pub fn set_password(
         }
         let mut salt = [0u8; SALT_LEN];
         random.fill(&mut salt);
-        let record =
-            StoredKeys::derive(hash, password, &salt, policy.scram_iterations).to_rfc5803();
+        let record = StoredKeys::derive(hash, prepared.expose(), &salt, policy.scram_iterations)
+            .to_rfc5803();
         if hash == ScramHash::Sha1 {
             auth_password.push(Secret::from(record.as_str()));
         }

@@ -117,6 +117,16 @@ fn hmac_parts<D: EagerHash>(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
+/// SCRAM's `Normalize(password)` (RFC 5802 section 2.2): SASLprep (RFC 4013) as a stored
+/// string. A password that is not UTF-8 or that SASLprep refuses is used as it is, as
+/// Cyrus (which has no SASLprep) and most clients do, so both sides still agree.
+pub fn normalize_password(password: &[u8]) -> Secret {
+    match std::str::from_utf8(password).map(stringprep::saslprep) {
+        Ok(Ok(std::borrow::Cow::Owned(prepared))) => Secret::from(prepared),
+        _ => Secret::from(password),
+    }
+}
+
 /// What a server needs to verify SCRAM for one hash without the password:
 /// salt, iteration count, `StoredKey = H(ClientKey)` and `ServerKey`.
 #[derive(Debug, Clone)]
@@ -176,10 +186,13 @@ impl StoredKeys {
         }
     }
 
-    /// Whether `password` is the one these keys were derived from (constant time in the
-    /// comparison; the PBKDF2 cost depends only on the public iteration count).
+    /// Whether `password` is the one these keys were derived from, after
+    /// [`normalize_password`] (constant time in the comparison; the PBKDF2 cost depends only
+    /// on the public iteration count).
     pub fn verify_password(&self, password: &[u8]) -> bool {
-        let candidate = ClientKeys::derive(self.hash, password, &self.salt, self.iterations);
+        let password = normalize_password(password);
+        let candidate =
+            ClientKeys::derive(self.hash, password.expose(), &self.salt, self.iterations);
         digests_equal(candidate.stored_key.expose(), self.stored_key.expose())
     }
 
