@@ -2,3 +2,4 @@
 
 mod fuzz_corpus;
 mod scram;
+mod scram_interop;
