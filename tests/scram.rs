@@ -883,3 +883,54 @@ fn plain_and_login_verify_against_scram_keys_only() {
     let mut client = client_on(Credentials::new("frank", "hunter2"), Arc::new(OsRandom));
     assert!(exchange(&mut client, &mut server, Some("SCRAM-SHA-1")).is_err());
 }
+
+/// The seed corpora must reach the last step, or the fuzz invariants ("accepted implies the
+/// right proof / signature") would never be exercised.
+#[test]
+fn fuzz_seeds_reach_acceptance() {
+    use puresasl::fuzzing::{self, scram};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let mut accepted = 0;
+    for entry in std::fs::read_dir(root.join("scram_server")).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.to_string_lossy().contains("_ok_") {
+            continue;
+        }
+        let data = std::fs::read(&path).unwrap();
+        let mechanism = scram::MECHANISMS[usize::from((data[0] & 0x7f) % 10)];
+        let mut session = fuzzing::server(mechanism);
+        if mechanism.ends_with("-PLUS") {
+            session.set_channel_binding(Some(scram::binding()));
+        }
+        let inputs = fuzzing::messages(&data[1..], 4);
+        let (_, ok) = fuzzing::drive_server(&mut session, mechanism, data[0] & 0x80 != 0, &inputs);
+        assert!(ok, "{} is not accepted", path.display());
+        fuzzing::run("scram_server", &data);
+        accepted += 1;
+    }
+    assert!(accepted >= 10);
+    let mut done = 0;
+    for entry in std::fs::read_dir(root.join("scram_client")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.contains("-sha-") {
+            continue;
+        }
+        let data = std::fs::read(&path).unwrap();
+        let mechanism = scram::MECHANISMS[usize::from((data[0] & 0x7f) % 10)];
+        let config = ClientConfig::new("imap", REALM, Arc::new(Credentials::new("user", "pencil")))
+            .with_random(Arc::new(FixedRandom::with_nonces([scram::CLIENT_NONCE])))
+            .with_scram_iterations(1, 4096);
+        let mut client = ClientSession::new(Arc::new(config));
+        if mechanism.ends_with("-PLUS") {
+            client.set_channel_binding(Some(scram::binding()));
+        }
+        client.start(mechanism).unwrap();
+        for message in fuzzing::messages(&data[1..], 4) {
+            client.step(message).unwrap();
+        }
+        assert!(client.is_done(), "{name} does not finish");
+        done += 1;
+    }
+    assert!(done >= 10);
+}

@@ -10,6 +10,7 @@
 )]
 
 mod basic;
+pub mod scram;
 
 use std::sync::Arc;
 
@@ -29,6 +30,9 @@ pub const TARGETS: &[Target] = &[
     ("cram_md5_server", basic::cram_md5_server),
     ("cram_md5_client", basic::cram_md5_client),
     ("basic_clients", basic::basic_clients),
+    ("scram_server", scram::scram_server),
+    ("scram_client", scram::scram_client),
+    ("scram_parse", scram::scram_parse),
 ];
 
 /// Runs the target called `name` on `data`; unknown names panic (a wiring bug).
