@@ -233,12 +233,12 @@ impl ScramServer {
     ) -> Result<ServerOutput, Error> {
         let hash = self.hash;
         let last = parse::client_final(message, hash.output_len())?;
-        let user = format!("{}@{}", exchange.identity.authcid, exchange.identity.realm);
+        let user = || format!("{}@{}", exchange.identity.authcid, exchange.identity.realm);
 
         if last.nonce != exchange.nonce {
             ctx.log(
                 LogLevel::Fail,
-                &format!("{}: nonce mismatch for {user}", self.mechanism()),
+                &format!("{}: nonce mismatch for {}", self.mechanism(), user()),
             );
             return Ok(self.reject("other-error", malformed("SCRAM nonce mismatch")));
         }
@@ -247,7 +247,11 @@ impl ScramServer {
         if last.channel_binding != expected_cb {
             ctx.log(
                 LogLevel::Fail,
-                &format!("{}: channel binding mismatch for {user}", self.mechanism()),
+                &format!(
+                    "{}: channel binding mismatch for {}",
+                    self.mechanism(),
+                    user()
+                ),
             );
             return Ok(self.reject(
                 "channel-bindings-dont-match",
@@ -286,7 +290,7 @@ impl ScramServer {
         };
         ctx.log(
             LogLevel::Fail,
-            &format!("{}: {reason} for {user}", self.mechanism()),
+            &format!("{}: {reason} for {}", self.mechanism(), user()),
         );
         Ok(self.reject("invalid-proof", Error::AuthenticationFailed))
     }
