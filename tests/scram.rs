@@ -674,6 +674,17 @@ fn server_rejects_malformed_client_first() {
             String::from_utf8_lossy(first)
         );
     }
+    // The longest client nonce still leaves room for the server's part; one more is refused.
+    for (len, ok) in [(256, true), (257, false)] {
+        let mut server = server_on(store_copy(&store), Arc::new(OsRandom));
+        let first = format!("n,,n=user,r={}", "a".repeat(len));
+        assert_eq!(
+            server
+                .start("SCRAM-SHA-256", Some(first.as_bytes()))
+                .is_ok(),
+            ok
+        );
+    }
     let mut server = server_on(store_copy(&store), Arc::new(OsRandom));
     let huge = format!("n,,n=user,r={}", "a".repeat(9000));
     assert_eq!(

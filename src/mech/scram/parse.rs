@@ -18,6 +18,8 @@ use crate::mech::MAX_FIELD;
 pub(crate) const MAX_MESSAGE: usize = 8192;
 /// The longest nonce (client part, or client and server parts together), in bytes.
 pub(crate) const MAX_NONCE: usize = 512;
+/// The longest client nonce a server accepts (room is left for its own part).
+pub(crate) const MAX_CLIENT_NONCE: usize = 256;
 /// The longest salt a client accepts, in bytes after decoding.
 pub(crate) const MAX_SALT: usize = 256;
 /// The longest channel-binding data, in bytes (real bindings are 12 to 64 bytes).
@@ -246,6 +248,9 @@ pub(crate) fn client_first(message: &[u8]) -> Result<ClientFirst<'_>, Error> {
     let username = decode_saslname(expect(&mut attrs, b'n', "SCRAM client-first needs n=")?)?;
     let nonce = expect(&mut attrs, b'r', "SCRAM client-first needs r=")?;
     check_nonce(nonce)?;
+    if nonce.len() > MAX_CLIENT_NONCE {
+        return Err(malformed("SCRAM client nonce too long"));
+    }
     extensions(attrs)?;
     Ok(ClientFirst {
         gs2: Gs2Header { flag, authzid, raw },
