@@ -7,6 +7,7 @@
 //! randomness).
 
 pub(crate) mod cram_md5;
+pub(crate) mod digest_md5;
 pub(crate) mod login;
 pub(crate) mod plain;
 
@@ -74,7 +75,8 @@ impl MechanismInfo {
 
 /// Every mechanism this crate implements, strongest first: the order a client prefers them
 /// in, and the default order a server lists them in.
-pub static MECHANISMS: &[MechanismInfo] = &[cram_md5::INFO, plain::INFO, login::INFO];
+pub static MECHANISMS: &[MechanismInfo] =
+    &[digest_md5::INFO, cram_md5::INFO, plain::INFO, login::INFO];
 
 /// The mechanism called `name` (case-insensitive).
 pub fn find(name: &str) -> Option<&'static MechanismInfo> {
