@@ -511,7 +511,9 @@ mod tests {
         for (qop, cipher) in layers {
             let (mut client, mut server) = pair(qop, cipher, 1000);
             for size in [0usize, 1, 7, 8, 9, 100, client.max_outbuf() as usize] {
-                let data: Vec<u8> = (0..size).map(|i| u8::try_from(i * 7 % 251).unwrap()).collect();
+                let data: Vec<u8> = (0..size)
+                    .map(|i| u8::try_from(i * 7 % 251).unwrap())
+                    .collect();
                 let wire = client.encode(&data).unwrap();
                 assert!(wire.len() - 4 <= 1000);
                 let mut got = Vec::new();
