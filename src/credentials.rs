@@ -1,9 +1,6 @@
 //! The typed view of a user's credentials that mechanisms use, on top of [`Auxprop`], and
 //! the one password check shared by PLAIN, LOGIN and the C library's `sasl_checkpass`.
 
-use md5::Md5;
-use sha2::Digest as _;
-
 use crate::auxprop::{Auxprop, property};
 use crate::error::StoreError;
 use crate::keys::{ScramHash, StoredKeys};
@@ -102,15 +99,13 @@ fn verdict(matches: bool) -> PasswordCheck {
     }
 }
 
-/// `MD5(user:realm:password)`, the DIGEST-MD5 secret (RFC 2831 section 2.1.2.1).
+/// `MD5(user:realm:password)`, the DIGEST-MD5 secret (RFC 2831 section 2.1.2.1), each part
+/// converted to ISO-8859-1 where every character fits, as the RFC and Cyrus do.
 pub fn digest_md5_ha1(user: &str, realm: &str, password: &[u8]) -> [u8; 16] {
-    let mut md5 = Md5::new();
-    md5.update(user.as_bytes());
-    md5.update(b":");
-    md5.update(realm.as_bytes());
-    md5.update(b":");
-    md5.update(password);
-    md5.finalize().into()
+    let secret = crate::mech::digest_md5::user_secret(user, realm, password);
+    let mut out = [0u8; 16];
+    out.copy_from_slice(secret.expose());
+    out
 }
 
 /// How a new password is kept at rest.

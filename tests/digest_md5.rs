@@ -570,29 +570,35 @@ fn wrong_or_missing_rspauth_fails_the_client() {
 
 #[test]
 fn stored_secret_without_plaintext() {
-    let store = MemoryStore::new();
-    let policy = PasswordPolicy {
-        keep_plaintext: false,
-        scram_hashes: Vec::new(),
-        scram_iterations: 4096,
-        digest_md5: true,
-    };
-    set_password(
-        &store,
-        "tim",
-        "example.org",
-        b"tanstaaftanstaaf",
-        &policy,
-        &FixedRandom::new(1),
-    )
-    .unwrap();
-    let mut server = ServerSession::new(Arc::new(server_config(store, &[])));
-    let mut client = client(props(0, 256, 65536));
-    let identity = authenticated(&mut server, &mut client);
-    assert_eq!(
-        (identity.authcid.as_str(), identity.realm.as_str()),
-        ("tim", "example.org")
-    );
+    for (user, password) in [("tim", "tanstaaftanstaaf"), ("m\u{fc}ller", "p\u{e4}ss")] {
+        let store = MemoryStore::new();
+        let policy = PasswordPolicy {
+            keep_plaintext: false,
+            scram_hashes: Vec::new(),
+            scram_iterations: 4096,
+            digest_md5: true,
+        };
+        set_password(
+            &store,
+            user,
+            "example.org",
+            password.as_bytes(),
+            &policy,
+            &FixedRandom::new(1),
+        )
+        .unwrap();
+        let mut server = ServerSession::new(Arc::new(server_config(store, &[])));
+        let mut client = client_with(
+            Credentials::new(user, password),
+            "mail.example.org",
+            props(0, 256, 65536),
+        );
+        let identity = authenticated(&mut server, &mut client);
+        assert_eq!(
+            (identity.authcid.as_str(), identity.realm.as_str()),
+            (user, "example.org")
+        );
+    }
 }
 
 #[test]
