@@ -1,4 +1,5 @@
 //! Integration tests, built as one binary.
 
 mod digest_md5;
+mod digest_md5_interop;
 mod fuzz_corpus;

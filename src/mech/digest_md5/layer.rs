@@ -497,6 +497,20 @@ mod tests {
         )
     }
 
+    /// Kc = 00 11 .. ff; expected outputs from `openssl enc -des-cbc` / `-des-ede-cbc`
+    /// with the keys Cyrus derives (`slidebits` + odd parity) and the IV Kc[8..16].
+    #[test]
+    fn des_and_3des_match_openssl() {
+        let kc: [u8; 16] = core::array::from_fn(|i| u8::try_from(i * 0x11).unwrap());
+        let mut data = *b"sixteen byte msg";
+        Sealing::new(Cipher::Des, &kc).encrypt(&mut data);
+        assert_eq!(super::super::hex(&data), "63d9bf4e7dee21629bdccd4fe731d2e4");
+        let mut data = *b"sixteen byte msg";
+        Sealing::new(Cipher::TripleDes, &kc).encrypt(&mut data);
+        assert_eq!(super::super::hex(&data), "c73d97dea9769eceed875faa130a67cd");
+        assert_eq!(super::super::hex(&*des_key(&kc[7..14])), "76c42634abdf32ba");
+    }
+
     #[test]
     fn des_key_parity() {
         let key = des_key(&[0xff; 7]);
