@@ -10,6 +10,7 @@
 )]
 
 mod basic;
+mod digest_md5;
 
 use std::sync::Arc;
 
@@ -29,6 +30,10 @@ pub const TARGETS: &[Target] = &[
     ("cram_md5_server", basic::cram_md5_server),
     ("cram_md5_client", basic::cram_md5_client),
     ("basic_clients", basic::basic_clients),
+    ("digest_md5_server", digest_md5::digest_md5_server),
+    ("digest_md5_client", digest_md5::digest_md5_client),
+    ("digest_md5_parse", digest_md5::digest_md5_parse),
+    ("digest_md5_layer", digest_md5::digest_md5_layer),
 ];
 
 /// Runs the target called `name` on `data`; unknown names panic (a wiring bug).
