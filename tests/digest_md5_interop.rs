@@ -417,6 +417,105 @@ fn cyrus_client_our_server_every_layer() {
     }
 }
 
+/// Packets at the negotiated size limit both ways, with a small maxbuf on each side.
+#[test]
+fn cyrus_packets_at_maxbuf() {
+    if !cyrus_ready() {
+        return;
+    }
+    let maxbuf = 1024u32;
+    for (min, max, ssf) in [(1, 1, 1), (55, 55, 55), (128, 128, 128)] {
+        let db = sasldb(&format!("maxbuf-{ssf}"));
+        let mut peer = Peer::spawn(
+            Command::new(cyrus_peer().unwrap())
+                .args(["server", SERVICE, HOST, REALM])
+                .arg(&db)
+                .args(["0", "256"])
+                .arg(maxbuf.to_string()),
+        );
+        let mut client = our_client(PASSWORD, min, max);
+        client.set_security_properties(SecurityProperties {
+            max_buf_size: maxbuf,
+            ..props(min, max)
+        });
+        client.start("DIGEST-MD5").unwrap();
+        let (_, challenge) = cyrus(&mut peer, "START DIGEST-MD5");
+        let ClientStep::Continue(response) = client.step(&challenge).unwrap() else {
+            panic!("a response");
+        };
+        let (_, rspauth) = cyrus(&mut peer, &format!("STEP {}", b64(&response)));
+        assert_eq!(client.step(&rspauth).unwrap(), ClientStep::Done(None));
+        assert_eq!(cyrus(&mut peer, "STEP -").0, "OK");
+
+        // Ours: exactly max_outbuf bytes, within Cyrus's maxbuf.
+        let ours = client.max_outbuf() as usize;
+        let message: Vec<u8> = (0..ours).map(|i| (i % 251) as u8).collect();
+        let packet = client.encode(&message).unwrap();
+        assert!(packet.len() - 4 <= maxbuf as usize);
+        let (tag, data) = cyrus(&mut peer, &format!("DEC {}", b64(&packet)));
+        assert_eq!((tag.as_str(), data.len()), ("DATA", ours), "ssf {ssf}");
+        assert_eq!(data, message);
+
+        // Cyrus's: exactly its maxoutbuf bytes, within our maxbuf.
+        let (cyrus_ssf, cyrus_max) = cyrus_ssf(&mut peer);
+        assert_eq!(cyrus_ssf, ssf);
+        let message: Vec<u8> = (0..cyrus_max).map(|i| (i % 249) as u8).collect();
+        let (tag, packet) = cyrus(&mut peer, &format!("ENC {}", b64(&message)));
+        assert_eq!(tag, "DATA");
+        assert!(
+            packet.len() - 4 <= maxbuf as usize,
+            "Cyrus kept to our maxbuf"
+        );
+        assert_eq!(client.decode(&packet).unwrap(), message, "ssf {ssf}");
+    }
+}
+
+/// Cyrus's client caches reauth state per process: its second login to the same server
+/// starts with an initial response (`nc=00000002`), which our server ignores, answering with a
+/// fresh challenge; Cyrus then authenticates in full.
+#[test]
+fn cyrus_client_reauth_initial_response_is_ignored() {
+    if !cyrus_ready() {
+        return;
+    }
+    let mut peer = Peer::spawn(
+        Command::new(cyrus_peer().unwrap())
+            .args(["client", SERVICE, HOST, USER, PASSWORD, "0", "256", "65536"]),
+    );
+    let mut saw_initial = false;
+    for round in 0..2 {
+        if round > 0 {
+            assert_eq!(cyrus(&mut peer, "NEW").0, "OK");
+        }
+        let (tag, initial) = cyrus(&mut peer, "START DIGEST-MD5");
+        assert_eq!(tag, "CONTINUE");
+        let mut server = our_server(0, 256);
+        let initial = (!initial.is_empty()).then_some(initial);
+        saw_initial |= initial.is_some();
+        let ServerStep::Continue(challenge) =
+            server.start("DIGEST-MD5", initial.as_deref()).unwrap()
+        else {
+            panic!("a fresh challenge");
+        };
+        let (tag, response) = cyrus(&mut peer, &format!("STEP {}", b64(&challenge)));
+        assert_eq!(tag, "CONTINUE", "round {round}");
+        let ServerStep::Done {
+            additional_data, ..
+        } = server.step(&response).unwrap()
+        else {
+            panic!("authenticated in round {round}");
+        };
+        let (tag, _) = cyrus(
+            &mut peer,
+            &format!("STEP {}", b64(&additional_data.unwrap())),
+        );
+        assert_eq!(tag, "OK", "round {round}");
+    }
+    if !saw_initial {
+        eprintln!("note: this libsasl2 did not send a reauth initial response");
+    }
+}
+
 #[test]
 fn cyrus_wrong_password_both_ways() {
     if !cyrus_ready() {

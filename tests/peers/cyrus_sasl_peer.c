@@ -9,6 +9,7 @@
  *   ENC DATA           sasl_encode
  *   DEC DATA           sasl_decode
  *   SSF                prints the negotiated SSF and maxoutbuf
+ *   NEW                a new connection in the same process (for Cyrus's reauth cache)
  * Replies: "OK DATA", "CONTINUE DATA", "DATA DATA", "SSF n maxoutbuf", "ERR code detail".
  */
 #include <sasl/sasl.h>
@@ -147,6 +148,17 @@ int main(int argc, char **argv) {
         char *in;
         unsigned inlen;
         if (!cmd) continue;
+        if (strcmp(cmd, "NEW") == 0) {
+            sasl_dispose(&conn);
+            if (server)
+                r = sasl_server_new(service, host, argv[4], NULL, NULL, NULL, 0, &conn);
+            else
+                r = sasl_client_new(service, host, NULL, NULL, client_cbs, 0, &conn);
+            if (r == SASL_OK) r = sasl_setprop(conn, SASL_SEC_PROPS, &props);
+            if (r == SASL_OK) reply("OK", NULL, 0);
+            else error(conn, r);
+            continue;
+        }
         if (strcmp(cmd, "SSF") == 0) {
             const int *ssf;
             const unsigned *maxout;
