@@ -15,8 +15,8 @@
 //! spread over 8 bytes with odd parity, and CBC with the IV Kc[8..16], chained across packets;
 //! padding is 1 to 8 bytes of the pad length, as in RFC 1964.
 //!
-//! A receiver never buffers more than `4 + maxbuf` bytes: a length beyond its advertised
-//! `maxbuf` is an error before anything is allocated. Any error (bad MAC, replayed or
+//! A receiver never buffers more than `4 + maxbuf` bytes, nor more than it has received: a
+//! length beyond its advertised `maxbuf` is an error before anything is buffered. Any error (bad MAC, replayed or
 //! reordered sequence number, bad padding) poisons the layer.
 
 #![deny(clippy::indexing_slicing)]
@@ -461,11 +461,11 @@ impl SecurityLayer for DigestLayer {
                 let mut len = [0u8; 4];
                 len.copy_from_slice(self.pending.get(..4).unwrap_or(&[0; 4]));
                 let len = u32::from_be_bytes(len);
-                // Bound the packet by our maxbuf before reserving anything.
+                // Bound the packet by our maxbuf; the buffer then grows only with bytes that
+                // actually arrive, never with what the peer claims.
                 if (len as usize) < TRAILER || len > self.own_maxbuf {
                     return Err(self.fail());
                 }
-                self.pending.reserve_exact(len as usize);
             }
             let mut len = [0u8; 4];
             len.copy_from_slice(self.pending.get(..4).unwrap_or(&[0; 4]));

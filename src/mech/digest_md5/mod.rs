@@ -3,26 +3,56 @@
 //! RFC 6331 moved DIGEST-MD5 to Historic: realms and character sets interoperate badly, the
 //! stored secret `MD5(user:realm:password)` is password-equivalent, there is no channel
 //! binding, and the confidentiality ciphers (DES, RC4) are weak. It is here because deployed
-//! mail servers still list it (`mech_list: cram-md5 digest-md5 plain login`); prefer SCRAM.
+//! mail servers still list it (`mech_list: cram-md5 digest-md5 plain login`); prefer SCRAM,
+//! and TLS over its security layers.
 //!
 //! # Exchange (RFC 2831 section 2.1)
 //!
-//! 1. The server sends a challenge (section 2.1.1): `realm`, a fresh `nonce`, the `qop`
-//!    values and `cipher`s it accepts given the security properties, `maxbuf`,
-//!    `charset=utf-8` and `algorithm=md5-sess`.
+//! 1. The server sends a challenge (section 2.1.1): `realm` (the configured user realm, else
+//!    the host name), a fresh `nonce` from the configured randomness, the `qop` values and
+//!    `cipher`s the security properties allow, `maxbuf`, `charset=utf-8` and
+//!    `algorithm=md5-sess`.
 //! 2. The client answers (section 2.1.2) with `username`, `realm`, `nonce`, `cnonce`,
-//!    `nc=00000001`, `digest-uri` (`service/host`), the chosen `qop` and `cipher`, and
-//!    `response`, the digest over all of them and `H(A1)` (section 2.1.2.1).
-//! 3. The server checks it and sends `rspauth` (section 2.1.3), which the client verifies:
-//!    the server proves it knows the secret too.
+//!    `nc=00000001`, `digest-uri` (`service/host`), the chosen `qop` and `cipher`, its
+//!    `maxbuf`, an optional `authzid`, and `response`, the digest over all of them and
+//!    `H(A1)` (section 2.1.2.1).
+//! 3. The server checks it and sends `rspauth` (section 2.1.3) with its success, which the
+//!    client verifies in constant time: the server proves it knows the secret too.
 //!
 //! After that, `auth-int` and `auth-conf` wrap application data (sections 2.3 and 2.4, see
-//! `layer`): `len(4) || msg || HMAC-MD5(Ki, seq || msg)[0..10] || 0x0001 || seq`, with `msg`,
-//! padding and MAC encrypted under `auth-conf`.
+//! the `layer` module): `len(4) || msg || HMAC-MD5(Ki, seq || msg)[0..10] || 0x0001 || seq`,
+//! with `msg`, padding and MAC encrypted under `auth-conf`.
 //!
 //! Server states: `Start` → `ExpectResponse { offer }` → `Finished`.
 //! Client states: `Start` → `ExpectChallenge` → `ExpectRspauth { expected, layer }` →
 //! `Finished`.
+//!
+//! # What the server enforces
+//!
+//! - Each nonce serves one response: the offer is consumed by the step that checks it, and
+//!   `nc` must be `00000001` (no fast reauth), so a replayed response fails.
+//! - `digest-uri` must be `<service>/<fqdn>[/serv-name]` for this server (case-insensitive);
+//!   `ServerConfigBuilder::digest_uri_any_host` relaxes the host part for servers known by
+//!   several names.
+//! - The chosen `qop` and `cipher` must be among those offered; `maxbuf` within 16..=16777215.
+//! - The secret comes from the plaintext `userPassword`, else the stored
+//!   `cmusaslsecretDIGEST-MD5` (HA1) when the client hashed the same user and realm names. An
+//!   unknown user costs the same hashing against a secret derived from the server secret and
+//!   fails with the same [`AuthenticationFailed`](crate::Error::AuthenticationFailed); the log
+//!   says which it was.
+//! - Names and passwords are hashed in ISO-8859-1 when every character fits (section
+//!   2.1.2.1, as Cyrus does), else in UTF-8; without `charset=utf-8` the client's names are
+//!   read as ISO-8859-1.
+//! - Messages are bounded (challenge 2048 bytes, response 4096) and parsed strictly (see the
+//!   `parse` module).
+//!
+//! # Quality of protection
+//!
+//! As Cyrus: with `musthave = min_ssf - external_ssf` and `limit = max_ssf - external_ssf`,
+//! the server offers `auth` if `musthave` is 0, `auth-int` if `limit >= 1` and `musthave <=
+//! 1`, and every cipher whose strength lies in `[musthave, limit]`; the client takes the
+//! strongest such cipher, else integrity, else none. Strengths: rc4-40 40, rc4-56 56, des 55,
+//! 3des 112, rc4 128, integrity 1. A `max_buf_size` under 16 allows no layer.
 //!
 //! The server speaks first. Cyrus's client sends an initial response when it re-authenticates
 //! to a server it saw before (fast reauth, `nc` > 1); this server does not support reauth and
