@@ -69,6 +69,14 @@ impl<'a> CredentialView<'a> {
             .filter(|secret| secret.len() == 16))
     }
 
+    /// The CRAM-MD5 secret (`cmusaslsecretCRAM-MD5`: Cyrus's precomputed HMAC-MD5 pad
+    /// states), if stored and 32 bytes long.
+    pub fn cram_md5_secret(&self) -> Result<Option<Secret>, StoreError> {
+        Ok(self
+            .first(property::CRAM_MD5_SECRET)?
+            .filter(|secret| secret.len() == 32))
+    }
+
     /// Checks `password`: against `userPassword` if stored, else against the strongest
     /// stored SCRAM keys (deriving them from the password), else against the DIGEST-MD5
     /// secret. Every comparison is constant time; an unknown user runs a comparison too.
@@ -108,6 +116,12 @@ pub fn digest_md5_ha1(user: &str, realm: &str, password: &[u8]) -> [u8; 16] {
     out
 }
 
+/// The CRAM-MD5 secret of `password`, in Cyrus's `cmusaslsecretCRAM-MD5` layout: the
+/// HMAC-MD5 inner and outer MD5 chaining values, big-endian words, 32 bytes.
+pub fn cram_md5_secret(password: &[u8]) -> [u8; 32] {
+    crate::mech::cram_md5::precalc(password)
+}
+
 /// How a new password is kept at rest.
 #[derive(Debug, Clone)]
 pub struct PasswordPolicy {
@@ -121,16 +135,20 @@ pub struct PasswordPolicy {
     pub scram_iterations: u32,
     /// Store the DIGEST-MD5 secret.
     pub digest_md5: bool,
+    /// Store the CRAM-MD5 secret (Cyrus's precomputed HMAC-MD5 pad states).
+    pub cram_md5: bool,
 }
 
 impl Default for PasswordPolicy {
-    /// Plaintext plus SCRAM keys for every hash at 4096 iterations, and the DIGEST-MD5 secret.
+    /// Plaintext plus SCRAM keys for every hash at 4096 iterations, and the DIGEST-MD5 and
+    /// CRAM-MD5 secrets.
     fn default() -> Self {
         PasswordPolicy {
             keep_plaintext: true,
             scram_hashes: ScramHash::ALL.to_vec(),
             scram_iterations: 4096,
             digest_md5: true,
+            cram_md5: true,
         }
     }
 }
@@ -179,6 +197,13 @@ pub fn set_password(
         Vec::new()
     };
     store.store(user, realm, property::DIGEST_MD5_SECRET, &ha1)?;
+
+    let cram = if policy.cram_md5 {
+        vec![Secret::from(&cram_md5_secret(password)[..])]
+    } else {
+        Vec::new()
+    };
+    store.store(user, realm, property::CRAM_MD5_SECRET, &cram)?;
     Ok(())
 }
 

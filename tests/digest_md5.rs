@@ -575,8 +575,9 @@ fn stored_secret_without_plaintext() {
         let policy = PasswordPolicy {
             keep_plaintext: false,
             scram_hashes: Vec::new(),
-            scram_iterations: 4096,
             digest_md5: true,
+            cram_md5: false,
+            ..PasswordPolicy::default()
         };
         set_password(
             &store,

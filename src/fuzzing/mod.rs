@@ -11,6 +11,7 @@
 
 mod basic;
 mod digest_md5;
+mod sasldb;
 
 use std::sync::Arc;
 
@@ -34,6 +35,7 @@ pub const TARGETS: &[Target] = &[
     ("digest_md5_client", digest_md5::digest_md5_client),
     ("digest_md5_parse", digest_md5::digest_md5_parse),
     ("digest_md5_layer", digest_md5::digest_md5_layer),
+    ("sasldb_reader", sasldb::reader),
 ];
 
 /// Runs the target called `name` on `data`; unknown names panic (a wiring bug).

@@ -2,8 +2,8 @@
 //! describes them.
 //!
 //! Each mechanism module holds both sides, cites its RFC and lists its states. Mechanisms
-//! never see the session layer: the server side gets a [`ServerContext`] (credentials,
-//! realm rules, randomness, log), the client side a [`ClientContext`] (credentials,
+//! never see the session layer: the server side gets a `ServerContext` (credentials,
+//! realm rules, randomness, log), the client side a `ClientContext` (credentials,
 //! randomness).
 
 pub(crate) mod cram_md5;
