@@ -516,6 +516,44 @@ fn cyrus_client_reauth_initial_response_is_ignored() {
     }
 }
 
+/// The set-up being replaced: a sasldb written by Cyrus's `saslpasswd2`, read by our server,
+/// and Cyrus's client negotiating its default (strongest) layer.
+#[test]
+fn cyrus_client_our_server_on_saslpasswd2_sasldb() {
+    if !cyrus_ready() {
+        return;
+    }
+    let db = sasldb("our-server");
+    let config = ServerConfig::builder(SERVICE, HOST)
+        .user_realm(REALM)
+        .store(Arc::new(puresasl::sasldb::SasldbStore::new(&db)))
+        .build()
+        .unwrap();
+    let mut server = ServerSession::new(Arc::new(config));
+    let mut peer = Peer::spawn(
+        Command::new(cyrus_peer().unwrap())
+            .args(["client", SERVICE, HOST, USER, PASSWORD, "0", "256", "65536"]),
+    );
+    let ServerStep::Continue(challenge) = server.start("DIGEST-MD5", None).unwrap() else {
+        panic!("a challenge");
+    };
+    cyrus(&mut peer, "START DIGEST-MD5");
+    let (_, response) = cyrus(&mut peer, &format!("STEP {}", b64(&challenge)));
+    let ServerStep::Done {
+        additional_data, ..
+    } = server.step(&response).unwrap()
+    else {
+        panic!("authenticated from the sasldb");
+    };
+    let (tag, _) = cyrus(
+        &mut peer,
+        &format!("STEP {}", b64(&additional_data.unwrap())),
+    );
+    assert_eq!(tag, "OK");
+    assert_eq!(server.ssf(), 128, "rc4, the strongest cipher both support");
+    exchange_data(&mut peer, &mut server);
+}
+
 #[test]
 fn cyrus_wrong_password_both_ways() {
     if !cyrus_ready() {
