@@ -1,9 +1,6 @@
 //! The typed view of a user's credentials that mechanisms use, on top of [`Auxprop`], and
 //! the one password check shared by PLAIN, LOGIN and the C library's `sasl_checkpass`.
 
-use md5::Md5;
-use sha2::Digest as _;
-
 use crate::auxprop::{Auxprop, property};
 use crate::error::StoreError;
 use crate::keys::{ScramHash, StoredKeys};
@@ -72,6 +69,14 @@ impl<'a> CredentialView<'a> {
             .filter(|secret| secret.len() == 16))
     }
 
+    /// The CRAM-MD5 secret (`cmusaslsecretCRAM-MD5`: Cyrus's precomputed HMAC-MD5 pad
+    /// states), if stored and 32 bytes long.
+    pub fn cram_md5_secret(&self) -> Result<Option<Secret>, StoreError> {
+        Ok(self
+            .first(property::CRAM_MD5_SECRET)?
+            .filter(|secret| secret.len() == 32))
+    }
+
     /// Checks `password`: against `userPassword` if stored, else against the strongest
     /// stored SCRAM keys (deriving them from the password), else against the DIGEST-MD5
     /// secret. Every comparison is constant time; an unknown user runs a comparison too.
@@ -102,15 +107,19 @@ fn verdict(matches: bool) -> PasswordCheck {
     }
 }
 
-/// `MD5(user:realm:password)`, the DIGEST-MD5 secret (RFC 2831 section 2.1.2.1).
+/// `MD5(user:realm:password)`, the DIGEST-MD5 secret (RFC 2831 section 2.1.2.1), each part
+/// converted to ISO-8859-1 where every character fits, as the RFC and Cyrus do.
 pub fn digest_md5_ha1(user: &str, realm: &str, password: &[u8]) -> [u8; 16] {
-    let mut md5 = Md5::new();
-    md5.update(user.as_bytes());
-    md5.update(b":");
-    md5.update(realm.as_bytes());
-    md5.update(b":");
-    md5.update(password);
-    md5.finalize().into()
+    let secret = crate::mech::digest_md5::user_secret(user, realm, password);
+    let mut out = [0u8; 16];
+    out.copy_from_slice(secret.expose());
+    out
+}
+
+/// The CRAM-MD5 secret of `password`, in Cyrus's `cmusaslsecretCRAM-MD5` layout: the
+/// HMAC-MD5 inner and outer MD5 chaining values, big-endian words, 32 bytes.
+pub fn cram_md5_secret(password: &[u8]) -> [u8; 32] {
+    crate::mech::cram_md5::precalc(password)
 }
 
 /// How a new password is kept at rest.
@@ -126,16 +135,20 @@ pub struct PasswordPolicy {
     pub scram_iterations: u32,
     /// Store the DIGEST-MD5 secret.
     pub digest_md5: bool,
+    /// Store the CRAM-MD5 secret (Cyrus's precomputed HMAC-MD5 pad states).
+    pub cram_md5: bool,
 }
 
 impl Default for PasswordPolicy {
-    /// Plaintext plus SCRAM keys for every hash at 4096 iterations, and the DIGEST-MD5 secret.
+    /// Plaintext plus SCRAM keys for every hash at 4096 iterations, and the DIGEST-MD5 and
+    /// CRAM-MD5 secrets.
     fn default() -> Self {
         PasswordPolicy {
             keep_plaintext: true,
             scram_hashes: ScramHash::ALL.to_vec(),
             scram_iterations: 4096,
             digest_md5: true,
+            cram_md5: true,
         }
     }
 }
@@ -185,6 +198,13 @@ pub fn set_password(
         Vec::new()
     };
     store.store(user, realm, property::DIGEST_MD5_SECRET, &ha1)?;
+
+    let cram = if policy.cram_md5 {
+        vec![Secret::from(&cram_md5_secret(password)[..])]
+    } else {
+        Vec::new()
+    };
+    store.store(user, realm, property::CRAM_MD5_SECRET, &cram)?;
     Ok(())
 }
 

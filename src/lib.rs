@@ -52,6 +52,7 @@
 
 pub mod auxprop;
 pub mod client;
+pub mod config;
 pub mod credentials;
 pub mod error;
 #[cfg(feature = "fuzzing")]
@@ -61,6 +62,7 @@ pub mod keys;
 pub mod log;
 pub mod mech;
 pub mod random;
+pub mod sasldb;
 pub mod secret;
 pub mod security;
 pub mod server;
@@ -77,3 +79,8 @@ pub use random::{FixedRandom, OsRandom, Random};
 pub use secret::Secret;
 pub use security::{ChannelBinding, SecurityFlags, SecurityProperties};
 pub use server::{AuthorizationPolicy, Identity, ServerConfig, ServerSession, ServerStep};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

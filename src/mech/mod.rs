@@ -2,11 +2,12 @@
 //! describes them.
 //!
 //! Each mechanism module holds both sides, cites its RFC and lists its states. Mechanisms
-//! never see the session layer: the server side gets a [`ServerContext`] (credentials,
-//! realm rules, randomness, log), the client side a [`ClientContext`] (credentials,
+//! never see the session layer: the server side gets a `ServerContext` (credentials,
+//! realm rules, randomness, log), the client side a `ClientContext` (credentials,
 //! randomness).
 
 pub(crate) mod cram_md5;
+pub(crate) mod digest_md5;
 pub(crate) mod login;
 pub(crate) mod plain;
 pub(crate) mod scram;
@@ -86,6 +87,7 @@ pub static MECHANISMS: &[MechanismInfo] = &[
     scram::SHA224,
     scram::SHA1_PLUS,
     scram::SHA1,
+    digest_md5::INFO,
     cram_md5::INFO,
     plain::INFO,
     login::INFO,
