@@ -154,9 +154,11 @@ fn bench_hash<D: EagerHash + Digest + Clone + Sync>(c: &mut Criterion, hash: Scr
                 server.start(name, Some(&r.c1)).unwrap();
                 server
             },
+            // Returned, so criterion drops the session outside the timed region.
             |mut server| {
                 let step = server.step(black_box(&r.c2)).unwrap();
                 assert!(matches!(step, ServerStep::Done { .. }));
+                server
             },
             BatchSize::SmallInput,
         );
@@ -191,6 +193,7 @@ fn bench_hash<D: EagerHash + Digest + Clone + Sync>(c: &mut Criterion, hash: Scr
                 server.start(name, Some(black_box(&c1))).unwrap();
                 let step = server.step(black_box(&c2)).unwrap();
                 assert!(matches!(step, ServerStep::Done { .. }));
+                server
             },
             BatchSize::SmallInput,
         );
@@ -208,6 +211,7 @@ fn bench_hash<D: EagerHash + Digest + Clone + Sync>(c: &mut Criterion, hash: Scr
                 client.step(black_box(&r.s1)).unwrap();
                 let done = client.step(black_box(&r.s2)).unwrap();
                 assert_eq!(done, ClientStep::Done(None));
+                client
             },
             BatchSize::SmallInput,
         );
