@@ -269,6 +269,22 @@ mod tests {
     }
 
     #[test]
+    fn passwords_are_saslprepped_or_kept() {
+        let prepared = |p: &[u8]| normalize_password(p).expose().to_vec();
+        // RFC 4013 section 3 examples.
+        assert_eq!(prepared("I\u{00AD}X".as_bytes()), b"IX");
+        assert_eq!(prepared("\u{00AA}".as_bytes()), b"a");
+        assert_eq!(prepared("\u{2168}".as_bytes()), b"IX");
+        assert_eq!(prepared("a\u{00A0}b".as_bytes()), b"a b");
+        assert_eq!(prepared(b"pencil"), b"pencil");
+        // What SASLprep refuses, or what is not UTF-8, is used as it is.
+        assert_eq!(prepared(b"\x07bell"), b"\x07bell");
+        assert_eq!(prepared(b"\xff\xfe"), b"\xff\xfe");
+        let keys = StoredKeys::derive(ScramHash::Sha256, b"IX", b"salt", 2);
+        assert!(keys.verify_password("I\u{00AD}X".as_bytes()));
+    }
+
+    #[test]
     fn malformed_records_are_rejected() {
         for bad in [
             "",
