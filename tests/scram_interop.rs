@@ -450,6 +450,26 @@ fn cyrus_program() -> Option<PathBuf> {
         .clone()
 }
 
+/// Every Cyrus hash without binding, and its -PLUS variant with one of the binding types
+/// (libsasl2 takes any type name through SASL_CHANNEL_BINDING).
+fn cyrus_cases() -> Vec<(String, Option<ChannelBinding>)> {
+    let kinds = ["tls-exporter", "tls-unique", "tls-server-end-point"];
+    let mut cases = Vec::new();
+    for (i, hash) in CYRUS_HASHES.iter().enumerate() {
+        cases.push(((*hash).to_owned(), None));
+        let kind = kinds[i % kinds.len()];
+        cases.push((
+            format!("{hash}-PLUS"),
+            Some(cb(kind, &[0x30 + u8::try_from(i).unwrap(); 32])),
+        ));
+    }
+    cases
+}
+
+fn cyrus_binding_args(binding: Option<&ChannelBinding>) -> Vec<String> {
+    binding.map_or_else(Vec::new, |b| vec![b.kind.clone(), STANDARD.encode(&b.data)])
+}
+
 fn cyrus_available() -> Option<PathBuf> {
     let program = cyrus_program();
     if program.is_none() {
@@ -467,11 +487,14 @@ fn cyrus_client_against_our_server() {
     let Some(program) = cyrus_available() else {
         return;
     };
-    for mechanism in CYRUS_HASHES {
+    for (mechanism, binding) in cyrus_cases() {
+        let mechanism = mechanism.as_str();
         for (password, should_pass) in [(PASSWORD, true), ("wrong", false)] {
-            let mut peer =
-                Peer::spawn(Command::new(&program).args(["client", mechanism, USER, password]));
-            let result = our_server_against(&mut peer, mechanism, None);
+            let mut command = Command::new(&program);
+            command.args(["client", mechanism, USER, password]);
+            command.args(cyrus_binding_args(binding.as_ref()));
+            let mut peer = Peer::spawn(&mut command);
+            let result = our_server_against(&mut peer, mechanism, binding.clone());
             if should_pass {
                 assert_eq!(
                     result.map(|id| id.authcid),
@@ -486,6 +509,30 @@ fn cyrus_client_against_our_server() {
             assert_eq!(ok, should_pass, "{mechanism}: {stderr}");
         }
     }
+}
+
+#[test]
+fn cyrus_channel_binding_mismatch_is_refused() {
+    let Some(program) = cyrus_available() else {
+        return;
+    };
+    let mut command = Command::new(&program);
+    command.args(["client", "SCRAM-SHA-256-PLUS", USER, PASSWORD]);
+    command.args(cyrus_binding_args(Some(&cb(
+        "tls-exporter",
+        b"client side",
+    ))));
+    let mut peer = Peer::spawn(&mut command);
+    let result = our_server_against(
+        &mut peer,
+        "SCRAM-SHA-256-PLUS",
+        Some(cb("tls-exporter", b"server side")),
+    );
+    assert_eq!(
+        result,
+        Err(Error::ChannelBinding("channel-bindings-dont-match"))
+    );
+    assert!(!peer.finish().0);
 }
 
 #[test]
@@ -514,16 +561,19 @@ fn our_client_against_cyrus_server() {
         .unwrap();
     writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
     assert!(child.wait().unwrap().success(), "saslpasswd2 failed");
-    for mechanism in CYRUS_HASHES {
+    for (mechanism, binding) in cyrus_cases() {
+        let mechanism = mechanism.as_str();
         for (password, should_pass) in [(PASSWORD, true), ("wrong", false)] {
-            let mut peer = Peer::spawn(
-                Command::new(&program)
-                    .args(["server", mechanism, USER, REALM])
-                    .arg(&sasldb),
-            );
+            let mut command = Command::new(&program);
+            command
+                .args(["server", mechanism, USER, REALM])
+                .arg(&sasldb);
+            command.args(cyrus_binding_args(binding.as_ref()));
+            let mut peer = Peer::spawn(&mut command);
             // Without SASL_SUCCESS_DATA, libsasl2 sends v= as a challenge and waits for an
             // empty answer before it reports success.
-            let result = our_client_against(&mut peer, mechanism, password, None, &[], true);
+            let result =
+                our_client_against(&mut peer, mechanism, password, binding.clone(), &[], true);
             if should_pass {
                 assert_eq!(result, Ok(()), "{mechanism}");
                 // Cyrus reports success after the verifier.

@@ -1,8 +1,11 @@
 /* One side of a SASL exchange run by Cyrus SASL's libsasl2, speaking one base64 line per
  * SASL message on stdin/stdout (an empty line is an empty message).
  *
- *   cyrus_scram client MECHANISM USER PASSWORD
- *   cyrus_scram server MECHANISM USER REALM SASLDB
+ *   cyrus_scram client MECHANISM USER PASSWORD [CB-NAME CB-DATA-BASE64]
+ *   cyrus_scram server MECHANISM USER REALM SASLDB [CB-NAME CB-DATA-BASE64]
+ *
+ * With CB-NAME and CB-DATA the connection gets that channel binding (SASL_CHANNEL_BINDING,
+ * critical), as an application under TLS would set it, for the -PLUS mechanisms.
  *
  * The client prints its initial response, then answers each challenge line; once libsasl2
  * reports success (after checking the server's v=) it prints "OK". The server reads the
@@ -20,6 +23,30 @@
 static const char *user;
 static const char *password;
 static const char *sasldb;
+static sasl_channel_binding_t binding;
+static char binding_data[1024];
+
+static void set_binding(sasl_conn_t *conn, char **argv, int argc, int first)
+{
+    unsigned len = 0;
+    int result;
+    if (argc < first + 2)
+        return;
+    if (sasl_decode64(argv[first + 1], (unsigned)strlen(argv[first + 1]), binding_data,
+                      sizeof binding_data, &len) != SASL_OK) {
+        printf("ERROR bad channel binding data\n");
+        exit(1);
+    }
+    binding.name = argv[first];
+    binding.critical = 1;
+    binding.len = len;
+    binding.data = (const unsigned char *)binding_data;
+    result = sasl_setprop(conn, SASL_CHANNEL_BINDING, &binding);
+    if (result != SASL_OK) {
+        printf("ERROR sasl_setprop(SASL_CHANNEL_BINDING): %d\n", result);
+        exit(1);
+    }
+}
 
 static int fail(const char *what, int result, sasl_conn_t *conn)
 {
@@ -104,7 +131,7 @@ static int get_option(void *context, const char *plugin, const char *option,
     return SASL_OK;
 }
 
-static int run_client(const char *mechanism)
+static int run_client(const char *mechanism, char **argv, int argc)
 {
     static sasl_callback_t callbacks[] = {
         {SASL_CB_AUTHNAME, (int (*)(void))get_simple, NULL},
@@ -121,6 +148,7 @@ static int run_client(const char *mechanism)
     result = sasl_client_new("imap", "mail.example.org", NULL, NULL, NULL, 0, &conn);
     if (result != SASL_OK)
         fail("sasl_client_new", result, NULL);
+    set_binding(conn, argv, argc, 5);
     result = sasl_client_start(conn, mechanism, NULL, &out, &outlen, &chosen);
     if (result != SASL_CONTINUE && result != SASL_OK)
         fail("sasl_client_start", result, conn);
@@ -140,7 +168,7 @@ static int run_client(const char *mechanism)
     }
 }
 
-static int run_server(const char *mechanism, const char *realm)
+static int run_server(const char *mechanism, const char *realm, char **argv, int argc)
 {
     static sasl_callback_t callbacks[] = {
         {SASL_CB_GETOPT, (int (*)(void))get_option, NULL},
@@ -156,6 +184,7 @@ static int run_server(const char *mechanism, const char *realm)
     result = sasl_server_new("imap", "mail.example.org", realm, NULL, NULL, NULL, 0, &conn);
     if (result != SASL_OK)
         fail("sasl_server_new", result, NULL);
+    set_binding(conn, argv, argc, 6);
     in = receive_message(&inlen);
     result = sasl_server_start(conn, mechanism, in, inlen, &out, &outlen);
     while (result == SASL_CONTINUE) {
@@ -173,17 +202,19 @@ static int run_server(const char *mechanism, const char *realm)
 
 int main(int argc, char **argv)
 {
-    if (argc == 5 && strcmp(argv[1], "client") == 0) {
+    if ((argc == 5 || argc == 7) && strcmp(argv[1], "client") == 0) {
         user = argv[3];
         password = argv[4];
-        return run_client(argv[2]);
+        return run_client(argv[2], argv, argc);
     }
-    if (argc == 6 && strcmp(argv[1], "server") == 0) {
+    if ((argc == 6 || argc == 8) && strcmp(argv[1], "server") == 0) {
         user = argv[3];
         sasldb = argv[5];
-        return run_server(argv[2], argv[4]);
+        return run_server(argv[2], argv[4], argv, argc);
     }
-    fprintf(stderr, "usage: %s client MECH USER PASSWORD | server MECH USER REALM SASLDB\n",
+    fprintf(stderr,
+            "usage: %s client MECH USER PASSWORD [CB-NAME CB-DATA] |"
+            " server MECH USER REALM SASLDB [CB-NAME CB-DATA]\n",
             argv[0]);
     return 2;
 }
