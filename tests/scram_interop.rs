@@ -362,8 +362,8 @@ fn scramp_client_against_our_server() {
                     assert_eq!(result.map(|id| id.authcid), Ok(USER.to_owned()), "{name}");
                     assert_eq!(peer.line(), "OK", "{name}");
                 } else {
+                    // Our server ends the exchange at the proof, as Cyrus does.
                     assert_eq!(result, Err(Error::AuthenticationFailed), "{name}");
-                    assert!(peer.line().starts_with("ERROR"), "{name}");
                 }
                 assert_eq!(peer.finish().0, should_pass, "{name}");
             }

@@ -1,13 +1,18 @@
 //! The SCRAM server (RFC 5802 sections 5 to 7).
 //!
 //! States: `Start` → `ExpectClientFirst` (only when the client sent no initial response) →
-//! `ExpectClientFinal` → done, or `Rejected` after an `e=` challenge.
+//! `ExpectClientFinal` → done.
 //!
 //! Keys come from the store as RFC 5803 stored keys for this hash; failing that they are
 //! derived from the plaintext `userPassword` with a salt derived from the server secret and
 //! the user name (so it is stable) and the configured iteration count. An unknown user gets
 //! fake keys made the same way from the server secret, runs the same steps and fails at the
-//! proof with `e=invalid-proof`, exactly like a wrong password.
+//! proof, exactly like a wrong password.
+//!
+//! A failed client-final ends the exchange at once with the error (as Cyrus does: SMTP then
+//! answers 535), rather than sending `e=` as a further challenge: SASL profiles carry the
+//! outcome themselves, and an extra round trip would only make clients abort instead of
+//! seeing an authentication failure.
 //!
 //! Timing: with stored keys (what [`crate::credentials::set_password`] writes by default) a
 //! known user and an unknown one cost the same few HMACs. A store holding only a plaintext
@@ -96,8 +101,6 @@ enum State {
     Start,
     ExpectClientFirst,
     ExpectClientFinal(Box<Exchange>),
-    /// An `e=` was sent; whatever the client says next, the exchange fails with this.
-    Rejected(Error),
     Finished,
 }
 
@@ -245,7 +248,7 @@ impl ScramServer {
                 LogLevel::Fail,
                 &format!("{}: nonce mismatch for {}", self.mechanism(), user()),
             );
-            return Ok(self.reject("other-error", malformed("SCRAM nonce mismatch")));
+            return Err(malformed("SCRAM nonce mismatch"));
         }
         let mut expected_cb = exchange.gs2_header.into_bytes();
         expected_cb.extend_from_slice(&exchange.cb_data);
@@ -258,10 +261,7 @@ impl ScramServer {
                     user()
                 ),
             );
-            return Ok(self.reject(
-                "channel-bindings-dont-match",
-                Error::ChannelBinding("channel-bindings-dont-match"),
-            ));
+            return Err(Error::ChannelBinding("channel-bindings-dont-match"));
         }
 
         let auth_message = [
@@ -297,13 +297,7 @@ impl ScramServer {
             LogLevel::Fail,
             &format!("{}: {reason} for {}", self.mechanism(), user()),
         );
-        Ok(self.reject("invalid-proof", Error::AuthenticationFailed))
-    }
-
-    /// Sends `e=<error>` as the server-final message; the exchange then fails with `error`.
-    fn reject(&mut self, code: &str, error: Error) -> ServerOutput {
-        self.state = State::Rejected(error);
-        ServerOutput::Challenge(format!("e={code}").into_bytes())
+        Err(Error::AuthenticationFailed)
     }
 }
 
@@ -334,7 +328,6 @@ impl ServerMechanism for ScramServer {
         match std::mem::replace(&mut self.state, State::Finished) {
             State::ExpectClientFirst => self.client_first(ctx, response),
             State::ExpectClientFinal(exchange) => self.client_final(ctx, *exchange, response),
-            State::Rejected(error) => Err(error),
             State::Start | State::Finished => Err(ProtocolError::UnexpectedMessage.into()),
         }
     }
