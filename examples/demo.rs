@@ -1,9 +1,10 @@
-//! The main job in one run: create a user in a credential store, then run complete client and
+//! The main job in one run: create a user in the embedded default store (a Cyrus sasldb2 file,
+//! here in a temporary directory; pass a path to use another), then run complete client and
 //! server exchanges for every mechanism, printing each transcript and its outcome, and one
 //! attempt with a wrong password.
 //!
 //! ```text
-//! cargo run --example demo
+//! cargo run --example demo [SASLDB-PATH]
 //! ```
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
@@ -11,9 +12,10 @@
 use std::sync::Arc;
 
 use puresasl::credentials::{PasswordPolicy, set_password};
+use puresasl::sasldb::SasldbStore;
 use puresasl::{
-    Auxprop, ChannelBinding, ClientConfig, ClientSession, ClientStep, Credentials, Error,
-    MemoryStore, OsRandom, ServerConfig, ServerSession, ServerStep,
+    Auxprop, ChannelBinding, ClientConfig, ClientSession, ClientStep, Credentials, Error, OsRandom,
+    ServerConfig, ServerSession, ServerStep,
 };
 
 const USER: &str = "alice";
@@ -88,16 +90,25 @@ fn run(server: &Arc<ServerConfig>, mechanism: &str, password: &str) -> Result<St
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let store: Arc<dyn Auxprop> = Arc::new(MemoryStore::new());
-    set_password(
-        store.as_ref(),
-        USER,
-        REALM,
-        PASSWORD.as_bytes(),
-        &PasswordPolicy::default(),
-        &OsRandom,
-    )?;
-    println!("created {USER}@{REALM} with properties:");
+    let scratch = std::env::args_os().nth(1).is_none();
+    let path = match std::env::args_os().nth(1) {
+        Some(path) => std::path::PathBuf::from(path),
+        None => {
+            let dir = std::env::temp_dir().join(format!("puresasl-demo-{}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            dir.join("sasldb2")
+        }
+    };
+    let sasldb = SasldbStore::new(&path);
+    sasldb.edit(|edit| {
+        let policy = PasswordPolicy::default();
+        set_password(edit, USER, REALM, PASSWORD.as_bytes(), &policy, &OsRandom)
+    })?;
+    let store: Arc<dyn Auxprop> = Arc::new(sasldb);
+    println!(
+        "created {USER}@{REALM} in {} (a Cyrus sasldb2 file) with properties:",
+        path.display()
+    );
     for entry in store.entries()? {
         println!("  {}@{}: {}", entry.user, entry.realm, entry.property);
     }
@@ -125,6 +136,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     match run(&server, "PLAIN", "wrong password") {
         Ok(who) => return Err(format!("a wrong password was accepted for {who}").into()),
         Err(error) => println!("  => refused as expected: {error}"),
+    }
+    if scratch && let Some(dir) = path.parent() {
+        std::fs::remove_dir_all(dir)?;
     }
     if failures > 0 {
         return Err(format!("{failures} mechanism(s) failed").into());

@@ -1,9 +1,6 @@
 //! The typed view of a user's credentials that mechanisms use, on top of [`Auxprop`], and
 //! the one password check shared by PLAIN, LOGIN and the C library's `sasl_checkpass`.
 
-use md5::Md5;
-use sha2::Digest as _;
-
 use crate::auxprop::{Auxprop, property};
 use crate::error::StoreError;
 use crate::keys::{ScramHash, StoredKeys};
@@ -110,15 +107,13 @@ fn verdict(matches: bool) -> PasswordCheck {
     }
 }
 
-/// `MD5(user:realm:password)`, the DIGEST-MD5 secret (RFC 2831 section 2.1.2.1).
+/// `MD5(user:realm:password)`, the DIGEST-MD5 secret (RFC 2831 section 2.1.2.1), each part
+/// converted to ISO-8859-1 where every character fits, as the RFC and Cyrus do.
 pub fn digest_md5_ha1(user: &str, realm: &str, password: &[u8]) -> [u8; 16] {
-    let mut md5 = Md5::new();
-    md5.update(user.as_bytes());
-    md5.update(b":");
-    md5.update(realm.as_bytes());
-    md5.update(b":");
-    md5.update(password);
-    md5.finalize().into()
+    let secret = crate::mech::digest_md5::user_secret(user, realm, password);
+    let mut out = [0u8; 16];
+    out.copy_from_slice(secret.expose());
+    out
 }
 
 /// The CRAM-MD5 secret of `password`, in Cyrus's `cmusaslsecretCRAM-MD5` layout: the
@@ -178,6 +173,7 @@ pub fn set_password(
     };
     store.store(user, realm, property::USER_PASSWORD, &plaintext)?;
 
+    let prepared = crate::keys::normalize_password(password);
     let mut auth_password = Vec::new();
     for hash in ScramHash::ALL {
         let name = property::mechanism_secret(hash.mechanism_name());
@@ -187,8 +183,8 @@ pub fn set_password(
         }
         let mut salt = [0u8; SALT_LEN];
         random.fill(&mut salt);
-        let record =
-            StoredKeys::derive(hash, password, &salt, policy.scram_iterations).to_rfc5803();
+        let record = StoredKeys::derive(hash, prepared.expose(), &salt, policy.scram_iterations)
+            .to_rfc5803();
         if hash == ScramHash::Sha1 {
             auth_password.push(Secret::from(record.as_str()));
         }

@@ -117,6 +117,16 @@ fn hmac_parts<D: EagerHash>(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
+/// SCRAM's `Normalize(password)` (RFC 5802 section 2.2): SASLprep (RFC 4013) as a stored
+/// string. A password that is not UTF-8 or that SASLprep refuses is used as it is, as
+/// Cyrus (which has no SASLprep) and most clients do, so both sides still agree.
+pub fn normalize_password(password: &[u8]) -> Secret {
+    match std::str::from_utf8(password).map(stringprep::saslprep) {
+        Ok(Ok(std::borrow::Cow::Owned(prepared))) => Secret::from(prepared),
+        _ => Secret::from(password),
+    }
+}
+
 /// What a server needs to verify SCRAM for one hash without the password:
 /// salt, iteration count, `StoredKey = H(ClientKey)` and `ServerKey`.
 #[derive(Debug, Clone)]
@@ -176,10 +186,13 @@ impl StoredKeys {
         }
     }
 
-    /// Whether `password` is the one these keys were derived from (constant time in the
-    /// comparison; the PBKDF2 cost depends only on the public iteration count).
+    /// Whether `password` is the one these keys were derived from, after
+    /// [`normalize_password`] (constant time in the comparison; the PBKDF2 cost depends only
+    /// on the public iteration count).
     pub fn verify_password(&self, password: &[u8]) -> bool {
-        let candidate = ClientKeys::derive(self.hash, password, &self.salt, self.iterations);
+        let password = normalize_password(password);
+        let candidate =
+            ClientKeys::derive(self.hash, password.expose(), &self.salt, self.iterations);
         digests_equal(candidate.stored_key.expose(), self.stored_key.expose())
     }
 
@@ -253,6 +266,22 @@ mod tests {
         assert_eq!(keys.to_rfc5803(), RFC5802);
         assert!(keys.verify_password(b"pencil"));
         assert!(!keys.verify_password(b"pencil "));
+    }
+
+    #[test]
+    fn passwords_are_saslprepped_or_kept() {
+        let prepared = |p: &[u8]| normalize_password(p).expose().to_vec();
+        // RFC 4013 section 3 examples.
+        assert_eq!(prepared("I\u{00AD}X".as_bytes()), b"IX");
+        assert_eq!(prepared("\u{00AA}".as_bytes()), b"a");
+        assert_eq!(prepared("\u{2168}".as_bytes()), b"IX");
+        assert_eq!(prepared("a\u{00A0}b".as_bytes()), b"a b");
+        assert_eq!(prepared(b"pencil"), b"pencil");
+        // What SASLprep refuses, or what is not UTF-8, is used as it is.
+        assert_eq!(prepared(b"\x07bell"), b"\x07bell");
+        assert_eq!(prepared(b"\xff\xfe"), b"\xff\xfe");
+        let keys = StoredKeys::derive(ScramHash::Sha256, b"IX", b"salt", 2);
+        assert!(keys.verify_password("I\u{00AD}X".as_bytes()));
     }
 
     #[test]

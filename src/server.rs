@@ -109,6 +109,7 @@ pub struct ServerConfig {
     random: Arc<dyn Random>,
     scram_iterations: u32,
     server_secret: Secret,
+    digest_uri_any_host: bool,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -140,6 +141,7 @@ impl ServerConfig {
             random: None,
             scram_iterations: 4096,
             server_secret: None,
+            digest_uri_any_host: false,
         }
     }
 
@@ -181,6 +183,11 @@ impl ServerConfig {
     /// The PBKDF2 iteration count for SCRAM keys derived from plaintext passwords.
     pub fn scram_iterations(&self) -> u32 {
         self.scram_iterations
+    }
+
+    /// Whether DIGEST-MD5 accepts a `digest-uri` naming any host (the service must match).
+    pub fn digest_uri_any_host(&self) -> bool {
+        self.digest_uri_any_host
     }
 
     /// The enabled mechanisms that satisfy the configured flags, in configured order,
@@ -234,6 +241,7 @@ pub struct ServerConfigBuilder {
     random: Option<Arc<dyn Random>>,
     scram_iterations: u32,
     server_secret: Option<Secret>,
+    digest_uri_any_host: bool,
 }
 
 impl ServerConfigBuilder {
@@ -304,6 +312,13 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// Lets DIGEST-MD5 accept a `digest-uri` with any host name, for servers known by several
+    /// names (default: the host must be this server's `fqdn`).
+    pub fn digest_uri_any_host(mut self, any: bool) -> Self {
+        self.digest_uri_any_host = any;
+        self
+    }
+
     /// Checks the settings and builds the configuration.
     pub fn build(self) -> Result<ServerConfig, Error> {
         let mechanisms = match &self.mechanisms {
@@ -332,6 +347,7 @@ impl ServerConfigBuilder {
             random,
             scram_iterations: self.scram_iterations,
             server_secret,
+            digest_uri_any_host: self.digest_uri_any_host,
         })
     }
 }

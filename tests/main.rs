@@ -3,8 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod basic_mechanisms;
+mod digest_md5;
+mod digest_md5_interop;
 mod fuzz_corpus;
 mod interop;
 mod pair;
 mod sasldb;
+mod scram;
+mod scram_interop;
 mod vectors;

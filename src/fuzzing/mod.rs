@@ -10,7 +10,9 @@
 )]
 
 mod basic;
+mod digest_md5;
 mod sasldb;
+pub mod scram;
 
 use std::sync::Arc;
 
@@ -30,7 +32,14 @@ pub const TARGETS: &[Target] = &[
     ("cram_md5_server", basic::cram_md5_server),
     ("cram_md5_client", basic::cram_md5_client),
     ("basic_clients", basic::basic_clients),
+    ("digest_md5_server", digest_md5::digest_md5_server),
+    ("digest_md5_client", digest_md5::digest_md5_client),
+    ("digest_md5_parse", digest_md5::digest_md5_parse),
+    ("digest_md5_layer", digest_md5::digest_md5_layer),
     ("sasldb_reader", sasldb::reader),
+    ("scram_server", scram::scram_server),
+    ("scram_client", scram::scram_client),
+    ("scram_parse", scram::scram_parse),
 ];
 
 /// Runs the target called `name` on `data`; unknown names panic (a wiring bug).

@@ -7,8 +7,10 @@
 //! randomness).
 
 pub(crate) mod cram_md5;
+pub(crate) mod digest_md5;
 pub(crate) mod login;
 pub(crate) mod plain;
+pub(crate) mod scram;
 
 use crate::client::ClientContext;
 use crate::error::Error;
@@ -74,7 +76,22 @@ impl MechanismInfo {
 
 /// Every mechanism this crate implements, strongest first: the order a client prefers them
 /// in, and the default order a server lists them in.
-pub static MECHANISMS: &[MechanismInfo] = &[cram_md5::INFO, plain::INFO, login::INFO];
+pub static MECHANISMS: &[MechanismInfo] = &[
+    scram::SHA512_PLUS,
+    scram::SHA512,
+    scram::SHA384_PLUS,
+    scram::SHA384,
+    scram::SHA256_PLUS,
+    scram::SHA256,
+    scram::SHA224_PLUS,
+    scram::SHA224,
+    scram::SHA1_PLUS,
+    scram::SHA1,
+    digest_md5::INFO,
+    cram_md5::INFO,
+    plain::INFO,
+    login::INFO,
+];
 
 /// The mechanism called `name` (case-insensitive).
 pub fn find(name: &str) -> Option<&'static MechanismInfo> {

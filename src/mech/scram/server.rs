@@ -1,0 +1,334 @@
+//! The SCRAM server (RFC 5802 sections 5 to 7).
+//!
+//! States: `Start` → `ExpectClientFirst` (only when the client sent no initial response) →
+//! `ExpectClientFinal` → done.
+//!
+//! Keys come from the store as RFC 5803 stored keys for this hash; failing that they are
+//! derived from the plaintext `userPassword` with a salt derived from the server secret and
+//! the user name (so it is stable) and the configured iteration count. An unknown user gets
+//! fake keys made the same way from the server secret, runs the same steps and fails at the
+//! proof, exactly like a wrong password.
+//!
+//! A failed client-final ends the exchange at once with the error (as Cyrus does: SMTP then
+//! answers 535), rather than sending `e=` as a further challenge: SASL profiles carry the
+//! outcome themselves, and an extra round trip would only make clients abort instead of
+//! seeing an authentication failure.
+//!
+//! Timing: with stored keys (what [`crate::credentials::set_password`] writes by default) a
+//! known user and an unknown one cost the same few HMACs. A store holding only a plaintext
+//! password makes the server run PBKDF2 for that user at client-first, which an unknown user
+//! does not pay; store keys to close that gap.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use super::parse::{self, CbFlag};
+use super::{NONCE_LEN, xor};
+use crate::error::{Error, ProtocolError, malformed};
+use crate::keys::{ScramHash, StoredKeys, normalize_password};
+use crate::log::LogLevel;
+use crate::mech::{MAX_FIELD, ServerMechanism, ServerOutput, Success};
+use crate::secret::{Secret, digests_equal};
+use crate::server::{Identity, ServerContext};
+
+/// Length of salts the server derives (the same as [`crate::credentials::set_password`]'s
+/// random salts, so stored and derived salts look alike).
+const DERIVED_SALT_LEN: usize = 16;
+
+/// The salt for `user` in `realm` when the store holds no SCRAM keys for `hash`:
+/// `HMAC-SHA-256(server secret, mechanism NUL user NUL realm)`, truncated. Stable per user,
+/// unpredictable without the secret, and the same whether or not the user exists.
+pub(crate) fn derived_salt(secret: &[u8], hash: ScramHash, user: &str, realm: &str) -> Vec<u8> {
+    let mut salt = ScramHash::Sha256.hmac(
+        secret,
+        &[
+            b"puresasl SCRAM salt\0",
+            hash.mechanism_name().as_bytes(),
+            b"\0",
+            user.as_bytes(),
+            b"\0",
+            realm.as_bytes(),
+        ],
+    );
+    salt.truncate(DERIVED_SALT_LEN);
+    salt
+}
+
+/// Keys for a user who does not exist: random-looking, stable, and never matching a proof
+/// (the exchange also carries `known = false`, so a collision could not succeed either).
+fn fake_keys(
+    secret: &[u8],
+    hash: ScramHash,
+    user: &str,
+    realm: &str,
+    iterations: u32,
+) -> StoredKeys {
+    let key = |label: &[u8]| {
+        Secret::new(hash.hmac(
+            secret,
+            &[
+                label,
+                hash.mechanism_name().as_bytes(),
+                b"\0",
+                user.as_bytes(),
+                b"\0",
+                realm.as_bytes(),
+            ],
+        ))
+    };
+    StoredKeys {
+        hash,
+        iterations,
+        salt: derived_salt(secret, hash, user, realm),
+        stored_key: key(b"puresasl SCRAM fake StoredKey\0"),
+        server_key: key(b"puresasl SCRAM fake ServerKey\0"),
+    }
+}
+
+/// The state kept between server-first and client-final.
+struct Exchange {
+    gs2_header: String,
+    cb_data: Vec<u8>,
+    client_first_bare: String,
+    server_first: String,
+    nonce: String,
+    keys: StoredKeys,
+    known: bool,
+    identity: Identity,
+}
+
+enum State {
+    Start,
+    ExpectClientFirst,
+    ExpectClientFinal(Box<Exchange>),
+    Finished,
+}
+
+/// The server side of one SCRAM mechanism.
+pub(crate) struct ScramServer {
+    hash: ScramHash,
+    plus: bool,
+    state: State,
+}
+
+impl ScramServer {
+    pub(crate) fn new(hash: ScramHash, plus: bool) -> Self {
+        ScramServer {
+            hash,
+            plus,
+            state: State::Start,
+        }
+    }
+
+    fn mechanism(&self) -> String {
+        let base = self.hash.mechanism_name();
+        if self.plus {
+            format!("{base}-PLUS")
+        } else {
+            base.to_owned()
+        }
+    }
+
+    /// Handles client-first: checks the GS2 header, looks the user up, sends server-first.
+    fn client_first(
+        &mut self,
+        ctx: &mut ServerContext<'_>,
+        message: &[u8],
+    ) -> Result<ServerOutput, Error> {
+        let first = parse::client_first(message)?;
+        let cb_data = self.check_gs2_flag(ctx, first.gs2.flag)?;
+
+        let username = match stringprep::saslprep(&first.username) {
+            Ok(name) if !name.is_empty() && name.len() <= MAX_FIELD => name.into_owned(),
+            _ => {
+                return Err(malformed(
+                    "SCRAM user name fails SASLprep (invalid-username-encoding)",
+                ));
+            }
+        };
+        ctx.note_user(&username);
+        let identity = ctx.identity(&username, first.gs2.authzid.as_deref());
+
+        let secret = ctx.server_secret();
+        let iterations = ctx.config.scram_iterations();
+        let credentials = ctx.credentials(&identity.authcid, &identity.realm);
+        let (keys, known) = match credentials.scram_keys(self.hash)? {
+            Some(keys) => (keys, true),
+            None => match credentials.password()? {
+                Some(password) => {
+                    let salt = derived_salt(secret, self.hash, &identity.authcid, &identity.realm);
+                    let password = normalize_password(password.expose());
+                    let keys = StoredKeys::derive(self.hash, password.expose(), &salt, iterations);
+                    (keys, true)
+                }
+                None => {
+                    let keys = fake_keys(
+                        secret,
+                        self.hash,
+                        &identity.authcid,
+                        &identity.realm,
+                        iterations,
+                    );
+                    (keys, false)
+                }
+            },
+        };
+
+        let nonce = format!("{}{}", first.nonce, ctx.config.random().nonce(NONCE_LEN));
+        parse::check_nonce(&nonce)
+            .map_err(|_| Error::Config("the randomness source made an invalid nonce".into()))?;
+        let server_first = format!(
+            "r={nonce},s={},i={}",
+            STANDARD.encode(&keys.salt),
+            keys.iterations
+        );
+        self.state = State::ExpectClientFinal(Box::new(Exchange {
+            gs2_header: first.gs2.raw.to_owned(),
+            cb_data,
+            client_first_bare: first.bare.to_owned(),
+            server_first: server_first.clone(),
+            nonce,
+            keys,
+            known,
+            identity,
+        }));
+        Ok(ServerOutput::Challenge(server_first.into_bytes()))
+    }
+
+    /// Applies RFC 5802 section 6 to the GS2 flag; returns the channel-binding data that
+    /// `c=` must carry after the header.
+    fn check_gs2_flag(&self, ctx: &ServerContext<'_>, flag: CbFlag<'_>) -> Result<Vec<u8>, Error> {
+        match (self.plus, flag) {
+            (true, CbFlag::Bound(name)) => match ctx.channel_binding {
+                Some(binding) if binding.kind == name => Ok(binding.data.clone()),
+                _ => {
+                    ctx.log(
+                        LogLevel::Fail,
+                        &format!(
+                            "{}: unsupported channel binding type {name}",
+                            self.mechanism()
+                        ),
+                    );
+                    Err(Error::ChannelBinding("unsupported-channel-binding-type"))
+                }
+            },
+            (true, _) => Err(Error::ChannelBinding(
+                "a -PLUS mechanism requires the p= channel-binding flag",
+            )),
+            (false, CbFlag::Bound(_)) => Err(Error::ChannelBinding(
+                "channel binding requested with a mechanism without -PLUS",
+            )),
+            (false, CbFlag::ClientOnly) if ctx.plus_offered => {
+                ctx.log(
+                    LogLevel::Fail,
+                    &format!(
+                        "{}: client thinks the server does not support channel binding (downgrade attack?)",
+                        self.mechanism()
+                    ),
+                );
+                Err(Error::ChannelBinding("server-does-support-channel-binding"))
+            }
+            (false, _) => Ok(Vec::new()),
+        }
+    }
+
+    /// Handles client-final: checks nonce, channel binding and proof.
+    fn client_final(
+        &mut self,
+        ctx: &mut ServerContext<'_>,
+        exchange: Exchange,
+        message: &[u8],
+    ) -> Result<ServerOutput, Error> {
+        let hash = self.hash;
+        let last = parse::client_final(message, hash.output_len())?;
+        let user = || format!("{}@{}", exchange.identity.authcid, exchange.identity.realm);
+
+        if last.nonce != exchange.nonce {
+            ctx.log(
+                LogLevel::Fail,
+                &format!("{}: nonce mismatch for {}", self.mechanism(), user()),
+            );
+            return Err(malformed("SCRAM nonce mismatch"));
+        }
+        let mut expected_cb = exchange.gs2_header.into_bytes();
+        expected_cb.extend_from_slice(&exchange.cb_data);
+        if last.channel_binding != expected_cb {
+            ctx.log(
+                LogLevel::Fail,
+                &format!(
+                    "{}: channel binding mismatch for {}",
+                    self.mechanism(),
+                    user()
+                ),
+            );
+            return Err(Error::ChannelBinding("channel-bindings-dont-match"));
+        }
+
+        let auth_message = [
+            exchange.client_first_bare.as_bytes(),
+            b",",
+            exchange.server_first.as_bytes(),
+            b",",
+            last.without_proof.as_bytes(),
+        ];
+        let keys = &exchange.keys;
+        let client_signature = Secret::new(hash.hmac(keys.stored_key.expose(), &auth_message));
+        let client_key = Secret::new(xor(&last.proof, client_signature.expose()));
+        let candidate = Secret::new(hash.hash(client_key.expose()));
+        let proof_ok = digests_equal(candidate.expose(), keys.stored_key.expose());
+        let server_signature = hash.hmac(keys.server_key.expose(), &auth_message);
+
+        if proof_ok && exchange.known {
+            self.state = State::Finished;
+            let mut verifier = b"v=".to_vec();
+            verifier.extend_from_slice(STANDARD.encode(server_signature).as_bytes());
+            return Ok(ServerOutput::Success(Success {
+                identity: exchange.identity,
+                additional_data: Some(verifier),
+                layer: None,
+            }));
+        }
+        let reason = if exchange.known {
+            "invalid proof (wrong password)"
+        } else {
+            "user not found"
+        };
+        ctx.log(
+            LogLevel::Fail,
+            &format!("{}: {reason} for {}", self.mechanism(), user()),
+        );
+        Err(Error::AuthenticationFailed)
+    }
+}
+
+impl ServerMechanism for ScramServer {
+    fn start(
+        &mut self,
+        ctx: &mut ServerContext<'_>,
+        initial: Option<&[u8]>,
+    ) -> Result<ServerOutput, Error> {
+        if !matches!(self.state, State::Start) {
+            return Err(ProtocolError::UnexpectedMessage.into());
+        }
+        self.state = State::Finished;
+        match initial {
+            Some(message) => self.client_first(ctx, message),
+            None => {
+                self.state = State::ExpectClientFirst;
+                Ok(ServerOutput::Challenge(Vec::new()))
+            }
+        }
+    }
+
+    fn step(
+        &mut self,
+        ctx: &mut ServerContext<'_>,
+        response: &[u8],
+    ) -> Result<ServerOutput, Error> {
+        match std::mem::replace(&mut self.state, State::Finished) {
+            State::ExpectClientFirst => self.client_first(ctx, response),
+            State::ExpectClientFinal(exchange) => self.client_final(ctx, *exchange, response),
+            State::Start | State::Finished => Err(ProtocolError::UnexpectedMessage.into()),
+        }
+    }
+}
