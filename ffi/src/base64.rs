@@ -187,7 +187,10 @@ mod tests {
             let outmax = usize::try_from(next() % 20).unwrap_or(0);
             let mut out = vec![0xEEu8; outmax + 8];
             let result = decode(&input, &mut out[..outmax]);
-            assert!(out[outmax..].iter().all(|b| *b == 0xEE), "overrun on {input:?}");
+            assert!(
+                out[outmax..].iter().all(|b| *b == 0xEE),
+                "overrun on {input:?}"
+            );
             if let Some(n) = result.len {
                 assert!(n < outmax.max(1), "length {n} with outmax {outmax}");
             }
