@@ -609,19 +609,47 @@ fn run_pair(
     mech: &str,
     password: &str,
 ) -> (Output, Output) {
+    run_pair_full(server_ours, client_ours, db, mech, password, &[])
+}
+
+/// `run_pair` with our client and extra environment for the server.
+fn run_pair_env(
+    server_ours: bool,
+    db: &Path,
+    mech: &str,
+    password: &str,
+    envs: &[(&str, &str)],
+) -> (Output, Output) {
+    run_pair_full(server_ours, true, db, mech, password, envs)
+}
+
+fn run_pair_full(
+    server_ours: bool,
+    client_ours: bool,
+    db: &Path,
+    mech: &str,
+    password: &str,
+    envs: &[(&str, &str)],
+) -> (Output, Output) {
     use std::io::{Read, Write};
     use std::process::Stdio;
     let dir = scratch("pair");
     let program = |ours: bool| {
         let path = dir.join(if ours { "pair-ours" } else { "pair-cyrus" });
-        if !path.exists() {
+        static BUILT: std::sync::Mutex<Vec<bool>> = std::sync::Mutex::new(Vec::new());
+        let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+        if !built.contains(&ours) {
             compile("pair.c", &path, ours, &[]);
+            built.push(ours);
         }
         path
     };
     let mut server = cyrus_command(program(server_ours));
     if server_ours {
         server.env("LD_LIBRARY_PATH", library_dir());
+    }
+    for (key, value) in envs {
+        server.env(key, value);
     }
     let mut server = server
         .arg("server")
@@ -736,5 +764,76 @@ fn one_connection_per_thread_in_parallel() {
             "{variant}: {}",
             text(&out)
         );
+    }
+}
+
+/// A fake saslauthd: answers `OK` to `bob`/`right` (with the service and realm it expects)
+/// and `NO` otherwise; records each request.
+fn fake_saslauthd(path: &Path) -> std::sync::mpsc::Receiver<Vec<String>> {
+    use std::io::{Read, Write};
+    let _ = std::fs::remove_file(path);
+    let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut fields = Vec::new();
+            for _ in 0..4 {
+                let mut len = [0u8; 2];
+                if stream.read_exact(&mut len).is_err() {
+                    break;
+                }
+                let mut field = vec![0u8; usize::from(u16::from_be_bytes(len))];
+                if stream.read_exact(&mut field).is_err() {
+                    break;
+                }
+                fields.push(String::from_utf8_lossy(&field).into_owned());
+            }
+            let ok = fields.len() == 4 && fields[0] == "bob" && fields[1] == "right";
+            let reply: &[u8] = if ok { b"OK" } else { b"NO bad password" };
+            let mut message = u16::try_from(reply.len()).unwrap().to_be_bytes().to_vec();
+            message.extend_from_slice(reply);
+            let _ = stream.write_all(&message);
+            if sender.send(fields).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+#[test]
+fn pwcheck_saslauthd_speaks_cyrus_protocol() {
+    if !have("cc", &["--version"]) || !have_file("/usr/include/sasl/sasl.h") {
+        return;
+    }
+    let dir = scratch("saslauthd");
+    let socket = dir.join("mux");
+    let requests = fake_saslauthd(&socket);
+    let db = PathBuf::from(fresh_db("saslauthd"));
+    for server_ours in [false, true] {
+        for (password, accepted) in [("right", true), ("wrong", false)] {
+            let (server_out, _) = run_pair_env(
+                server_ours,
+                &db,
+                "PLAIN",
+                password,
+                &[
+                    ("PAIR_PWCHECK", "saslauthd"),
+                    ("PAIR_SASLAUTHD_PATH", &socket.to_string_lossy()),
+                ],
+            );
+            assert_eq!(
+                server_out.status.success(),
+                accepted,
+                "server ours={server_ours} password={password}: {}",
+                text(&server_out)
+            );
+            let fields = requests
+                .recv_timeout(std::time::Duration::from_secs(5))
+                .unwrap();
+            // authid, password, service, realm (no user_realm: empty).
+            assert_eq!(fields, ["bob", password, "pair", ""], "ours={server_ours}");
+        }
     }
 }

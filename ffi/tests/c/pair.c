@@ -7,7 +7,8 @@
  * Lines: client "MECH <name> [<base64>|=]" (no field: no initial response; "=": empty), then
  * "RESP <base64>|="; server "CONT <base64>|=", "OK" or "FAIL <code>". Both exit 0 only on
  * success; the server prints the authenticated user name to stderr. Flags are 0, as in
- * Postfix, so success data comes as a last challenge. */
+ * Postfix, so success data comes as a last challenge. The server's pwcheck_method and
+ * saslauthd_path come from $PAIR_PWCHECK and $PAIR_SASLAUTHD_PATH when set. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,10 @@ static int getopt_cb(void *ctx, const char *plugin, const char *option, const ch
     (void)ctx; (void)plugin;
     if (strcmp(option, "sasldb_path") == 0) *result = sasldb;
     else if (strcmp(option, "mech_list") == 0) *result = mech_list;
-    else if (strcmp(option, "pwcheck_method") == 0) *result = "auxprop";
+    else if (strcmp(option, "pwcheck_method") == 0)
+        *result = getenv("PAIR_PWCHECK") ? getenv("PAIR_PWCHECK") : "auxprop";
+    else if (strcmp(option, "saslauthd_path") == 0 && getenv("PAIR_SASLAUTHD_PATH"))
+        *result = getenv("PAIR_SASLAUTHD_PATH");
     else return SASL_FAIL;
     if (len) *len = (unsigned)strlen(*result);
     return SASL_OK;
