@@ -140,7 +140,7 @@ static int client(const char *mech)
     char start[128];
 
     if (sasl_client_init(NULL) != SASL_OK) return 2;
-    if (sasl_client_new("pair", "pair.example.org", NULL, NULL, cbs, 0, &conn) != SASL_OK) return 2;
+    if (sasl_client_new("pair", getenv("PAIR_CLIENT_FQDN") ? getenv("PAIR_CLIENT_FQDN") : "pair.example.org", NULL, NULL, cbs, 0, &conn) != SASL_OK) return 2;
     r = sasl_client_start(conn, mech, NULL, &out, &outlen, &chosen);
     if (r != SASL_OK && r != SASL_CONTINUE) { fprintf(stderr, "client start: %d\n", r); return 1; }
     snprintf(start, sizeof start, "MECH %s", chosen);
