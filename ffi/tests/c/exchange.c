@@ -301,6 +301,49 @@ int main(void)
         printf("ok %s\n", *m);
     }
 
+    /* Channel binding: the -PLUS mechanisms appear, and work, once both sides set
+     * SASL_CHANNEL_BINDING; different binding data fails. */
+    for (m = sasl_global_listmech(); m && *m; m++) {
+        static const unsigned char data[] = "tls-unique-bytes", other[] = "something-else!!";
+        sasl_channel_binding_t cb = {"tls-unique", 0, sizeof data - 1, data};
+        sasl_channel_binding_t cb_other = {"tls-unique", 0, sizeof other - 1, other};
+        int round;
+        if (!strstr(*m, "-PLUS")) continue;
+        for (round = 0; round < 2; round++) {
+            sasl_conn_t *s = NULL, *c = NULL;
+            const char *out = NULL, *chosen = NULL;
+            unsigned outlen = 0;
+            int steps = 0, cr;
+            client_pass = "pw2";
+            sasl_server_new("smtp", "mail.example.org", NULL, NULL, NULL, NULL, 0, &s);
+            sasl_client_new("smtp", "mail.example.org", NULL, NULL, client_cbs, 0, &c);
+            r = sasl_listmech(s, NULL, "", " ", "", &list, NULL, &count);
+            CHECK(r == SASL_OK && !strstr(list, "-PLUS"), "-PLUS offered without binding: %s", list);
+            CHECK(sasl_setprop(s, SASL_CHANNEL_BINDING, &cb) == SASL_OK, "server binding");
+            CHECK(sasl_setprop(c, SASL_CHANNEL_BINDING, round ? &cb_other : &cb) == SASL_OK, "client binding");
+            r = sasl_listmech(s, NULL, "", " ", "", &list, NULL, &count);
+            CHECK(r == SASL_OK && strstr(list, *m), "%s not offered with binding: %s", *m, list);
+            cr = sasl_client_start(c, *m, NULL, &out, &outlen, &chosen);
+            r = sasl_server_start(s, *m, out, outlen, &sout, &soutlen);
+            while (r == SASL_CONTINUE && steps++ < 10) {
+                cr = sasl_client_step(c, sout, soutlen, NULL, &out, &outlen);
+                if (cr != SASL_OK && cr != SASL_CONTINUE) {
+                    r = sasl_server_step(s, "", 0, &sout, &soutlen);
+                    if (r == SASL_OK || r == SASL_CONTINUE) r = cr;
+                    break;
+                }
+                r = sasl_server_step(s, out, outlen, &sout, &soutlen);
+            }
+            if (round == 0)
+                CHECK(r == SASL_OK, "%s with matching binding: %d (%s)", *m, r, sasl_errdetail(s));
+            else
+                CHECK(r != SASL_OK, "%s accepted a different binding", *m);
+            sasl_dispose(&c);
+            sasl_dispose(&s);
+        }
+        printf("ok %s\n", *m);
+    }
+
     /* PLAIN details: empty initial response, a bad message, an authzid that is refused. */
     {
         sasl_conn_t *s = NULL;
