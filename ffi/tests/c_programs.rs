@@ -837,3 +837,150 @@ fn pwcheck_saslauthd_speaks_cyrus_protocol() {
         }
     }
 }
+
+#[test]
+fn cyrus_sample_server_runs_on_our_library() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::sync::Arc;
+    if !have_file("/usr/sbin/sasl-sample-server")
+        || !have_file("/usr/sbin/saslpasswd2")
+        || !have_file("/usr/bin/stdbuf")
+    {
+        return;
+    }
+    let dir = scratch("sample");
+    let db = PathBuf::from(fresh_db("sample"));
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_owned();
+    // saslpasswd2's default realm is the host name, which is also the sample server's.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "printf pw2 | saslpasswd2 -f '{}' -p -c bob",
+            db.display()
+        ))
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let b64 = |bytes: &[u8]| {
+        let mut out = vec![0u8; puresasl_ffi::base64::encoded_len(bytes.len()) + 1];
+        puresasl_ffi::base64::encode_into(bytes, &mut out);
+        out.pop();
+        String::from_utf8(out).unwrap()
+    };
+    let unb64 = |text: &str| {
+        let mut out = vec![0u8; text.len() + 1];
+        let decoded = puresasl_ffi::base64::decode(text.as_bytes(), &mut out);
+        out.truncate(decoded.len.unwrap_or(0));
+        out
+    };
+    let cyrus = [
+        "PLAIN",
+        "LOGIN",
+        "CRAM-MD5",
+        "DIGEST-MD5",
+        "SCRAM-SHA-1",
+        "SCRAM-SHA-256",
+    ];
+    let mechs: Vec<&str> = puresasl::mech::MECHANISMS
+        .iter()
+        .map(|m| m.name)
+        .filter(|m| cyrus.contains(m))
+        .collect();
+    for mech in mechs {
+        for (password, accepted) in [("pw2", true), ("wrong", false)] {
+            std::fs::write(
+                dir.join("sample.conf"),
+                format!(
+                    "sasldb_path: {}\nmech_list: {mech}\npwcheck_method: auxprop\n",
+                    db.display()
+                ),
+            )
+            .unwrap();
+            // The sample server does not flush its output: line-buffer it (stdbuf), or a
+            // conversation over pipes deadlocks.
+            let mut server = Command::new("stdbuf")
+                .args(["-oL", "-eL", "/usr/sbin/sasl-sample-server"])
+                .args(["-s", "rcmd", "-m", mech])
+                .env("SASL_CONF_PATH", &dir)
+                .env("LD_LIBRARY_PATH", library_dir())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut to_server = server.stdin.take().unwrap();
+            let mut from_server = BufReader::new(server.stdout.take().unwrap());
+            let transcript = std::cell::RefCell::new(String::new());
+            let mut next_s = || -> Option<Vec<u8>> {
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if from_server.read_line(&mut line).ok()? == 0 {
+                        return None;
+                    }
+                    transcript.borrow_mut().push_str(&line);
+                    if let Some(data) = line.trim_end().strip_prefix("S: ") {
+                        return Some(unb64(data));
+                    }
+                    if line.trim_end() == "S:" {
+                        return Some(Vec::new());
+                    }
+                }
+            };
+            let offered = next_s().expect("mechanism list");
+            assert_eq!(String::from_utf8_lossy(&offered), mech);
+            let config = Arc::new(puresasl::ClientConfig::new(
+                "rcmd",
+                &host,
+                Arc::new(puresasl::Credentials::new("bob", password)),
+            ));
+            let mut client = puresasl::ClientSession::new(config);
+            let start = client.start(mech).unwrap();
+            let mut first = mech.as_bytes().to_vec();
+            if let Some(initial) = start.initial_response {
+                first.push(0);
+                first.extend_from_slice(&initial);
+            }
+            writeln!(to_server, "C: {}", b64(&first)).unwrap();
+            let mut done = false;
+            // Challenges until the server sends its first application message.
+            while let Some(challenge) = next_s() {
+                if done || String::from_utf8_lossy(&challenge).starts_with("srv message") {
+                    // The server's first application message: negotiation is over.
+                    break;
+                }
+                match client.step(&challenge) {
+                    Ok(puresasl::ClientStep::Continue(r)) => {
+                        writeln!(to_server, "C: {}", b64(&r)).unwrap();
+                    }
+                    Ok(puresasl::ClientStep::Done(r)) => {
+                        writeln!(to_server, "C: {}", b64(&r.unwrap_or_default())).unwrap();
+                        done = true;
+                    }
+                    Err(_) => break,
+                }
+            }
+            drop(to_server);
+            let out = server.wait_with_output().unwrap();
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let transcript_text = transcript.borrow().clone();
+            let negotiated = transcript_text.contains("Negotiation complete")
+                && transcript_text.contains("Username: bob");
+            assert_eq!(
+                negotiated,
+                accepted,
+                "sample server, {mech}, password {password}: {all}\n{}",
+                transcript.borrow()
+            );
+        }
+    }
+}
