@@ -12,7 +12,7 @@ use crate::error::{Error, ProtocolError, check_len, malformed};
 use crate::log::LogLevel;
 use crate::mech::{
     ClientMechanism, ClientOutput, InitialResponse, MAX_FIELD, MechanismInfo, ServerMechanism,
-    ServerOutput, Success, utf8_field,
+    ServerOutput, Success, hex, unhex16, utf8_field,
 };
 use crate::secret::digests_equal;
 use crate::security::SecurityFlags;
@@ -116,23 +116,6 @@ pub(crate) fn digest(key: &[u8], challenge: &[u8]) -> [u8; 16] {
     mac.finalize().into_bytes().into()
 }
 
-/// Lowercase hex, as RFC 2195 requires.
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex(text: &[u8]) -> Option<[u8; 16]> {
-    let mut out = [0u8; 16];
-    if text.len() != DIGEST_HEX {
-        return None;
-    }
-    for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
-        let pair = std::str::from_utf8(pair).ok()?;
-        *byte = u8::from_str_radix(pair, 16).ok()?;
-    }
-    Some(out)
-}
-
 /// Splits `user SP digest` at the last space (user names may contain spaces).
 pub(crate) fn parse_response(response: &[u8]) -> Result<(&str, [u8; 16]), Error> {
     check_len(response, MAX_RESPONSE)?;
@@ -148,7 +131,7 @@ pub(crate) fn parse_response(response: &[u8]) -> Result<(&str, [u8; 16]), Error>
         return Err(malformed("NUL in user name"));
     }
     let digest =
-        from_hex(digest).ok_or_else(|| malformed("CRAM-MD5 digest is not 32 hex digits"))?;
+        unhex16(digest).ok_or_else(|| malformed("CRAM-MD5 digest is not 32 hex digits"))?;
     Ok((utf8_field(user, "user name")?, digest))
 }
 
@@ -252,10 +235,7 @@ impl ClientMechanism for CramMd5Client {
         }
         let authcid = ctx.authcid()?;
         let password = ctx.password()?;
-        let response = format!(
-            "{authcid} {}",
-            to_hex(&digest(password.expose(), challenge))
-        );
+        let response = format!("{authcid} {}", hex(&digest(password.expose(), challenge)));
         Ok(ClientOutput::Done {
             response: Some(response.into_bytes()),
             layer: None,
@@ -273,7 +253,7 @@ mod tests {
             b"tanstaaftanstaaf",
             b"<1896.697170952@postoffice.reston.mci.net>",
         );
-        assert_eq!(to_hex(&d), "b913a602c7eda7a495b4e6e7334d3890");
+        assert_eq!(hex(&d), "b913a602c7eda7a495b4e6e7334d3890");
     }
 
     #[test]
@@ -305,7 +285,7 @@ mod tests {
         let (user, d) =
             parse_response(b"tim b913a602c7eda7a495b4e6e7334d3890").unwrap_or(("", [0; 16]));
         assert_eq!(user, "tim");
-        assert_eq!(to_hex(&d), "b913a602c7eda7a495b4e6e7334d3890");
+        assert_eq!(hex(&d), "b913a602c7eda7a495b4e6e7334d3890");
         let (user, _) =
             parse_response(b"a b B913A602C7EDA7A495B4E6E7334D3890").unwrap_or(("", [0; 16]));
         assert_eq!(user, "a b");
@@ -317,6 +297,8 @@ mod tests {
             b"tim b913a602c7eda7a495b4e6e7334d389g",
             b"tim b913a602c7eda7a495b4e6e7334d38900",
             b"t\0m b913a602c7eda7a495b4e6e7334d3890",
+            // 32 characters, but `+9` is not two hex digits.
+            b"tim +913a602c7eda7a495b4e6e7334d3890",
         ] {
             assert!(parse_response(bad).is_err(), "{bad:?}");
         }

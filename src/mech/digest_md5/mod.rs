@@ -69,6 +69,7 @@ use std::borrow::Cow;
 use md5::{Digest as _, Md5};
 
 use crate::mech::{InitialResponse, MechanismInfo};
+pub(crate) use crate::mech::{hex, unhex16};
 use crate::secret::Secret;
 use crate::security::SecurityFlags;
 
@@ -161,30 +162,6 @@ impl SsfRange {
     pub(crate) fn allows_cipher(self, cipher: Cipher) -> bool {
         self.limit > 1 && self.musthave <= cipher.ssf() && cipher.ssf() <= self.limit
     }
-}
-
-/// Lowercase hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    out
-}
-
-/// Decodes 32 hex digits (either case) into a digest.
-pub(crate) fn unhex16(text: &[u8]) -> Option<[u8; 16]> {
-    if text.len() != 32 || !text.iter().all(u8::is_ascii_hexdigit) {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
-        let pair = std::str::from_utf8(pair).ok()?;
-        *byte = u8::from_str_radix(pair, 16).ok()?;
-    }
-    Some(out)
 }
 
 /// The bytes hashed for a name or password: ISO-8859-1 when every character fits (RFC 2831
