@@ -40,9 +40,9 @@ const MD5_INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
 
 /// The MD5 state after compressing one 64-byte block: the HMAC key padded with `pad`.
 fn pad_state(key: &[u8], pad: u8) -> [u32; 4] {
-    let hashed: [u8; 16];
+    let hashed: zeroize::Zeroizing<[u8; 16]>;
     let key = if key.len() > 64 {
-        hashed = <Md5 as md5::Digest>::digest(key).into();
+        hashed = zeroize::Zeroizing::new(<Md5 as md5::Digest>::digest(key).into());
         &hashed[..]
     } else {
         key
@@ -72,16 +72,20 @@ pub(crate) fn precalc(key: &[u8]) -> [u8; 32] {
 /// Finishes an MD5 whose first 64-byte block is already in `state`, over `data`.
 fn md5_after_block(mut state: [u32; 4], data: &[u8]) -> [u8; 16] {
     let bits = (64 + data.len() as u64).wrapping_mul(8);
-    let mut message = zeroize::Zeroizing::new(data.to_vec());
+    // Room for the padding up front: a reallocation would free a copy unzeroized.
+    let mut message = zeroize::Zeroizing::new(Vec::with_capacity(data.len() + 72));
+    message.extend_from_slice(data);
     message.push(0x80);
     while message.len() % 64 != 56 {
         message.push(0);
     }
     message.extend_from_slice(&bits.to_le_bytes());
-    let blocks: Vec<[u8; 64]> = message
-        .chunks_exact(64)
-        .filter_map(|block| block.try_into().ok())
-        .collect();
+    let blocks: zeroize::Zeroizing<Vec<[u8; 64]>> = zeroize::Zeroizing::new(
+        message
+            .chunks_exact(64)
+            .filter_map(|block| block.try_into().ok())
+            .collect(),
+    );
     md5::block_api::compress(&mut state, &blocks);
     let mut out = [0u8; 16];
     for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
@@ -93,10 +97,13 @@ fn md5_after_block(mut state: [u32; 4], data: &[u8]) -> [u8; 16] {
 /// `HMAC-MD5(key, challenge)` from the [`precalc`] secret of `key`; `None` unless the secret
 /// is 32 bytes.
 pub(crate) fn digest_from_secret(secret: &[u8], challenge: &[u8]) -> Option<[u8; 16]> {
-    let words: Vec<u32> = secret
-        .chunks_exact(4)
-        .filter_map(|chunk| chunk.try_into().ok().map(u32::from_be_bytes))
-        .collect();
+    // The pad states are password-equivalent: wipe this copy too.
+    let words: zeroize::Zeroizing<Vec<u32>> = zeroize::Zeroizing::new(
+        secret
+            .chunks_exact(4)
+            .filter_map(|chunk| chunk.try_into().ok().map(u32::from_be_bytes))
+            .collect(),
+    );
     let (Ok(inner), Ok(outer), 32) = (
         <[u32; 4]>::try_from(words.get(..4).unwrap_or_default()),
         <[u32; 4]>::try_from(words.get(4..).unwrap_or_default()),

@@ -150,12 +150,14 @@ impl ClientMechanism for PlainClient {
         _ctx: &mut ClientContext<'_>,
         challenge: &[u8],
     ) -> Result<ClientOutput, Error> {
-        match self.message.take() {
-            Some(message) if challenge.is_empty() => Ok(ClientOutput::Done {
+        // Take the message (and its password) only to hand it over; on any other challenge
+        // it stays in `self` and is wiped by `Drop`.
+        match self.message.take_if(|_| challenge.is_empty()) {
+            Some(message) => Ok(ClientOutput::Done {
                 response: Some(message),
                 layer: None,
             }),
-            _ => Err(ProtocolError::UnexpectedMessage.into()),
+            None => Err(ProtocolError::UnexpectedMessage.into()),
         }
     }
 }
