@@ -4,7 +4,6 @@
 //! Server states: `Start` → `ExpectResponse { challenge }` → done.
 //! Client states: `Start` → done after answering the one challenge.
 
-use hmac::{Hmac, KeyInit, Mac};
 use md5::Md5;
 
 use crate::client::ClientContext;
@@ -117,10 +116,7 @@ pub(crate) fn digest_from_secret(secret: &[u8], challenge: &[u8]) -> Option<[u8;
 
 /// `HMAC-MD5(key, challenge)`.
 pub(crate) fn digest(key: &[u8], challenge: &[u8]) -> [u8; 16] {
-    let mut mac = <Hmac<Md5> as KeyInit>::new_from_slice(key)
-        .unwrap_or_else(|_| <Hmac<Md5> as KeyInit>::new(&Default::default()));
-    mac.update(challenge);
-    mac.finalize().into_bytes().into()
+    crate::keys::hmac::<Md5>(key, &[challenge]).into()
 }
 
 /// Splits `user SP digest` at the last space (user names may contain spaces).
