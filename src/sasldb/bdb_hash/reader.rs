@@ -452,6 +452,12 @@ impl HashDb {
                 return Err(corrupt(format!("page {pgno} is not an overflow page")));
             }
             let length = usize::from(header.hf_offset);
+            // libdb fills every overflow page it writes (all but the last completely). An
+            // empty one would let a chain be as long as the file whatever its item's length,
+            // and items sharing such a chain would make each walk cost the whole file.
+            if length == 0 {
+                return Err(corrupt(format!("overflow page {pgno} is empty")));
+            }
             let data = page
                 .get(PAGE_HEADER..PAGE_HEADER + length)
                 .ok_or_else(|| corrupt(format!("overflow page {pgno} overruns")))?;
@@ -596,6 +602,15 @@ mod tests {
             length[base + offpage + 8..base + offpage + 12].copy_from_slice(&tlen.to_le_bytes());
             expect_corrupt(length, what);
         }
+        // An empty overflow page in the chain (lengths still adding up).
+        let mut empty = file.clone();
+        let at = base + offpage;
+        let first_overflow = u32::from_le_bytes(file[at + 4..at + 8].try_into().unwrap());
+        let first_overflow = usize::try_from(first_overflow).unwrap() * PS;
+        empty[first_overflow + 22..first_overflow + 24].copy_from_slice(&0u16.to_le_bytes());
+        empty[at + 8..at + 12]
+            .copy_from_slice(&(1000 - u32::try_from(PS - 26).unwrap()).to_le_bytes());
+        expect_corrupt(empty, "is empty");
         // The chain points at a bucket page instead of an overflow page.
         let mut target = file.clone();
         target[base + offpage + 4..base + offpage + 8].copy_from_slice(&1u32.to_le_bytes());
