@@ -90,8 +90,8 @@ impl<'a> CredentialView<'a> {
             }
         }
         if let Some(ha1) = self.digest_md5_ha1()? {
-            let candidate = digest_md5_ha1(self.user, self.realm, password);
-            return Ok(verdict(digests_equal(&candidate, ha1.expose())));
+            let candidate = crate::mech::digest_md5::user_secret(self.user, self.realm, password);
+            return Ok(verdict(digests_equal(candidate.expose(), ha1.expose())));
         }
         // Same work as a plaintext comparison, so an unknown user is not faster.
         let _ = Secret::from("\u{0}unknown-user\u{0}").matches(password);
@@ -193,14 +193,15 @@ pub fn set_password(
     store.store(user, realm, property::AUTH_PASSWORD, &auth_password)?;
 
     let ha1 = if policy.digest_md5 {
-        vec![Secret::from(&digest_md5_ha1(user, realm, password)[..])]
+        vec![crate::mech::digest_md5::user_secret(user, realm, password)]
     } else {
         Vec::new()
     };
     store.store(user, realm, property::DIGEST_MD5_SECRET, &ha1)?;
 
     let cram = if policy.cram_md5 {
-        vec![Secret::from(&cram_md5_secret(password)[..])]
+        let secret = zeroize::Zeroizing::new(cram_md5_secret(password));
+        vec![Secret::from(&secret[..])]
     } else {
         Vec::new()
     };

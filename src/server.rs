@@ -532,7 +532,7 @@ impl ServerSession {
     fn offers(&self, info: &MechanismInfo) -> bool {
         info.satisfies(self.required_flags())
             && (!info.channel_binding || self.channel_binding.is_some())
-            && info.max_ssf + self.external_ssf >= self.properties.min_ssf
+            && info.max_ssf.saturating_add(self.external_ssf) >= self.properties.min_ssf
     }
 
     /// The mechanisms this session offers, in configured order.
@@ -726,5 +726,30 @@ impl ServerSession {
             Some(layer) => layer.decode(data),
             None => Ok(data.to_vec()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> ServerSession {
+        let config = ServerConfig::builder("imap", "mail.example.org")
+            .random(Arc::new(crate::random::FixedRandom::new(1)))
+            .build();
+        ServerSession::new(Arc::new(config.unwrap()))
+    }
+
+    #[test]
+    fn huge_external_ssf_does_not_overflow() {
+        // SASL_SSF_EXTERNAL is whatever the application sets; any value must work.
+        let mut session = session();
+        session.set_external_ssf(u32::MAX);
+        session.set_security_properties(SecurityProperties {
+            min_ssf: u32::MAX,
+            ..SecurityProperties::default()
+        });
+        assert!(session.mechanisms().contains(&"SCRAM-SHA-256"));
+        assert!(session.mechanisms().contains(&"DIGEST-MD5"));
     }
 }
