@@ -29,7 +29,7 @@ use puresasl::sasldb::SasldbStore;
 use puresasl::sasldb::bdb_hash::{ByteOrder, HashDb};
 use puresasl::secret::Secret;
 
-use crate::interop::{Cyrus, compile_c, have, have_all, saslpasswd2, scratch};
+use crate::interop::{Cyrus, compile_c, have, have_all, run_with_input, saslpasswd2, scratch};
 
 type Pairs = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -488,16 +488,7 @@ fn tool_writes_what_saslpasswd2_writes() {
     ];
     for (args, password) in commands {
         saslpasswd2(&theirs, args, password);
-        let mut child = Command::new(tool)
-            .arg("passwd")
-            .arg("-f")
-            .arg(&ours)
-            .args(*args)
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(password).unwrap();
-        assert!(child.wait().unwrap().success(), "puresasl passwd {args:?}");
+        our_passwd(&ours, args, password);
         assert_eq!(db_dump(&ours), db_dump(&theirs), "after {args:?}");
     }
     // Both listers agree on both files (as sets: the files' layouts differ).
@@ -515,15 +506,11 @@ fn tool_writes_what_saslpasswd2_writes() {
     }
 
     // -n: no plaintext, the derived secrets instead; every password check still works.
-    let mut child = Command::new(tool)
-        .args(["passwd", "-p", "-n", "-u", "EXAMPLE.ORG", "-f"])
-        .arg(&ours)
-        .arg("alice")
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"noplain\n").unwrap();
-    assert!(child.wait().unwrap().success());
+    our_passwd(
+        &ours,
+        &["-p", "-n", "-u", "EXAMPLE.ORG", "alice"],
+        b"noplain\n",
+    );
     let store = SasldbStore::new(&ours);
     assert_eq!(lookup(&store, "alice", "EXAMPLE.ORG"), None);
     let view = CredentialView::new(&store, "alice", "EXAMPLE.ORG");
@@ -569,14 +556,12 @@ fn tool_reads_the_application_config_like_saslpasswd2() {
         if tool != "saslpasswd2" {
             command.arg("passwd");
         }
-        let mut child = command
-            .args(["-p", "-c", "-a", "myapp", "-u", "R", "alice"])
-            .env("SASL_CONF_PATH", &conf)
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(b"pw\n").unwrap();
-        assert!(child.wait().unwrap().success(), "{tool}");
+        run_with_input(
+            command
+                .args(["-p", "-c", "-a", "myapp", "-u", "R", "alice"])
+                .env("SASL_CONF_PATH", &conf),
+            b"pw\n",
+        );
         db_dump(&db)
             .into_iter()
             .map(|(key, value)| {
@@ -868,18 +853,15 @@ fn readers_never_fail_during_writes() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Runs `puresasl passwd` with `args`, the password on stdin.
+/// Runs `puresasl passwd -f file args...`, the password on stdin.
 fn our_passwd(file: &Path, args: &[&str], password: &[u8]) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_puresasl"))
-        .arg("passwd")
-        .arg("-f")
-        .arg(file)
-        .args(args)
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(password).unwrap();
-    assert!(child.wait().unwrap().success(), "puresasl passwd {args:?}");
+    run_with_input(
+        Command::new(env!("CARGO_BIN_EXE_puresasl"))
+            .args(["passwd", "-f"])
+            .arg(file)
+            .args(args),
+        password,
+    );
 }
 
 /// Without plaintext at rest (`-n`), Cyrus's CRAM-MD5 server authenticates from our

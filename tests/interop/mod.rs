@@ -94,17 +94,20 @@ pub fn compile_c(source: &Path, out: &Path, lib: &str, package: &str) -> Option<
     available(&format!("cc -l{lib} ({package})"), built).then(|| out.to_owned())
 }
 
+/// Runs `command` with `input` on its standard input; panics unless it succeeds.
+pub fn run_with_input(command: &mut Command, input: &[u8]) {
+    let mut child = command.stdin(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    assert!(child.wait().unwrap().success(), "{command:?} failed");
+}
+
 /// Runs Cyrus's `saslpasswd2 -f file args...` with `password` on stdin.
 pub fn saslpasswd2(file: &Path, args: &[&str], password: &[u8]) {
-    let mut child = Command::new(find_tool("saslpasswd2").expect("saslpasswd2 (sasl2-bin)"))
-        .arg("-f")
-        .arg(file)
-        .args(args)
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(password).unwrap();
-    assert!(child.wait().unwrap().success(), "saslpasswd2 {args:?}");
+    let program = find_tool("saslpasswd2").expect("saslpasswd2 (sasl2-bin)");
+    run_with_input(
+        Command::new(program).arg("-f").arg(file).args(args),
+        password,
+    );
 }
 
 /// A sasldb2 in `dir` made by `saslpasswd2`, one `(user, realm, password)` a record; `None`
