@@ -254,6 +254,7 @@ pub(crate) trait Side {
     fn encode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error>;
     fn decode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error>;
     fn max_outbuf(&self) -> u32;
+    fn ssf(&self) -> u32;
 }
 
 /// The two sessions have the same security-layer methods, but no common trait.
@@ -268,6 +269,9 @@ macro_rules! impl_side {
             }
             fn max_outbuf(&self) -> u32 {
                 <$session>::max_outbuf(self)
+            }
+            fn ssf(&self) -> u32 {
+                <$session>::ssf(self)
             }
         }
     )*};

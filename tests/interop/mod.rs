@@ -6,13 +6,7 @@
 //! A missing peer fails the test when the `CI` environment variable is set (CI installs them
 //! all, see `.ci/apt-packages` and `.ci/pip-packages`) and skips it with a note otherwise.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stderr,
-    reason = "test helpers"
-)]
+#![allow(clippy::print_stderr, reason = "skip notes")]
 
 pub mod basic;
 pub mod digest_md5;
