@@ -349,8 +349,64 @@ fn our_client_against_cyrus_server() {
                 assert!(client.is_done(), "{mechanism}: our client verified v=");
                 assert_eq!(outcome.username, format!("{USER}@{REALM}"), "{mechanism}");
             } else {
-                assert!(result.is_err(), "{mechanism}");
+                // Cyrus refuses the proof (SASL_BADAUTH).
+                let failure = result.err().unwrap().peer();
+                assert!(failure.starts_with("ERR -13 "), "{mechanism}: {failure}");
             }
         }
     }
+}
+
+/// The Cyrus server's GETOPT settings and SASL_SUCCESS_DATA reach libsasl2: with success
+/// data, v= arrives with its success (no extra round trip); its `scram_iteration_counter`
+/// reaches our client, whose bounds then decide; its `mech_list` hides SCRAM.
+#[test]
+fn cyrus_server_options_success_data_iterations_mech_list() {
+    let dir = scratch("scram-cyrus-options");
+    let Some(sasldb) = cyrus_sasldb(&dir, &[(USER, REALM, PASSWORD)]) else {
+        return;
+    };
+    let sasldb = sasldb.to_str().unwrap();
+    let bounded = |max: u32| {
+        let config = ClientConfig::new(
+            "imap",
+            "mail.example.org",
+            Arc::new(Credentials::new(USER, PASSWORD)),
+        )
+        .with_scram_iterations(4096, max);
+        ClientSession::new(Arc::new(config))
+    };
+    let options = [
+        ("sasldb", sasldb),
+        ("realm", REALM),
+        ("success_data", "1"),
+        ("scram_iteration_counter", "5000"),
+    ];
+    let mut client = bounded(5000);
+    let Some(result) = our_client_vs_cyrus_server(&mut client, "SCRAM-SHA-256", &options) else {
+        return;
+    };
+    result.unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        client.is_done(),
+        "our client verified v= from the success data"
+    );
+
+    let mut client = bounded(4999);
+    let result = our_client_vs_cyrus_server(&mut client, "SCRAM-SHA-256", &options).unwrap();
+    assert_eq!(
+        result.err(),
+        Some(Failure::Ours(Error::Protocol(ProtocolError::Malformed(
+            "SCRAM iteration count outside the configured bounds"
+        ))))
+    );
+
+    let options = [("sasldb", sasldb), ("realm", REALM), ("mech_list", "PLAIN")];
+    let mut client = our_client(PASSWORD, None);
+    let failure = our_client_vs_cyrus_server(&mut client, "SCRAM-SHA-256", &options)
+        .unwrap()
+        .err()
+        .unwrap()
+        .peer();
+    assert!(failure.starts_with("ERR -4 "), "SASL_NOMECH: {failure}");
 }
