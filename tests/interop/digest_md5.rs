@@ -10,8 +10,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use puresasl::{
-    ClientConfig, ClientSession, ClientStep, Credentials, Error, MemoryStore, SecurityProperties,
-    ServerConfig, ServerSession, ServerStep,
+    ClientConfig, ClientSession, ClientStep, Credentials, Error, Identity, MemoryStore,
+    SecurityProperties, ServerConfig, ServerSession, ServerStep,
 };
 
 use super::{Cyrus, Reply, b64, cyrus_sasldb, gsasl, scratch};
@@ -99,6 +99,18 @@ fn our_server(min: u32, max: u32) -> ServerSession {
     let mut server = ServerSession::new(Arc::new(config));
     server.set_security_properties(props(min, max));
     server
+}
+
+/// Our server's success after one round trip: its rspauth and the identity.
+fn authenticated(step: Result<ServerStep, Error>, context: &str) -> (Vec<u8>, Identity) {
+    let ServerStep::Done {
+        additional_data,
+        identity,
+    } = step.unwrap()
+    else {
+        panic!("{context}");
+    };
+    (additional_data.expect("rspauth"), identity)
 }
 
 /// Messages of several sizes, including one that needs several CBC blocks and RC4 state.
@@ -202,18 +214,12 @@ fn cyrus_client_our_server_every_layer() {
         let Some(response) = continued(ssf, &cyrus.step(&challenge)) else {
             continue;
         };
-        let ServerStep::Done {
-            additional_data,
-            identity,
-        } = server.step(&response).unwrap()
-        else {
-            panic!("authenticated");
-        };
+        let (rspauth, identity) = authenticated(server.step(&response), "authenticated");
         assert_eq!(
             (identity.authcid.as_str(), identity.realm.as_str()),
             (USER, REALM)
         );
-        let reply = cyrus.step(&additional_data.unwrap());
+        let reply = cyrus.step(&rspauth);
         assert_eq!(reply.tag, "OK", "Cyrus verified our rspauth");
         check_layer(&mut cyrus, &mut server, ssf);
     }
@@ -294,13 +300,11 @@ fn cyrus_client_reauth_initial_response_is_ignored() {
         };
         let reply = cyrus.step(&challenge);
         assert_eq!(reply.tag, "CONTINUE", "round {round}");
-        let ServerStep::Done {
-            additional_data, ..
-        } = server.step(&reply.bytes()).unwrap()
-        else {
-            panic!("authenticated in round {round}");
-        };
-        let reply = cyrus.step(&additional_data.unwrap());
+        let (rspauth, _) = authenticated(
+            server.step(&reply.bytes()),
+            &format!("authenticated in round {round}"),
+        );
+        let reply = cyrus.step(&rspauth);
         assert_eq!(reply.tag, "OK", "round {round}");
     }
     if !saw_initial {
@@ -329,13 +333,8 @@ fn cyrus_client_our_server_on_saslpasswd2_sasldb() {
     };
     cyrus.start(MECH, None);
     let response = cyrus.step(&challenge).bytes();
-    let ServerStep::Done {
-        additional_data, ..
-    } = server.step(&response).unwrap()
-    else {
-        panic!("authenticated from the sasldb");
-    };
-    assert_eq!(cyrus.step(&additional_data.unwrap()).tag, "OK");
+    let (rspauth, _) = authenticated(server.step(&response), "authenticated from the sasldb");
+    assert_eq!(cyrus.step(&rspauth).tag, "OK");
     assert_eq!(server.ssf(), 128, "rc4, the strongest cipher both support");
     exchange_data(&mut cyrus, &mut server);
 }
@@ -423,16 +422,10 @@ fn gsasl_client_our_server_auth_and_auth_int() {
         };
         peer.send_line(&b64(&challenge));
         let response = gsasl_data(&mut peer);
-        let ServerStep::Done {
-            additional_data,
-            identity,
-        } = server.step(&response).unwrap()
-        else {
-            panic!("authenticated");
-        };
+        let (rspauth, identity) = authenticated(server.step(&response), "authenticated");
         assert_eq!(identity.authcid, USER);
         assert_eq!(server.ssf(), ssf, "{qop}");
-        peer.send_line(&b64(&additional_data.unwrap()));
+        peer.send_line(&b64(&rspauth));
         // gsasl answers the rspauth with an empty message and waits for the outcome.
         peer.send_line("");
         loop {

@@ -62,11 +62,12 @@ pub fn have_all(tools: &[&str]) -> bool {
     tools.iter().all(|tool| have(tool))
 }
 
-/// A fresh scratch directory under the target directory, unique per name.
+/// A fresh scratch directory under the target directory, unique per name and test process
+/// (so that concurrent test runs do not share files).
 pub fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("interop")
-        .join(name);
+        .join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -358,8 +359,13 @@ pub fn cyrus_peer(mechanism: &str) -> Option<&'static Path> {
     }
     PEER.get_or_init(|| {
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/cyrus_sasl_peer.c");
+        // Built under a name of this process's own, then renamed into place, so that a
+        // concurrent test run never executes a half-written binary.
         let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cyrus_sasl_peer");
-        compile_c(&source, &out, "sasl2", "libsasl2-dev")
+        let partial = out.with_extension(std::process::id().to_string());
+        compile_c(&source, &partial, "sasl2", "libsasl2-dev")?;
+        std::fs::rename(&partial, &out).unwrap();
+        Some(out)
     })
     .as_deref()
 }
