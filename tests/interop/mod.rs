@@ -338,7 +338,7 @@ fn cyrus_plugin(mechanism: &str) -> &'static str {
 
 /// The Cyrus peer, compiled once per test run; `None` (after the gate) without a C compiler,
 /// Cyrus's development files or the plugin for `mechanism` (from libsasl2-modules).
-pub fn cyrus_peer(mechanism: &str) -> Option<&'static Path> {
+fn cyrus_peer(mechanism: &str) -> Option<&'static Path> {
     static PEER: OnceLock<Option<PathBuf>> = OnceLock::new();
     let plugin = cyrus_plugin(mechanism);
     let plugins = [
