@@ -3,7 +3,7 @@
 //! # Driving a session
 //!
 //! ```
-//! use std::sync::Arc;
+//! use std::sync::{Arc, Mutex};
 //! use puresasl::{MemoryStore, ServerConfig, ServerSession, ServerStep};
 //!
 //! let store = MemoryStore::new().with_password("tim", "example.org", "tanstaaftanstaaf");
@@ -26,10 +26,10 @@
 //! [`ServerSession::step`]. Any error ends the session: later calls return the same error.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::auxprop::{Auxprop, MemoryStore};
-use crate::credentials::{CredentialView, PasswordCheck};
+use crate::credentials::{CredentialView, Decoy, PasswordCheck};
 use crate::error::{Error, ProtocolError};
 use crate::log::{LogLevel, LogSink, NoLog};
 use crate::mech::{
@@ -110,6 +110,7 @@ pub struct ServerConfig {
     scram_iterations: u32,
     server_secret: Secret,
     digest_uri_any_host: bool,
+    decoy: Mutex<Decoy>,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -220,10 +221,24 @@ impl ServerConfig {
         realm: &str,
         password: &[u8],
     ) -> Result<PasswordCheck, Error> {
-        match &self.password_checker {
-            Some(checker) => checker.check(user, realm, password),
-            None => Ok(CredentialView::new(self.store(), user, realm).check_password(password)?),
+        if let Some(checker) = &self.password_checker {
+            return checker.check(user, realm, password);
         }
+        // An unknown user costs what the last known user's check cost: with a store that
+        // keeps only SCRAM keys that is a PBKDF2 derivation, with plaintext a comparison.
+        let decoy = *self.decoy.lock().unwrap_or_else(|p| p.into_inner());
+        let (check, path) =
+            CredentialView::new(self.store(), user, realm).check_password_like(password, decoy)?;
+        if check != PasswordCheck::NoSuchUser {
+            *self.decoy.lock().unwrap_or_else(|p| p.into_inner()) = path;
+        }
+        Ok(check)
+    }
+
+    /// What an unknown user's password check currently costs (see
+    /// [`credentials::Decoy`](crate::credentials::Decoy)).
+    pub fn unknown_user_decoy(&self) -> Decoy {
+        *self.decoy.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -348,6 +363,7 @@ impl ServerConfigBuilder {
             scram_iterations: self.scram_iterations,
             server_secret,
             digest_uri_any_host: self.digest_uri_any_host,
+            decoy: Mutex::new(Decoy::Compare),
         })
     }
 }
