@@ -81,22 +81,64 @@ impl<'a> CredentialView<'a> {
     /// stored SCRAM keys (deriving them from the password), else against the DIGEST-MD5
     /// secret. Every comparison is constant time; an unknown user runs a comparison too.
     pub fn check_password(&self, password: &[u8]) -> Result<PasswordCheck, StoreError> {
+        Ok(self.check_password_like(password, Decoy::Compare)?.0)
+    }
+
+    /// Like [`check_password`](Self::check_password), but an unknown user costs what `decoy`
+    /// says (so it can cost what a known user's check costs), and the result tells which kind
+    /// of check a known user needed.
+    pub fn check_password_like(
+        &self,
+        password: &[u8],
+        decoy: Decoy,
+    ) -> Result<(PasswordCheck, Decoy), StoreError> {
         if let Some(stored) = self.password()? {
-            return Ok(verdict(stored.matches(password)));
+            return Ok((verdict(stored.matches(password)), Decoy::Compare));
         }
         for hash in ScramHash::ALL {
             if let Some(keys) = self.scram_keys(hash)? {
-                return Ok(verdict(keys.verify_password(password)));
+                let path = Decoy::Derive {
+                    hash,
+                    iterations: keys.iterations,
+                };
+                return Ok((verdict(keys.verify_password(password)), path));
             }
         }
         if let Some(ha1) = self.digest_md5_ha1()? {
-            let candidate = digest_md5_ha1(self.user, self.realm, password);
-            return Ok(verdict(digests_equal(&candidate, ha1.expose())));
+            let candidate = crate::mech::digest_md5::user_secret(self.user, self.realm, password);
+            return Ok((
+                verdict(digests_equal(candidate.expose(), ha1.expose())),
+                Decoy::Compare,
+            ));
         }
-        // Same work as a plaintext comparison, so an unknown user is not faster.
-        let _ = Secret::from("\u{0}unknown-user\u{0}").matches(password);
-        Ok(PasswordCheck::NoSuchUser)
+        match decoy {
+            Decoy::Compare => {
+                let _ = Secret::from("\u{0}unknown-user\u{0}").matches(password);
+            }
+            Decoy::Derive { hash, iterations } => {
+                let keys = StoredKeys::derive(hash, b"\0unknown-user\0", b"decoy salt", 1);
+                let decoy = StoredKeys { iterations, ..keys };
+                let _ = decoy.verify_password(password);
+            }
+        }
+        Ok((PasswordCheck::NoSuchUser, decoy))
     }
+}
+
+/// The kind of work a password check does, so an unknown user can be made to cost the same
+/// as a known one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Decoy {
+    /// A constant-time comparison of digests (plaintext or DIGEST-MD5 secret stored).
+    #[default]
+    Compare,
+    /// A PBKDF2 derivation (only SCRAM keys stored).
+    Derive {
+        /// The hash of the keys.
+        hash: ScramHash,
+        /// Their iteration count.
+        iterations: u32,
+    },
 }
 
 fn verdict(matches: bool) -> PasswordCheck {
@@ -193,14 +235,15 @@ pub fn set_password(
     store.store(user, realm, property::AUTH_PASSWORD, &auth_password)?;
 
     let ha1 = if policy.digest_md5 {
-        vec![Secret::from(&digest_md5_ha1(user, realm, password)[..])]
+        vec![crate::mech::digest_md5::user_secret(user, realm, password)]
     } else {
         Vec::new()
     };
     store.store(user, realm, property::DIGEST_MD5_SECRET, &ha1)?;
 
     let cram = if policy.cram_md5 {
-        vec![Secret::from(&cram_md5_secret(password)[..])]
+        let secret = zeroize::Zeroizing::new(cram_md5_secret(password));
+        vec![Secret::from(&secret[..])]
     } else {
         Vec::new()
     };
@@ -270,6 +313,38 @@ mod tests {
 
         assert_eq!(delete_user(&store, "bob", "r"), Ok(()));
         assert!(store.entries().unwrap_or_default().is_empty());
+    }
+
+    #[test]
+    fn unknown_users_cost_what_the_decoy_says() {
+        let store = MemoryStore::new();
+        let policy = PasswordPolicy {
+            keep_plaintext: false,
+            digest_md5: false,
+            cram_md5: false,
+            scram_hashes: vec![ScramHash::Sha256],
+            scram_iterations: 64,
+        };
+        set_password(&store, "bob", "r", b"pw", &policy, &FixedRandom::new(1)).unwrap();
+        let derive = Decoy::Derive {
+            hash: ScramHash::Sha256,
+            iterations: 64,
+        };
+        let view = CredentialView::new(&store, "bob", "r");
+        assert_eq!(
+            view.check_password_like(b"pw", Decoy::Compare),
+            Ok((PasswordCheck::Match, derive))
+        );
+        let nobody = CredentialView::new(&store, "nobody", "r");
+        assert_eq!(
+            nobody.check_password_like(b"pw", derive),
+            Ok((PasswordCheck::NoSuchUser, derive))
+        );
+        let plain = MemoryStore::new().with_password("carol", "r", "pw");
+        assert_eq!(
+            CredentialView::new(&plain, "carol", "r").check_password_like(b"x", derive),
+            Ok((PasswordCheck::Mismatch, Decoy::Compare))
+        );
     }
 
     #[test]

@@ -96,7 +96,7 @@ impl ScramHash {
 
     /// `HMAC(key, data)`, for each of the `parts` of `data` in turn.
     pub fn hmac(self, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-        with_digest!(self, D => hmac_parts::<D>(key, parts))
+        with_digest!(self, D => hmac::<D>(key, parts).to_vec())
     }
 
     /// `Hi(password, salt, iterations)`: PBKDF2 with HMAC of this hash (RFC 5802 section 2.2).
@@ -107,14 +107,16 @@ impl ScramHash {
     }
 }
 
-fn hmac_parts<D: EagerHash>(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+/// `HMAC-D(key, parts[0] || parts[1] || ...)`: the one HMAC of the crate (SCRAM's, CRAM-MD5's
+/// and the DIGEST-MD5 layers' MAC).
+pub(crate) fn hmac<D: EagerHash>(key: &[u8], parts: &[&[u8]]) -> digest::Output<Hmac<D>> {
     // HMAC accepts keys of every length, so this never fails.
     let mut mac = <Hmac<D> as KeyInit>::new_from_slice(key)
         .unwrap_or_else(|_| <Hmac<D> as KeyInit>::new(&Default::default()));
     for part in parts {
         mac.update(part);
     }
-    mac.finalize().into_bytes().to_vec()
+    mac.finalize().into_bytes()
 }
 
 /// SCRAM's `Normalize(password)` (RFC 5802 section 2.2): SASLprep (RFC 4013) as a stored

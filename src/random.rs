@@ -15,12 +15,17 @@ pub trait Random: Send + Sync {
     /// A printable nonce made of `len` characters from the base64 alphabet (so never `,`,
     /// `"` or whitespace), carrying at least `len * 6` bits of randomness.
     fn nonce(&self, len: usize) -> String {
-        let mut bytes = vec![0u8; len.div_ceil(4) * 3];
-        self.fill(&mut bytes);
-        let mut text = STANDARD.encode(&bytes);
-        text.truncate(len);
-        text
+        base64_nonce(self, len)
     }
+}
+
+/// The default [`Random::nonce`]: `len` base64 characters of fresh bytes from `random`.
+fn base64_nonce<R: Random + ?Sized>(random: &R, len: usize) -> String {
+    let mut bytes = vec![0u8; len.div_ceil(4) * 3];
+    random.fill(&mut bytes);
+    let mut text = STANDARD.encode(&bytes);
+    text.truncate(len);
+    text
 }
 
 /// The operating system's randomness (through `rand`'s thread-local CSPRNG, seeded from the
@@ -90,16 +95,7 @@ impl Random for FixedRandom {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .pop_front();
-        match queued {
-            Some(nonce) => nonce,
-            None => {
-                let mut bytes = vec![0u8; len.div_ceil(4) * 3];
-                self.fill(&mut bytes);
-                let mut text = STANDARD.encode(&bytes);
-                text.truncate(len);
-                text
-            }
-        }
+        queued.unwrap_or_else(|| base64_nonce(self, len))
     }
 }
 

@@ -3,7 +3,7 @@
 //! # Driving a session
 //!
 //! ```
-//! use std::sync::Arc;
+//! use std::sync::{Arc, Mutex};
 //! use puresasl::{MemoryStore, ServerConfig, ServerSession, ServerStep};
 //!
 //! let store = MemoryStore::new().with_password("tim", "example.org", "tanstaaftanstaaf");
@@ -26,10 +26,10 @@
 //! [`ServerSession::step`]. Any error ends the session: later calls return the same error.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::auxprop::{Auxprop, MemoryStore};
-use crate::credentials::{CredentialView, PasswordCheck};
+use crate::credentials::{CredentialView, Decoy, PasswordCheck};
 use crate::error::{Error, ProtocolError};
 use crate::log::{LogLevel, LogSink, NoLog};
 use crate::mech::{
@@ -110,6 +110,7 @@ pub struct ServerConfig {
     scram_iterations: u32,
     server_secret: Secret,
     digest_uri_any_host: bool,
+    decoy: Mutex<Decoy>,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -220,10 +221,24 @@ impl ServerConfig {
         realm: &str,
         password: &[u8],
     ) -> Result<PasswordCheck, Error> {
-        match &self.password_checker {
-            Some(checker) => checker.check(user, realm, password),
-            None => Ok(CredentialView::new(self.store(), user, realm).check_password(password)?),
+        if let Some(checker) = &self.password_checker {
+            return checker.check(user, realm, password);
         }
+        // An unknown user costs what the last known user's check cost: with a store that
+        // keeps only SCRAM keys that is a PBKDF2 derivation, with plaintext a comparison.
+        let decoy = *self.decoy.lock().unwrap_or_else(|p| p.into_inner());
+        let (check, path) =
+            CredentialView::new(self.store(), user, realm).check_password_like(password, decoy)?;
+        if check != PasswordCheck::NoSuchUser {
+            *self.decoy.lock().unwrap_or_else(|p| p.into_inner()) = path;
+        }
+        Ok(check)
+    }
+
+    /// What an unknown user's password check currently costs (see
+    /// [`credentials::Decoy`](crate::credentials::Decoy)).
+    pub fn unknown_user_decoy(&self) -> Decoy {
+        *self.decoy.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -348,6 +363,7 @@ impl ServerConfigBuilder {
             scram_iterations: self.scram_iterations,
             server_secret,
             digest_uri_any_host: self.digest_uri_any_host,
+            decoy: Mutex::new(Decoy::Compare),
         })
     }
 }
@@ -532,7 +548,7 @@ impl ServerSession {
     fn offers(&self, info: &MechanismInfo) -> bool {
         info.satisfies(self.required_flags())
             && (!info.channel_binding || self.channel_binding.is_some())
-            && info.max_ssf + self.external_ssf >= self.properties.min_ssf
+            && info.max_ssf.saturating_add(self.external_ssf) >= self.properties.min_ssf
     }
 
     /// The mechanisms this session offers, in configured order.
@@ -726,5 +742,30 @@ impl ServerSession {
             Some(layer) => layer.decode(data),
             None => Ok(data.to_vec()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> ServerSession {
+        let config = ServerConfig::builder("imap", "mail.example.org")
+            .random(Arc::new(crate::random::FixedRandom::new(1)))
+            .build();
+        ServerSession::new(Arc::new(config.unwrap()))
+    }
+
+    #[test]
+    fn huge_external_ssf_does_not_overflow() {
+        // SASL_SSF_EXTERNAL is whatever the application sets; any value must work.
+        let mut session = session();
+        session.set_external_ssf(u32::MAX);
+        session.set_security_properties(SecurityProperties {
+            min_ssf: u32::MAX,
+            ..SecurityProperties::default()
+        });
+        assert!(session.mechanisms().contains(&"SCRAM-SHA-256"));
+        assert!(session.mechanisms().contains(&"DIGEST-MD5"));
     }
 }

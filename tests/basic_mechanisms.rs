@@ -547,6 +547,19 @@ fn plain_and_login_verify_against_derived_secrets_only() {
             "{name}"
         );
     }
+    // Known users here cost a PBKDF2 derivation, so unknown users are made to cost one too.
+    assert_eq!(
+        config.unknown_user_decoy(),
+        puresasl::credentials::Decoy::Derive {
+            hash: puresasl::ScramHash::Sha512,
+            iterations: 4096
+        }
+    );
+    let mut server = ServerSession::new(config.clone());
+    assert_eq!(
+        server.start("PLAIN", Some(b"\0nobody\0tanstaaftanstaaf")),
+        Err(Error::AuthenticationFailed)
+    );
     // CRAM-MD5 needs the plaintext or its own secret (Cyrus's precomputed HMAC-MD5 state),
     // which the default policy stores.
     let mut server = ServerSession::new(config.clone());

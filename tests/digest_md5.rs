@@ -103,6 +103,21 @@ fn client(props: SecurityProperties) -> ClientSession {
     )
 }
 
+/// The RFC 2831 section 4 IMAP server (chris at elwood.innosoft.com, the RFC's nonce), after
+/// its challenge.
+fn rfc2831_server() -> ServerSession {
+    let v = vector("rfc2831_imap.txt");
+    let store = MemoryStore::new().with_password("chris", "elwood.innosoft.com", "secret");
+    let config = ServerConfig::builder("imap", "elwood.innosoft.com")
+        .store(Arc::new(store))
+        .random(Arc::new(FixedRandom::with_nonces([v["nonce"].as_str()])))
+        .build()
+        .unwrap();
+    let mut server = ServerSession::new(Arc::new(config));
+    server.start(MECH, None).unwrap();
+    server
+}
+
 /// Runs the exchange; returns the client's response and the server's result.
 fn exchange(
     server: &mut ServerSession,
@@ -233,36 +248,36 @@ fn every_qop_and_cipher_round_trips() {
     }
 }
 
-/// Either session, for sending data both ways.
-trait Side {
+/// Either session, for sending data both ways (also with real peers, see
+/// `interop::digest_md5`).
+pub(crate) trait Side {
     fn encode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error>;
     fn decode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error>;
     fn max_outbuf(&self) -> u32;
+    fn ssf(&self) -> u32;
 }
 
-impl Side for ServerSession {
-    fn encode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
-        ServerSession::encode(self, data)
-    }
-    fn decode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
-        ServerSession::decode(self, data)
-    }
-    fn max_outbuf(&self) -> u32 {
-        ServerSession::max_outbuf(self)
-    }
+/// The two sessions have the same security-layer methods, but no common trait.
+macro_rules! impl_side {
+    ($($session:ty),*) => {$(
+        impl Side for $session {
+            fn encode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
+                <$session>::encode(self, data)
+            }
+            fn decode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
+                <$session>::decode(self, data)
+            }
+            fn max_outbuf(&self) -> u32 {
+                <$session>::max_outbuf(self)
+            }
+            fn ssf(&self) -> u32 {
+                <$session>::ssf(self)
+            }
+        }
+    )*};
 }
 
-impl Side for ClientSession {
-    fn encode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
-        ClientSession::encode(self, data)
-    }
-    fn decode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
-        ClientSession::decode(self, data)
-    }
-    fn max_outbuf(&self) -> u32 {
-        ClientSession::max_outbuf(self)
-    }
-}
+impl_side!(ServerSession, ClientSession);
 
 fn round_trips(from: &mut dyn Side, to: &mut dyn Side, maxbuf: u32, ssf: u32) {
     let max = from.max_outbuf() as usize;
@@ -387,14 +402,7 @@ fn replayed_response_fails() {
 
     // The same nonce with nc=00000002 (a reauth we do not support, or a replay).
     let v = vector("rfc2831_imap.txt");
-    let store = MemoryStore::new().with_password("chris", "elwood.innosoft.com", "secret");
-    let config = ServerConfig::builder("imap", "elwood.innosoft.com")
-        .store(Arc::new(store))
-        .random(Arc::new(FixedRandom::with_nonces([v["nonce"].as_str()])))
-        .build()
-        .unwrap();
-    let mut server3 = ServerSession::new(Arc::new(config));
-    server3.start(MECH, None).unwrap();
+    let mut server3 = rfc2831_server();
     let bumped = v["response"].replace("nc=00000001", "nc=00000002");
     assert_eq!(
         server3.step(bumped.as_bytes()),
@@ -411,26 +419,23 @@ fn wrong_digest_uri_fails_unless_any_host_allowed() {
     let (_, result) = exchange(&mut strict, &mut other_host);
     assert_eq!(result, Err(Error::AuthenticationFailed));
 
-    let lenient = ServerConfig::builder("imap", "mail.example.org")
-        .user_realm("example.org")
-        .store(Arc::new(store()))
-        .digest_uri_any_host(true)
-        .build()
-        .unwrap();
-    let mut lenient = ServerSession::new(Arc::new(lenient));
+    let lenient = |service: &str| {
+        let config = ServerConfig::builder(service, "mail.example.org")
+            .user_realm("example.org")
+            .store(Arc::new(store()))
+            .digest_uri_any_host(true)
+            .build()
+            .unwrap();
+        ServerSession::new(Arc::new(config))
+    };
+    let mut imap_any_host = lenient("imap");
     let mut other_host = client_with(creds(), "other.example.org", props(0, 256, 65536));
-    authenticated(&mut lenient, &mut other_host);
+    authenticated(&mut imap_any_host, &mut other_host);
 
     // The service must match even then.
-    let lenient = ServerConfig::builder("smtp", "mail.example.org")
-        .user_realm("example.org")
-        .store(Arc::new(store()))
-        .digest_uri_any_host(true)
-        .build()
-        .unwrap();
-    let mut lenient = ServerSession::new(Arc::new(lenient));
+    let mut smtp_any_host = lenient("smtp");
     let mut imap = client_with(creds(), "mail.example.org", props(0, 256, 65536));
-    let (_, result) = exchange(&mut lenient, &mut imap);
+    let (_, result) = exchange(&mut smtp_any_host, &mut imap);
     assert_eq!(result, Err(Error::AuthenticationFailed));
 }
 
@@ -456,16 +461,8 @@ fn malformed_responses_are_protocol_errors() {
         good.replace("username=\"chris\"", "username=\"ch\\\0ris\""),
         format!("{good},x={}", "y".repeat(4096)),
     ];
-    let v = vector("rfc2831_imap.txt");
     for response in bad {
-        let store = MemoryStore::new().with_password("chris", "elwood.innosoft.com", "secret");
-        let config = ServerConfig::builder("imap", "elwood.innosoft.com")
-            .store(Arc::new(store))
-            .random(Arc::new(FixedRandom::with_nonces([v["nonce"].as_str()])))
-            .build()
-            .unwrap();
-        let mut server = ServerSession::new(Arc::new(config));
-        server.start(MECH, None).unwrap();
+        let mut server = rfc2831_server();
         let result = server.step(response.as_bytes());
         assert!(
             matches!(result, Err(Error::Protocol(_)) | Err(Error::TooWeak)),
@@ -473,14 +470,7 @@ fn malformed_responses_are_protocol_errors() {
         );
     }
     // Unknown directives are ignored.
-    let store = MemoryStore::new().with_password("chris", "elwood.innosoft.com", "secret");
-    let config = ServerConfig::builder("imap", "elwood.innosoft.com")
-        .store(Arc::new(store))
-        .random(Arc::new(FixedRandom::with_nonces([v["nonce"].as_str()])))
-        .build()
-        .unwrap();
-    let mut server = ServerSession::new(Arc::new(config));
-    server.start(MECH, None).unwrap();
+    let mut server = rfc2831_server();
     let extended = format!("{good},future-directive=\"whatever\"");
     assert!(matches!(
         server.step(extended.as_bytes()),

@@ -4,11 +4,9 @@
 
 mod basic_mechanisms;
 mod digest_md5;
-mod digest_md5_interop;
 mod fuzz_corpus;
 mod interop;
 mod pair;
 mod sasldb;
 mod scram;
-mod scram_interop;
 mod vectors;

@@ -29,35 +29,9 @@ use puresasl::sasldb::SasldbStore;
 use puresasl::sasldb::bdb_hash::{ByteOrder, HashDb};
 use puresasl::secret::Secret;
 
+use crate::interop::{Cyrus, compile_c, have, have_all, run_with_input, saslpasswd2, scratch};
+
 type Pairs = BTreeMap<Vec<u8>, Vec<u8>>;
-
-/// The path of `tool` on PATH, or `None` (after a note) when it is missing outside CI.
-fn peer(tool: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(tool))
-            .find(|path| path.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "peer {tool} is missing (install the packages in .ci/apt-packages)"
-        );
-        println!("note: skipping, peer {tool} is not installed");
-    }
-    found
-}
-
-fn peers(tools: &[&str]) -> bool {
-    tools.iter().all(|tool| peer(tool).is_some())
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("puresasl-sasldb-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn key(user: &str, realm: &str, property: &str) -> Vec<u8> {
     puresasl::sasldb::key(user, realm, property).unwrap()
@@ -67,19 +41,6 @@ fn run(command: &mut Command) -> String {
     let output = command.output().unwrap();
     assert!(output.status.success(), "{command:?} failed: {output:?}");
     String::from_utf8(output.stdout).unwrap()
-}
-
-/// Cyrus's saslpasswd2 with the password on stdin.
-fn saslpasswd2(file: &Path, args: &[&str], password: &[u8]) {
-    let mut child = Command::new("saslpasswd2")
-        .arg("-f")
-        .arg(file)
-        .args(args)
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(password).unwrap();
-    assert!(child.wait().unwrap().success(), "saslpasswd2 {args:?}");
 }
 
 /// Decodes one `db_dump -p` line (backslash escapes: `\\` and `\xx` hex).
@@ -251,28 +212,12 @@ int main(int argc, char **argv) {
 }
 "#;
 
-/// Compiles the libsasl2 checker, or `None` when the compiler or the headers are missing.
+/// Compiles the libsasl2 checker, or `None` (after the gate) when the compiler or the
+/// headers are missing.
 fn checkpass_program(dir: &Path) -> Option<PathBuf> {
-    peer("cc")?;
     let source = dir.join("checkpass.c");
-    let binary = dir.join("checkpass");
     std::fs::write(&source, CHECKPASS_C).unwrap();
-    let status = Command::new("cc")
-        .arg("-o")
-        .arg(&binary)
-        .arg(&source)
-        .arg("-lsasl2")
-        .status()
-        .unwrap();
-    if !status.success() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "cannot build the libsasl2 checker (libsasl2-dev missing?)"
-        );
-        println!("note: skipping libsasl2 checks, cannot build against libsasl2");
-        return None;
-    }
-    Some(binary)
+    compile_c(&source, &dir.join("checkpass"), "sasl2", "libsasl2-dev")
 }
 
 /// Runs `sasl_checkpass` for each `(user, realm, password)`; returns the SASL result codes.
@@ -316,7 +261,7 @@ fn write_ours(file: &Path, pairs: &Pairs) {
 
 #[test]
 fn reads_files_written_by_saslpasswd2() {
-    if !peers(&["saslpasswd2", "db5.3_dump"]) {
+    if !have_all(&["saslpasswd2", "db5.3_dump"]) {
         return;
     }
     let dir = scratch("cyrus-written");
@@ -360,7 +305,7 @@ fn reads_files_written_by_saslpasswd2() {
 
 #[test]
 fn reads_10000_user_files_from_libdb_in_both_byte_orders() {
-    if !peers(&["db5.3_load", "db5.3_dump"]) {
+    if !have_all(&["db5.3_load", "db5.3_dump"]) {
         return;
     }
     let dir = scratch("libdb-10000");
@@ -389,7 +334,7 @@ fn reads_10000_user_files_from_libdb_in_both_byte_orders() {
 
 #[test]
 fn libdb_and_cyrus_read_our_files() {
-    if !peers(&[
+    if !have_all(&[
         "db5.3_dump",
         "db5.3_verify",
         "sasldblistusers2",
@@ -522,7 +467,7 @@ fn libdb_and_cyrus_read_our_files() {
 
 #[test]
 fn tool_writes_what_saslpasswd2_writes() {
-    if !peers(&["saslpasswd2", "db5.3_dump", "sasldblistusers2"]) {
+    if !have_all(&["saslpasswd2", "db5.3_dump", "sasldblistusers2"]) {
         return;
     }
     let dir = scratch("tool");
@@ -543,16 +488,7 @@ fn tool_writes_what_saslpasswd2_writes() {
     ];
     for (args, password) in commands {
         saslpasswd2(&theirs, args, password);
-        let mut child = Command::new(tool)
-            .arg("passwd")
-            .arg("-f")
-            .arg(&ours)
-            .args(*args)
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(password).unwrap();
-        assert!(child.wait().unwrap().success(), "puresasl passwd {args:?}");
+        our_passwd(&ours, args, password);
         assert_eq!(db_dump(&ours), db_dump(&theirs), "after {args:?}");
     }
     // Both listers agree on both files (as sets: the files' layouts differ).
@@ -570,15 +506,11 @@ fn tool_writes_what_saslpasswd2_writes() {
     }
 
     // -n: no plaintext, the derived secrets instead; every password check still works.
-    let mut child = Command::new(tool)
-        .args(["passwd", "-p", "-n", "-u", "EXAMPLE.ORG", "-f"])
-        .arg(&ours)
-        .arg("alice")
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"noplain\n").unwrap();
-    assert!(child.wait().unwrap().success());
+    our_passwd(
+        &ours,
+        &["-p", "-n", "-u", "EXAMPLE.ORG", "alice"],
+        b"noplain\n",
+    );
     let store = SasldbStore::new(&ours);
     assert_eq!(lookup(&store, "alice", "EXAMPLE.ORG"), None);
     let view = CredentialView::new(&store, "alice", "EXAMPLE.ORG");
@@ -603,7 +535,7 @@ fn tool_writes_what_saslpasswd2_writes() {
 /// honour): `sasldb_path`, `scram_secret_generate` and `scram_iteration_counter`.
 #[test]
 fn tool_reads_the_application_config_like_saslpasswd2() {
-    if !peers(&["saslpasswd2", "db5.3_dump"]) {
+    if !have_all(&["saslpasswd2", "db5.3_dump"]) {
         return;
     }
     let dir = scratch("appconf");
@@ -624,14 +556,12 @@ fn tool_reads_the_application_config_like_saslpasswd2() {
         if tool != "saslpasswd2" {
             command.arg("passwd");
         }
-        let mut child = command
-            .args(["-p", "-c", "-a", "myapp", "-u", "R", "alice"])
-            .env("SASL_CONF_PATH", &conf)
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(b"pw\n").unwrap();
-        assert!(child.wait().unwrap().success(), "{tool}");
+        run_with_input(
+            command
+                .args(["-p", "-c", "-a", "myapp", "-u", "R", "alice"])
+                .env("SASL_CONF_PATH", &conf),
+            b"pw\n",
+        );
         db_dump(&db)
             .into_iter()
             .map(|(key, value)| {
@@ -693,7 +623,7 @@ fn rejects_broken_and_foreign_files() {
         );
     }
     // Other libdb formats.
-    if peers(&["db5.3_load"]) {
+    if have("db5.3_load") {
         for method in ["btree", "recno"] {
             let file = dir.join(format!("{method}.db"));
             let text = format!(
@@ -843,7 +773,7 @@ fn killed_writers_never_lose_users() {
         started.elapsed()
     );
     assert!(killed > 0, "no writer was ever killed mid-way");
-    if peer("db5.3_verify").is_some() {
+    if have("db5.3_verify") {
         verify(&file);
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -923,18 +853,15 @@ fn readers_never_fail_during_writes() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Runs `puresasl passwd` with `args`, the password on stdin.
+/// Runs `puresasl passwd -f file args...`, the password on stdin.
 fn our_passwd(file: &Path, args: &[&str], password: &[u8]) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_puresasl"))
-        .arg("passwd")
-        .arg("-f")
-        .arg(file)
-        .args(args)
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(password).unwrap();
-    assert!(child.wait().unwrap().success(), "puresasl passwd {args:?}");
+    run_with_input(
+        Command::new(env!("CARGO_BIN_EXE_puresasl"))
+            .args(["passwd", "-f"])
+            .arg(file)
+            .args(args),
+        password,
+    );
 }
 
 /// Without plaintext at rest (`-n`), Cyrus's CRAM-MD5 server authenticates from our
@@ -990,16 +917,13 @@ fn cram_md5_from_the_precomputed_secret_cyrus_and_ours() {
         );
 
         // Cyrus's server reading our file.
-        let env = [
-            ("SASLDB", file.to_str().unwrap()),
-            ("SASL_USER_REALM", "example.org"),
-        ];
+        let options = [("sasldb", file.to_str().unwrap()), ("realm", "example.org")];
         let mut client = ClientSession::new(crate::pair::client_config(
             "CRAM-MD5",
             Credentials::new("tim", password),
         ));
         let Some(result) =
-            crate::interop::our_client_vs_cyrus_server(&mut client, "CRAM-MD5", &env)
+            crate::interop::our_client_vs_cyrus_server(&mut client, "CRAM-MD5", &options)
         else {
             continue;
         };
@@ -1012,59 +936,40 @@ fn cram_md5_from_the_precomputed_secret_cyrus_and_ours() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Relays one exchange between a Cyrus client and a Cyrus server (both `cyrus_peer`), the
-/// server reading `file`. `Ok(username)` or `Err(what failed)`; `None` without the peer.
+/// Relays one exchange between a Cyrus client and a Cyrus server (both the interop Cyrus
+/// peer), the server reading `file`. `Ok(username)` or `Err(what failed)`; `None` without
+/// the peer.
 fn cyrus_vs_cyrus(file: &Path, mechanism: &str, password: &str) -> Option<Result<String, String>> {
-    use crate::interop::{Peer, cyrus_peer};
-    let binary = cyrus_peer()?;
-    let spawn = |role: &str, env: &[(&str, &str)]| {
-        let mut command = Command::new(binary);
-        command
-            .args([role, mechanism])
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .envs(env.iter().copied());
-        Peer::spawn(command)
-    };
-    let mut server = spawn(
+    let mut server = Cyrus::spawn(
         "server",
-        &[
-            ("SASLDB", file.to_str().unwrap()),
-            ("SASL_USER_REALM", "example.org"),
-        ],
-    );
-    let mut client = spawn(
+        mechanism,
+        &[("sasldb", file.to_str().unwrap()), ("realm", "example.org")],
+    )?;
+    let mut client = Cyrus::spawn(
         "client",
+        mechanism,
         &[
-            ("SASL_AUTHCID", "tim"),
-            ("SASL_PASSWORD", password),
-            ("SASL_REALM", "example.org"),
+            ("user", "tim"),
+            ("password", password),
+            ("realm", "example.org"),
         ],
-    );
-    assert_eq!(client.recv_line().unwrap(), format!("M:{mechanism}"));
-    server.send_line(&client.recv_line().unwrap());
+    )?;
+    let first = client.start(mechanism, None);
+    assert_eq!(client.query("MECH"), mechanism);
+    let mut reply = server.start(mechanism, first.data.as_deref());
     loop {
-        let line = server.recv_line().unwrap_or_default();
-        if let Some(username) = line.strip_prefix("OK:") {
-            return Some(Ok(username
-                .rsplit(':')
-                .next()
-                .unwrap_or_default()
-                .to_owned()));
+        match reply.tag.as_str() {
+            "OK" => return Some(Ok(server.query("USER"))),
+            "CONTINUE" => {}
+            _ => return Some(Err(format!("server: {reply:?}"))),
         }
-        if !line.starts_with("C:") {
-            return Some(Err(format!("server: {line}")));
+        let answer = client.step(&reply.bytes());
+        // After the client's OK (it needs nothing more) the server still expects its last
+        // response (CRAM-MD5's digest, or SCRAM's empty answer to v=).
+        if answer.tag != "CONTINUE" && answer.tag != "OK" {
+            return Some(Err(format!("client: {answer:?}")));
         }
-        client.send_line(&line);
-        let reply = client.recv_line().unwrap_or_default();
-        if reply.starts_with("R:") {
-            server.send_line(&reply);
-        } else if reply.starts_with("OK:") {
-            // The client needs nothing more; the server still expects the empty response.
-            server.send_line("R:");
-        } else {
-            return Some(Err(format!("client: {reply}")));
-        }
+        reply = server.step(&answer.bytes());
     }
 }
 
@@ -1074,7 +979,7 @@ fn cyrus_vs_cyrus(file: &Path, mechanism: &str, password: &str) -> Option<Result
 /// does not know (our other SCRAM hashes) do not disturb it.
 #[test]
 fn cyrus_servers_use_our_derived_secrets() {
-    if !peers(&["saslpasswd2"]) {
+    if !have_all(&["saslpasswd2"]) {
         return;
     }
     let dir = scratch("cyrus-derived");
@@ -1151,28 +1056,15 @@ fn hex(bytes: &[u8]) -> String {
 #[test]
 fn libdb_finds_every_key_our_writer_stores() {
     use puresasl::sasldb::bdb_hash::{WriteOptions, write};
-    if !peers(&["cc", "db5.3_verify", "db5.3_dump"]) {
+    if !have_all(&["cc", "db5.3_verify", "db5.3_dump"]) {
         return;
     }
     let dir = scratch("bdbget");
     let source = dir.join("bdbget.c");
-    let program = dir.join("bdbget");
     std::fs::write(&source, BDBGET_C).unwrap();
-    let built = Command::new("cc")
-        .arg("-o")
-        .arg(&program)
-        .arg(&source)
-        .arg("-ldb-5.3")
-        .status()
-        .unwrap();
-    if !built.success() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "cannot build against libdb (libdb5.3-dev missing?)"
-        );
-        println!("note: skipping, libdb5.3-dev is not installed");
+    let Some(program) = compile_c(&source, &dir.join("bdbget"), "db-5.3", "libdb5.3-dev") else {
         return;
-    }
+    };
     let mut pairs = Pairs::new();
     for i in 0..3000 {
         pairs.insert(

@@ -27,6 +27,11 @@ fn binding(kind: &str, data: &[u8]) -> ChannelBinding {
     }
 }
 
+/// The error for a message that breaks the SCRAM grammar or its rules.
+fn malformed(reason: &'static str) -> Error {
+    Error::Protocol(ProtocolError::Malformed(reason))
+}
+
 /// A server on `store` with `random` and the default settings.
 pub(crate) fn server_on(store: MemoryStore, random: Arc<dyn Random>) -> ServerSession {
     server_with(store, random, 4096)
@@ -467,33 +472,23 @@ fn client_rejects_wrong_nonce_prefix_and_iteration_bounds() {
     let cases: &[(&str, Error)] = &[
         (
             "r=someoneelsesnonce123,s=QSXCR+Q6sek8bf92,i=4096",
-            Error::Protocol(ProtocolError::Malformed(
-                "SCRAM server nonce does not extend the client nonce",
-            )),
+            malformed("SCRAM server nonce does not extend the client nonce"),
         ),
         (
             "r=fyko+d2lbbFgONRv9qkxdawL,s=QSXCR+Q6sek8bf92,i=4096",
-            Error::Protocol(ProtocolError::Malformed(
-                "SCRAM server nonce does not extend the client nonce",
-            )),
+            malformed("SCRAM server nonce does not extend the client nonce"),
         ),
         (
             "r=fyko+d2lbbFgONRv9qkxdawLabc,s=QSXCR+Q6sek8bf92,i=4095",
-            Error::Protocol(ProtocolError::Malformed(
-                "SCRAM iteration count outside the configured bounds",
-            )),
+            malformed("SCRAM iteration count outside the configured bounds"),
         ),
         (
             "r=fyko+d2lbbFgONRv9qkxdawLabc,s=QSXCR+Q6sek8bf92,i=10000001",
-            Error::Protocol(ProtocolError::Malformed(
-                "SCRAM iteration count outside the configured bounds",
-            )),
+            malformed("SCRAM iteration count outside the configured bounds"),
         ),
         (
             "m=ext,r=fyko+d2lbbFgONRv9qkxdawLabc,s=QSXCR+Q6sek8bf92,i=4096",
-            Error::Protocol(ProtocolError::Malformed(
-                "SCRAM mandatory extension (m=) not supported",
-            )),
+            malformed("SCRAM mandatory extension (m=) not supported"),
         ),
         ("e=unknown-user", Error::PeerError("unknown-user".into())),
     ];
@@ -594,7 +589,7 @@ fn server_rejects_tampered_client_final() {
         // Wrong nonce.
         (
             good.replace(nonce, "fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7k"),
-            Error::Protocol(ProtocolError::Malformed("SCRAM nonce mismatch")),
+            malformed("SCRAM nonce mismatch"),
         ),
         // The c= does not echo the GS2 header.
         (

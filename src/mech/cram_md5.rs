@@ -4,7 +4,6 @@
 //! Server states: `Start` → `ExpectResponse { challenge }` → done.
 //! Client states: `Start` → done after answering the one challenge.
 
-use hmac::{Hmac, KeyInit, Mac};
 use md5::Md5;
 
 use crate::client::ClientContext;
@@ -12,7 +11,7 @@ use crate::error::{Error, ProtocolError, check_len, malformed};
 use crate::log::LogLevel;
 use crate::mech::{
     ClientMechanism, ClientOutput, InitialResponse, MAX_FIELD, MechanismInfo, ServerMechanism,
-    ServerOutput, Success, utf8_field,
+    ServerOutput, Success, hex, unhex16, utf8_field,
 };
 use crate::secret::digests_equal;
 use crate::security::SecurityFlags;
@@ -40,9 +39,9 @@ const MD5_INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
 
 /// The MD5 state after compressing one 64-byte block: the HMAC key padded with `pad`.
 fn pad_state(key: &[u8], pad: u8) -> [u32; 4] {
-    let hashed: [u8; 16];
+    let hashed: zeroize::Zeroizing<[u8; 16]>;
     let key = if key.len() > 64 {
-        hashed = <Md5 as md5::Digest>::digest(key).into();
+        hashed = zeroize::Zeroizing::new(<Md5 as md5::Digest>::digest(key).into());
         &hashed[..]
     } else {
         key
@@ -72,16 +71,20 @@ pub(crate) fn precalc(key: &[u8]) -> [u8; 32] {
 /// Finishes an MD5 whose first 64-byte block is already in `state`, over `data`.
 fn md5_after_block(mut state: [u32; 4], data: &[u8]) -> [u8; 16] {
     let bits = (64 + data.len() as u64).wrapping_mul(8);
-    let mut message = zeroize::Zeroizing::new(data.to_vec());
+    // Room for the padding up front: a reallocation would free a copy unzeroized.
+    let mut message = zeroize::Zeroizing::new(Vec::with_capacity(data.len() + 72));
+    message.extend_from_slice(data);
     message.push(0x80);
     while message.len() % 64 != 56 {
         message.push(0);
     }
     message.extend_from_slice(&bits.to_le_bytes());
-    let blocks: Vec<[u8; 64]> = message
-        .chunks_exact(64)
-        .filter_map(|block| block.try_into().ok())
-        .collect();
+    let blocks: zeroize::Zeroizing<Vec<[u8; 64]>> = zeroize::Zeroizing::new(
+        message
+            .chunks_exact(64)
+            .filter_map(|block| block.try_into().ok())
+            .collect(),
+    );
     md5::block_api::compress(&mut state, &blocks);
     let mut out = [0u8; 16];
     for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
@@ -93,10 +96,13 @@ fn md5_after_block(mut state: [u32; 4], data: &[u8]) -> [u8; 16] {
 /// `HMAC-MD5(key, challenge)` from the [`precalc`] secret of `key`; `None` unless the secret
 /// is 32 bytes.
 pub(crate) fn digest_from_secret(secret: &[u8], challenge: &[u8]) -> Option<[u8; 16]> {
-    let words: Vec<u32> = secret
-        .chunks_exact(4)
-        .filter_map(|chunk| chunk.try_into().ok().map(u32::from_be_bytes))
-        .collect();
+    // The pad states are password-equivalent: wipe this copy too.
+    let words: zeroize::Zeroizing<Vec<u32>> = zeroize::Zeroizing::new(
+        secret
+            .chunks_exact(4)
+            .filter_map(|chunk| chunk.try_into().ok().map(u32::from_be_bytes))
+            .collect(),
+    );
     let (Ok(inner), Ok(outer), 32) = (
         <[u32; 4]>::try_from(words.get(..4).unwrap_or_default()),
         <[u32; 4]>::try_from(words.get(4..).unwrap_or_default()),
@@ -110,27 +116,7 @@ pub(crate) fn digest_from_secret(secret: &[u8], challenge: &[u8]) -> Option<[u8;
 
 /// `HMAC-MD5(key, challenge)`.
 pub(crate) fn digest(key: &[u8], challenge: &[u8]) -> [u8; 16] {
-    let mut mac = <Hmac<Md5> as KeyInit>::new_from_slice(key)
-        .unwrap_or_else(|_| <Hmac<Md5> as KeyInit>::new(&Default::default()));
-    mac.update(challenge);
-    mac.finalize().into_bytes().into()
-}
-
-/// Lowercase hex, as RFC 2195 requires.
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex(text: &[u8]) -> Option<[u8; 16]> {
-    let mut out = [0u8; 16];
-    if text.len() != DIGEST_HEX {
-        return None;
-    }
-    for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
-        let pair = std::str::from_utf8(pair).ok()?;
-        *byte = u8::from_str_radix(pair, 16).ok()?;
-    }
-    Some(out)
+    crate::keys::hmac::<Md5>(key, &[challenge]).into()
 }
 
 /// Splits `user SP digest` at the last space (user names may contain spaces).
@@ -148,7 +134,7 @@ pub(crate) fn parse_response(response: &[u8]) -> Result<(&str, [u8; 16]), Error>
         return Err(malformed("NUL in user name"));
     }
     let digest =
-        from_hex(digest).ok_or_else(|| malformed("CRAM-MD5 digest is not 32 hex digits"))?;
+        unhex16(digest).ok_or_else(|| malformed("CRAM-MD5 digest is not 32 hex digits"))?;
     Ok((utf8_field(user, "user name")?, digest))
 }
 
@@ -252,10 +238,7 @@ impl ClientMechanism for CramMd5Client {
         }
         let authcid = ctx.authcid()?;
         let password = ctx.password()?;
-        let response = format!(
-            "{authcid} {}",
-            to_hex(&digest(password.expose(), challenge))
-        );
+        let response = format!("{authcid} {}", hex(&digest(password.expose(), challenge)));
         Ok(ClientOutput::Done {
             response: Some(response.into_bytes()),
             layer: None,
@@ -273,7 +256,7 @@ mod tests {
             b"tanstaaftanstaaf",
             b"<1896.697170952@postoffice.reston.mci.net>",
         );
-        assert_eq!(to_hex(&d), "b913a602c7eda7a495b4e6e7334d3890");
+        assert_eq!(hex(&d), "b913a602c7eda7a495b4e6e7334d3890");
     }
 
     #[test]
@@ -305,7 +288,7 @@ mod tests {
         let (user, d) =
             parse_response(b"tim b913a602c7eda7a495b4e6e7334d3890").unwrap_or(("", [0; 16]));
         assert_eq!(user, "tim");
-        assert_eq!(to_hex(&d), "b913a602c7eda7a495b4e6e7334d3890");
+        assert_eq!(hex(&d), "b913a602c7eda7a495b4e6e7334d3890");
         let (user, _) =
             parse_response(b"a b B913A602C7EDA7A495B4E6E7334D3890").unwrap_or(("", [0; 16]));
         assert_eq!(user, "a b");
@@ -317,6 +300,8 @@ mod tests {
             b"tim b913a602c7eda7a495b4e6e7334d389g",
             b"tim b913a602c7eda7a495b4e6e7334d38900",
             b"t\0m b913a602c7eda7a495b4e6e7334d3890",
+            // 32 characters, but `+9` is not two hex digits.
+            b"tim +913a602c7eda7a495b4e6e7334d3890",
         ] {
             assert!(parse_response(bad).is_err(), "{bad:?}");
         }

@@ -173,3 +173,28 @@ pub trait SecurityLayer: Send {
 pub(crate) fn utf8_field<'m>(bytes: &'m [u8], what: &'static str) -> Result<&'m str, Error> {
     std::str::from_utf8(bytes).map_err(|_| crate::error::ProtocolError::InvalidUtf8(what).into())
 }
+
+/// Lowercase hex (CRAM-MD5's digest, DIGEST-MD5's `response` and `rspauth`).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    out
+}
+
+/// Decodes exactly 32 hex digits (either case, nothing else: no sign, no space) into a
+/// 16-byte digest.
+pub(crate) fn unhex16(text: &[u8]) -> Option<[u8; 16]> {
+    if text.len() != 32 || !text.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
+        let pair = std::str::from_utf8(pair).ok()?;
+        *byte = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(out)
+}

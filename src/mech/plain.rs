@@ -25,12 +25,21 @@ pub(crate) const INFO: MechanismInfo = MechanismInfo {
 /// The longest message: three fields and two separators.
 const MAX_MESSAGE: usize = 3 * MAX_FIELD + 2;
 
-/// The three fields of a PLAIN message.
-#[derive(Debug, PartialEq, Eq)]
+/// The three fields of a PLAIN message. No `PartialEq`, and `Debug` redacts the password.
 pub(crate) struct PlainMessage<'m> {
     pub authzid: Option<&'m str>,
     pub authcid: &'m str,
     pub password: &'m [u8],
+}
+
+impl std::fmt::Debug for PlainMessage<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlainMessage")
+            .field("authzid", &self.authzid)
+            .field("authcid", &self.authcid)
+            .field("password", &"[redacted]")
+            .finish()
+    }
 }
 
 /// Parses `[authzid] NUL authcid NUL passwd`: exactly two NULs, a non-empty authcid and
@@ -150,12 +159,14 @@ impl ClientMechanism for PlainClient {
         _ctx: &mut ClientContext<'_>,
         challenge: &[u8],
     ) -> Result<ClientOutput, Error> {
-        match self.message.take() {
-            Some(message) if challenge.is_empty() => Ok(ClientOutput::Done {
+        // Take the message (and its password) only to hand it over; on any other challenge
+        // it stays in `self` and is wiped by `Drop`.
+        match self.message.take_if(|_| challenge.is_empty()) {
+            Some(message) => Ok(ClientOutput::Done {
                 response: Some(message),
                 layer: None,
             }),
-            _ => Err(ProtocolError::UnexpectedMessage.into()),
+            None => Err(ProtocolError::UnexpectedMessage.into()),
         }
     }
 }
@@ -174,18 +185,22 @@ mod tests {
 
     #[test]
     fn parse_accepts_the_rfc_forms() {
+        let message = parse(b"\0tim\0tanstaaftanstaaf").unwrap();
         assert_eq!(
-            parse(b"\0tim\0tanstaaftanstaaf"),
-            Ok(PlainMessage {
-                authzid: None,
-                authcid: "tim",
-                password: b"tanstaaftanstaaf"
-            })
+            (message.authzid, message.authcid, message.password),
+            (None, "tim", &b"tanstaaftanstaaf"[..])
         );
         assert_eq!(
             parse(b"Ursel\0Kurt\0xipj3plmq").map(|m| m.authzid),
             Ok(Some("Ursel"))
         );
+    }
+
+    #[test]
+    fn debug_redacts_the_password() {
+        let printed = format!("{:?}", parse(b"Ursel\0Kurt\0xipj3plmq"));
+        assert!(printed.contains("Kurt") && printed.contains("[redacted]"));
+        assert!(!printed.contains("xipj3plmq"), "{printed}");
     }
 
     #[test]

@@ -22,7 +22,6 @@
 #![deny(clippy::indexing_slicing)]
 
 use des::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit, StreamCipher};
-use hmac::{Hmac, Mac};
 use md5::{Digest as _, Md5};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -256,12 +255,7 @@ struct Direction {
 
 impl Direction {
     fn mac(&self, seq: u32, msg: &[u8]) -> [u8; MAC_LEN] {
-        // HMAC takes keys of any length.
-        let mut mac = <Hmac<Md5> as KeyInit>::new_from_slice(&*self.mac_key)
-            .unwrap_or_else(|_| <Hmac<Md5> as KeyInit>::new(&Default::default()));
-        mac.update(&seq.to_be_bytes());
-        mac.update(msg);
-        let full = mac.finalize().into_bytes();
+        let full = crate::keys::hmac::<Md5>(&*self.mac_key, &[&seq.to_be_bytes(), msg]);
         let mut out = [0u8; MAC_LEN];
         out.copy_from_slice(full.get(..MAC_LEN).unwrap_or(&[0; MAC_LEN]));
         out

@@ -69,6 +69,7 @@ use std::borrow::Cow;
 use md5::{Digest as _, Md5};
 
 use crate::mech::{InitialResponse, MechanismInfo};
+pub(crate) use crate::mech::{hex, unhex16};
 use crate::secret::Secret;
 use crate::security::SecurityFlags;
 
@@ -163,30 +164,6 @@ impl SsfRange {
     }
 }
 
-/// Lowercase hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    out
-}
-
-/// Decodes 32 hex digits (either case) into a digest.
-pub(crate) fn unhex16(text: &[u8]) -> Option<[u8; 16]> {
-    if text.len() != 32 || !text.iter().all(u8::is_ascii_hexdigit) {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
-        let pair = std::str::from_utf8(pair).ok()?;
-        *byte = u8::from_str_radix(pair, 16).ok()?;
-    }
-    Some(out)
-}
-
 /// The bytes hashed for a name or password: ISO-8859-1 when every character fits (RFC 2831
 /// section 2.1.2.1 for `charset=utf-8`, and what Cyrus does), else the UTF-8 bytes.
 pub(crate) fn latin1_or_utf8(text: &str) -> Cow<'_, [u8]> {
@@ -211,9 +188,14 @@ pub(crate) fn from_latin1(bytes: &[u8]) -> String {
 /// `H(username:realm:password)`, the per-realm secret (what `cmusaslsecretDIGEST-MD5` stores),
 /// with the ISO-8859-1 conversion applied to each part where possible.
 pub(crate) fn user_secret(user: &str, realm: &str, password: &[u8]) -> Secret {
+    // As `latin1_or_utf8`, but never leaving a partial copy of the password unzeroized.
     let password: Secret = match std::str::from_utf8(password) {
-        Ok(text) => Secret::new(latin1_or_utf8(text).into_owned()),
-        Err(_) => Secret::from(password),
+        Ok(text) if !text.is_ascii() && text.chars().all(|c| u32::from(c) <= 0xff) => {
+            let mut latin1 = Vec::with_capacity(text.len());
+            latin1.extend(text.chars().filter_map(|c| u8::try_from(u32::from(c)).ok()));
+            Secret::new(latin1)
+        }
+        _ => Secret::from(password),
     };
     let mut md5 = Md5::new();
     md5.update(latin1_or_utf8(user));
@@ -322,6 +304,17 @@ mod tests {
             hex(&response_value(&key, &inputs, false)),
             "ea40f60335c427b5527b84dbabcdfffd"
         );
+    }
+
+    #[test]
+    fn password_hashed_in_latin1_where_it_fits() {
+        let md5 = |bytes: &[u8]| Md5::digest(bytes).to_vec();
+        let secret = |pw: &str| user_secret("u", "r", pw.as_bytes()).expose().to_vec();
+        assert_eq!(secret("p\u{e4}ss"), md5(b"u:r:p\xe4ss"));
+        assert_eq!(secret("p\u{20ac}"), md5("u:r:p\u{20ac}".as_bytes()));
+        assert_eq!(secret("plain"), md5(b"u:r:plain"));
+        let raw = user_secret("u", "r", b"\xff\xfe");
+        assert_eq!(raw.expose(), md5(b"u:r:\xff\xfe"));
     }
 
     #[test]

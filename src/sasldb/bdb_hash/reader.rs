@@ -196,7 +196,7 @@ impl HashDb {
     pub fn pairs(&self) -> Result<Vec<Pair>, StoreError> {
         let mut pairs = Vec::new();
         let (mut visited, mut budget) = self.full_walk();
-        for bucket in 0..=self.max_bucket {
+        for bucket in self.buckets() {
             self.walk_bucket(bucket, Some(&mut visited), &mut |page, key_index| {
                 let key = self.item(page, key_index)?;
                 let value = self.item(page, key_index + 1)?;
@@ -212,7 +212,7 @@ impl HashDb {
     pub fn keys(&self) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut keys = Vec::new();
         let (mut visited, mut budget) = self.full_walk();
-        for bucket in 0..=self.max_bucket {
+        for bucket in self.buckets() {
             self.walk_bucket(bucket, Some(&mut visited), &mut |page, key_index| {
                 let key = self.item(page, key_index)?;
                 budget.spend(key.len())?;
@@ -221,6 +221,14 @@ impl HashDb {
             })?;
         }
         Ok(keys)
+    }
+
+    /// The buckets a walk over every bucket visits: `0..=max_bucket`, but never past the
+    /// file's pages. A bucket's first page is at least its number (`bucket + spares[..]`), so
+    /// a bucket numbered at or past the end of the file is empty; stopping there keeps a
+    /// hostile `max_bucket` (up to `u32::MAX`) from costing billions of empty iterations.
+    fn buckets(&self) -> std::ops::RangeInclusive<u32> {
+        0..=self.max_bucket.min(self.pages.saturating_sub(1))
     }
 
     /// The state of a walk over every bucket: no page seen yet, and at most the file's
@@ -444,6 +452,12 @@ impl HashDb {
                 return Err(corrupt(format!("page {pgno} is not an overflow page")));
             }
             let length = usize::from(header.hf_offset);
+            // libdb fills every overflow page it writes (all but the last completely). An
+            // empty one would let a chain be as long as the file whatever its item's length,
+            // and items sharing such a chain would make each walk cost the whole file.
+            if length == 0 {
+                return Err(corrupt(format!("overflow page {pgno} is empty")));
+            }
             let data = page
                 .get(PAGE_HEADER..PAGE_HEADER + length)
                 .ok_or_else(|| corrupt(format!("overflow page {pgno} overruns")))?;
@@ -588,10 +602,45 @@ mod tests {
             length[base + offpage + 8..base + offpage + 12].copy_from_slice(&tlen.to_le_bytes());
             expect_corrupt(length, what);
         }
+        // An empty overflow page in the chain (lengths still adding up).
+        let mut empty = file.clone();
+        let at = base + offpage;
+        let first_overflow = u32::from_le_bytes(file[at + 4..at + 8].try_into().unwrap());
+        let first_overflow = usize::try_from(first_overflow).unwrap() * PS;
+        empty[first_overflow + 22..first_overflow + 24].copy_from_slice(&0u16.to_le_bytes());
+        empty[at + 8..at + 12]
+            .copy_from_slice(&(1000 - u32::try_from(PS - 26).unwrap()).to_le_bytes());
+        expect_corrupt(empty, "is empty");
         // The chain points at a bucket page instead of an overflow page.
         let mut target = file.clone();
         target[base + offpage + 4..base + offpage + 8].copy_from_slice(&1u32.to_le_bytes());
         expect_corrupt(target, "not an overflow page");
+    }
+
+    /// A `max_bucket` (and `last_pgno`) far beyond the file must not make a full walk
+    /// iterate over billions of buckets that cannot exist.
+    #[test]
+    fn huge_max_bucket_is_walked_in_bounded_time() {
+        let (mut file, _) = sample();
+        file[32..36].copy_from_slice(&u32::MAX.to_le_bytes()); // last_pgno
+        file[72..76].copy_from_slice(&(u32::MAX - 1).to_le_bytes()); // max_bucket
+        for doubling in 2..32 {
+            // Buckets from 2 on start beyond the file: empty, not errors.
+            let at = 96 + 4 * doubling;
+            file[at..at + 4].copy_from_slice(&1000u32.to_le_bytes());
+        }
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Corruption errors are fine; what matters is that the walks end promptly.
+            let db = HashDb::parse(file).unwrap();
+            let _ = done.send((db.pairs().map(|p| p.len()), db.keys().map(|k| k.len())));
+        });
+        let outcome = finished.recv_timeout(std::time::Duration::from_secs(10));
+        assert_eq!(
+            outcome,
+            Ok((Ok(2), Ok(2))),
+            "a hostile max_bucket stalled the walk"
+        );
     }
 
     #[test]

@@ -17,6 +17,8 @@ use super::{
     ByteOrder, CHARKEY, H_KEYDATA, H_OFFPAGE, HASH_MAGIC, P_HASH, P_HASHMETA, P_OVERFLOW,
     PAGE_HEADER, ham_func5, onpage_key_order,
 };
+use zeroize::Zeroize as _;
+
 use crate::error::StoreError;
 
 /// Layout choices for [`write()`].
@@ -50,6 +52,13 @@ struct Writer {
     ps: usize,
     order: ByteOrder,
     pages: Vec<Vec<u8>>,
+}
+
+/// The pages hold the stored secrets (plaintext passwords among them): wipe them.
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.pages.zeroize();
+    }
 }
 
 impl Writer {
@@ -199,7 +208,7 @@ pub fn write(pairs: &[(&[u8], &[u8])], options: &WriteOptions) -> Result<Vec<u8>
                 writer.link(pgno, next);
                 prev = pgno;
                 pgno = next;
-                items.clear();
+                items.zeroize();
                 used = PAGE_HEADER;
             }
             big_keys |= key_is_big;
@@ -208,6 +217,7 @@ pub fn write(pairs: &[(&[u8], &[u8])], options: &WriteOptions) -> Result<Vec<u8>
             items.push(value_item);
         }
         writer.fill_hash_page(pgno, prev, &items);
+        items.zeroize();
     }
 
     let last_pgno = u32::try_from(writer.pages.len() - 1)
