@@ -283,6 +283,9 @@ fn build_server_config(
         ServerConfig::builder(&service, &conn.fqdn.to_string_lossy())
             .store(global.store.clone())
             .server_secret(global.server_secret.clone())
+            // Cyrus's DIGEST-MD5 accepts a digest-uri naming any host (clients that connect
+            // by IP address send `smtp/127.0.0.1`); the service must still match.
+            .digest_uri_any_host(true)
             .log(Arc::new(CallbackLog {
                 lists: vec![conn.callbacks, global.callbacks],
                 log_level,
