@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds target/<profile>/libsasl2.so.2: the Rust static library linked with the seterror
-# shim, SONAME libsasl2.so.2, every export bound to the version node SASL2.
-#   ffi/build.sh            debug build  -> target/debug/libsasl2.so.2
-#   ffi/build.sh --release  release build -> target/release/libsasl2.so.2
+# Builds target/<profile>/libsasl2/libsasl2.so.2: the Rust static library linked with the
+# seterror shim, SONAME libsasl2.so.2, every export bound to the version node SASL2.
+#   ffi/build.sh            debug build  -> target/debug/libsasl2/libsasl2.so.2
+#   ffi/build.sh --release  release build -> target/release/libsasl2/libsasl2.so.2
+# (A folder of its own: cargo puts target/<profile> on the library path of the tests it runs,
+# where this file would replace Cyrus's library under the Cyrus interop peers.)
 #   ffi/build.sh --link-only ARCHIVE DIR   only link ARCHIVE (libpuresasl_ffi*.a) into
 #                                  DIR/libsasl2.so.2 (used by the tests, which run after cargo
 #                                  has built the static library)
@@ -25,6 +27,8 @@ if [ "${1:-}" = "--link-only" ]; then
 else
   cargo build --quiet -p puresasl-ffi "${cargo_args[@]}" --manifest-path "$root/Cargo.toml"
   archive="$out/libpuresasl_ffi.a"
+  out="$out/libsasl2"
+  mkdir -p "$out"
 fi
 trap 'rm -f "$out/puresasl-seterror.$$.o" "$out/libsasl2.so.2.tmp.$$"' EXIT
 cc=${CC:-cc}
