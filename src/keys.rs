@@ -99,6 +99,20 @@ impl ScramHash {
         with_digest!(self, D => hmac::<D>(key, parts).to_vec())
     }
 
+    /// A SCRAM server's check of a client proof (RFC 5802 section 3): whether
+    /// `H(ClientProof XOR HMAC(StoredKey, AuthMessage))` equals `StoredKey` (compared in
+    /// constant time), and the `ServerSignature = HMAC(ServerKey, AuthMessage)`. The hot path
+    /// of a SCRAM server, so the intermediate keys stay on the stack (and are wiped).
+    pub fn verify_proof(
+        self,
+        stored_key: &[u8],
+        server_key: &[u8],
+        auth_message: &[&[u8]],
+        proof: &[u8],
+    ) -> (bool, Vec<u8>) {
+        with_digest!(self, D => verify_proof::<D>(stored_key, server_key, auth_message, proof))
+    }
+
     /// `Hi(password, salt, iterations)`: PBKDF2 with HMAC of this hash (RFC 5802 section 2.2).
     pub fn hi(self, password: &[u8], salt: &[u8], iterations: u32) -> Secret {
         let mut out = vec![0u8; self.output_len()];
@@ -117,6 +131,23 @@ pub(crate) fn hmac<D: EagerHash>(key: &[u8], parts: &[&[u8]]) -> digest::Output<
         mac.update(part);
     }
     mac.finalize().into_bytes()
+}
+
+fn verify_proof<D: EagerHash>(
+    stored_key: &[u8],
+    server_key: &[u8],
+    auth_message: &[&[u8]],
+    proof: &[u8],
+) -> (bool, Vec<u8>) {
+    let mut client_key = hmac::<D>(stored_key, auth_message);
+    let right_length = proof.len() == client_key.len();
+    for (byte, proof_byte) in client_key.iter_mut().zip(proof) {
+        *byte ^= proof_byte;
+    }
+    let candidate = <D as Digest>::digest(&client_key);
+    zeroize::Zeroize::zeroize(client_key.as_mut_slice());
+    let valid = digests_equal(&candidate, stored_key) && right_length;
+    (valid, hmac::<D>(server_key, auth_message).to_vec())
 }
 
 /// SCRAM's `Normalize(password)` (RFC 5802 section 2.2): SASLprep (RFC 4013) as a stored

@@ -664,7 +664,6 @@ impl ServerSession {
             }
             Ok((info, _, ServerOutput::Success(success))) => {
                 let identity = success.identity;
-                self.attempted_user = Some(identity.authcid.clone());
                 if let Some(authzid) = &identity.authzid {
                     let same = {
                         let (user, realm) = self.config.split_user(authzid);
@@ -713,7 +712,10 @@ impl ServerSession {
 
     /// The user name the client claimed, even if authentication failed (for logs).
     pub fn attempted_user(&self) -> Option<&str> {
-        self.attempted_user.as_deref()
+        match &self.identity {
+            Some(identity) => Some(&identity.authcid),
+            None => self.attempted_user.as_deref(),
+        }
     }
 
     /// The security strength factor of the negotiated layer (0 if none).

@@ -22,13 +22,13 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use super::NONCE_LEN;
 use super::parse::{self, CbFlag};
-use super::{NONCE_LEN, xor};
 use crate::error::{Error, ProtocolError, malformed};
 use crate::keys::{ScramHash, StoredKeys, normalize_password};
 use crate::log::LogLevel;
 use crate::mech::{MAX_FIELD, ServerMechanism, ServerOutput, Success};
-use crate::secret::{Secret, digests_equal};
+use crate::secret::Secret;
 use crate::server::{Identity, ServerContext};
 
 /// Length of salts the server derives (the same as [`crate::credentials::set_password`]'s
@@ -250,9 +250,11 @@ impl ScramServer {
             );
             return Err(malformed("SCRAM nonce mismatch"));
         }
-        let mut expected_cb = exchange.gs2_header.into_bytes();
-        expected_cb.extend_from_slice(&exchange.cb_data);
-        if last.channel_binding != expected_cb {
+        // `c=` must be the GS2 header followed by the binding data (both public to the peer).
+        let binding = last
+            .channel_binding
+            .strip_prefix(exchange.gs2_header.as_bytes());
+        if binding != Some(exchange.cb_data.as_slice()) {
             ctx.log(
                 LogLevel::Fail,
                 &format!(
@@ -272,11 +274,12 @@ impl ScramServer {
             last.without_proof.as_bytes(),
         ];
         let keys = &exchange.keys;
-        let client_signature = Secret::new(hash.hmac(keys.stored_key.expose(), &auth_message));
-        let client_key = Secret::new(xor(&last.proof, client_signature.expose()));
-        let candidate = Secret::new(hash.hash(client_key.expose()));
-        let proof_ok = digests_equal(candidate.expose(), keys.stored_key.expose());
-        let server_signature = hash.hmac(keys.server_key.expose(), &auth_message);
+        let (proof_ok, server_signature) = hash.verify_proof(
+            keys.stored_key.expose(),
+            keys.server_key.expose(),
+            &auth_message,
+            &last.proof,
+        );
 
         if proof_ok && exchange.known {
             self.state = State::Finished;
