@@ -1566,7 +1566,8 @@ pub unsafe extern "C" fn sasl_client_start(
                         put(clientoutlen, len);
                     }
                 }
-                SASL_CONTINUE
+                // As Cyrus: SASL_OK when the initial response was the client's last word.
+                if start.done { SASL_OK } else { SASL_CONTINUE }
             }
             Err(error) => conn.fail(&error),
         }

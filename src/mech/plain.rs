@@ -152,6 +152,10 @@ impl ClientMechanism for PlainClient {
         Ok(Some(message))
     }
 
+    fn done_after_initial_response(&self) -> bool {
+        true
+    }
+
     /// Answers a server that did not take the initial response and sent an empty
     /// challenge instead.
     fn step(
