@@ -790,7 +790,8 @@ impl ServerSession {
         self.identity.as_ref()
     }
 
-    /// The user name the client claimed, even if authentication failed (for logs).
+    /// The user name the client claimed (as canonicalized, once it was), even if
+    /// authentication failed (for logs).
     pub fn attempted_user(&self) -> Option<&str> {
         match &self.identity {
             Some(identity) => Some(&identity.authcid),
