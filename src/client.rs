@@ -274,6 +274,10 @@ pub struct ClientStart {
     pub mechanism: &'static str,
     /// The initial response, if the mechanism has one.
     pub initial_response: Option<Vec<u8>>,
+    /// Whether the initial response is the client's last message (PLAIN): the client is done
+    /// once it is sent. (A server that ignores it and sends an empty challenge instead still
+    /// gets it from [`ClientSession::step`].)
+    pub done: bool,
 }
 
 /// What [`ClientSession::step`] returns.
@@ -375,10 +379,12 @@ impl ClientSession {
         });
         match result {
             Ok((info, mechanism, initial_response)) => {
+                let done = initial_response.is_some() && mechanism.done_after_initial_response();
                 self.state = State::Running(info, mechanism);
                 Ok(ClientStart {
                     mechanism: info.name,
                     initial_response,
+                    done,
                 })
             }
             Err(error) => self.fail(error),

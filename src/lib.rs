@@ -78,7 +78,10 @@ pub use log::{LogLevel, LogSink};
 pub use random::{FixedRandom, OsRandom, Random};
 pub use secret::Secret;
 pub use security::{ChannelBinding, SecurityFlags, SecurityProperties};
-pub use server::{AuthorizationPolicy, Identity, ServerConfig, ServerSession, ServerStep};
+pub use server::{
+    AuthorizationPolicy, CanonicalizeUser, Identity, NameKind, ServerConfig, ServerSession,
+    ServerStep,
+};
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -95,6 +95,35 @@ pub trait PasswordChecker: Send + Sync {
     fn check(&self, user: &str, realm: &str, password: &[u8]) -> Result<PasswordCheck, Error>;
 }
 
+/// Which identity a name given to a [`CanonicalizeUser`] stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameKind {
+    /// The authentication identity (whose credentials are checked), when the client also
+    /// asked for a separate authorization identity.
+    Authcid,
+    /// The authorization identity the client asked to act as.
+    Authzid,
+    /// The authentication identity of a client that asked for no separate authorization
+    /// identity: the name is both (Cyrus's `SASL_CU_AUTHID | SASL_CU_AUTHZID`).
+    AuthcidAndAuthzid,
+}
+
+/// Rewrites the user names a client sends (lower-cases them, strips a domain, maps aliases)
+/// before their credentials are looked up; the result is the name the session reports.
+pub trait CanonicalizeUser: Send + Sync {
+    /// The canonical form of `name`, or an error that fails the exchange.
+    fn canonicalize(&self, name: &str, kind: NameKind) -> Result<String, Error>;
+}
+
+impl<F> CanonicalizeUser for F
+where
+    F: Fn(&str, NameKind) -> Result<String, Error> + Send + Sync,
+{
+    fn canonicalize(&self, name: &str, kind: NameKind) -> Result<String, Error> {
+        self(name, kind)
+    }
+}
+
 /// Long-lived server configuration, shared by every session (put it in an `Arc`).
 pub struct ServerConfig {
     service: String,
@@ -105,6 +134,7 @@ pub struct ServerConfig {
     mechanisms: Vec<&'static MechanismInfo>,
     flags: SecurityFlags,
     authorization: Arc<dyn AuthorizationPolicy>,
+    canonicalize: Option<Arc<dyn CanonicalizeUser>>,
     log: Arc<dyn LogSink>,
     random: Arc<dyn Random>,
     scram_iterations: u32,
@@ -138,6 +168,7 @@ impl ServerConfig {
             mechanisms: None,
             flags: SecurityFlags::NONE,
             authorization: None,
+            canonicalize: None,
             log: None,
             random: None,
             scram_iterations: 4096,
@@ -252,6 +283,7 @@ pub struct ServerConfigBuilder {
     mechanisms: Option<Vec<String>>,
     flags: SecurityFlags,
     authorization: Option<Arc<dyn AuthorizationPolicy>>,
+    canonicalize: Option<Arc<dyn CanonicalizeUser>>,
     log: Option<Arc<dyn LogSink>>,
     random: Option<Arc<dyn Random>>,
     scram_iterations: u32,
@@ -298,6 +330,14 @@ impl ServerConfigBuilder {
     /// Who may act as whom (default: [`SameUserOnly`]).
     pub fn authorization(mut self, policy: Arc<dyn AuthorizationPolicy>) -> Self {
         self.authorization = Some(policy);
+        self
+    }
+
+    /// Rewrites every user name a client sends before it is looked up or reported (default:
+    /// names are used as sent). It sees the name as sent, `@realm` included, before the
+    /// realm is split off.
+    pub fn canonicalize_user(mut self, canonicalize: Arc<dyn CanonicalizeUser>) -> Self {
+        self.canonicalize = Some(canonicalize);
         self
     }
 
@@ -358,6 +398,7 @@ impl ServerConfigBuilder {
             mechanisms,
             flags: self.flags,
             authorization: self.authorization.unwrap_or_else(|| Arc::new(SameUserOnly)),
+            canonicalize: self.canonicalize,
             log: self.log.unwrap_or_else(|| Arc::new(NoLog)),
             random,
             scram_iterations: self.scram_iterations,
@@ -441,13 +482,52 @@ impl ServerContext<'_> {
         }
     }
 
-    /// Builds the identity of `authcid` (which may carry `@realm`) acting as `authzid`.
-    pub fn identity(&self, authcid: &str, authzid: Option<&str>) -> Identity {
-        let (user, realm) = self.config.split_user(authcid);
-        Identity {
-            authcid: user,
+    /// Builds the identity of `authcid` (which may carry `@realm`) acting as `authzid`, both
+    /// names canonicalized (see [`ServerConfigBuilder::canonicalize_user`]); the canonical
+    /// authentication identity becomes the attempted user.
+    pub fn identity(&mut self, authcid: &str, authzid: Option<&str>) -> Result<Identity, Error> {
+        self.identity_in_realm(authcid, None, authzid)
+    }
+
+    /// As [`identity`](Self::identity), but with the realm given apart (DIGEST-MD5's
+    /// `realm` directive) when `realm` is `Some`: the name is then not split at `@`.
+    pub fn identity_in_realm(
+        &mut self,
+        authcid: &str,
+        realm: Option<&str>,
+        authzid: Option<&str>,
+    ) -> Result<Identity, Error> {
+        let authzid = authzid
+            .filter(|z| !z.is_empty())
+            .map(|z| self.canonicalize(z, NameKind::Authzid))
+            .transpose()?;
+        let kind = if authzid.is_some() {
+            NameKind::Authcid
+        } else {
+            NameKind::AuthcidAndAuthzid
+        };
+        let name = self.canonicalize(authcid, kind)?;
+        self.note_user(&name);
+        let (authcid, realm) = match realm {
+            Some(realm) => (name, realm.to_owned()),
+            None => self.config.split_user(&name),
+        };
+        Ok(Identity {
+            authcid,
             realm,
-            authzid: authzid.filter(|z| !z.is_empty()).map(str::to_owned),
+            authzid,
+        })
+    }
+
+    fn canonicalize(&self, name: &str, kind: NameKind) -> Result<String, Error> {
+        match &self.config.canonicalize {
+            Some(canonicalize) => canonicalize.canonicalize(name, kind).inspect_err(|error| {
+                self.log(
+                    LogLevel::Fail,
+                    &format!("canonicalizing user name {name:?} failed: {error}"),
+                );
+            }),
+            None => Ok(name.to_owned()),
         }
     }
 }
@@ -710,7 +790,8 @@ impl ServerSession {
         self.identity.as_ref()
     }
 
-    /// The user name the client claimed, even if authentication failed (for logs).
+    /// The user name the client claimed (as canonicalized, once it was), even if
+    /// authentication failed (for logs).
     pub fn attempted_user(&self) -> Option<&str> {
         match &self.identity {
             Some(identity) => Some(&identity.authcid),

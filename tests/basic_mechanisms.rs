@@ -607,3 +607,23 @@ fn log_says_why_while_the_wire_says_nothing() {
         "a password reached the log: {lines:?}"
     );
 }
+
+#[test]
+fn only_plain_is_done_after_its_initial_response() {
+    for info in puresasl::mech::MECHANISMS
+        .iter()
+        .filter(|m| !m.channel_binding)
+    {
+        let mut client = ClientSession::new(client_config(info.name, tim()));
+        let start = client.start(info.name).unwrap();
+        assert_eq!(start.done, info.name == "PLAIN", "{}", info.name);
+    }
+    // A server that ignores the initial response still gets it when it asks.
+    let mut client = ClientSession::new(client_config("PLAIN", tim()));
+    let start = client.start("PLAIN").unwrap();
+    assert!(start.done);
+    assert_eq!(
+        client.step(b"").unwrap(),
+        ClientStep::Done(start.initial_response)
+    );
+}

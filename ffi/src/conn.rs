@@ -5,13 +5,14 @@
 #![allow(non_camel_case_types, reason = "the C names are the ABI")]
 
 use std::ffi::{CStr, CString, c_char, c_int, c_uint, c_void};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use puresasl::server::ServerConfigBuilder;
 use puresasl::{
-    AuthorizationPolicy, ChannelBinding, ClientConfig, ClientSession, ClientStep, CredentialSource,
-    Error, Identity, SecurityFlags, SecurityProperties, ServerConfig, ServerSession, ServerStep,
-    mech,
+    AuthorizationPolicy, CanonicalizeUser, ChannelBinding, ClientConfig, ClientSession, ClientStep,
+    CredentialSource, Error, Identity, NameKind, SecurityFlags, SecurityProperties, ServerConfig,
+    ServerSession, ServerStep, mech,
 };
 
 use crate::consts::*;
@@ -73,6 +74,9 @@ struct ServerSide {
     sent_last: bool,
     /// Whether passwords are checked only against the store, so an unknown user is known.
     auxprop_only: bool,
+    /// The result code of a failed `SASL_CB_CANON_USER` call in the current exchange
+    /// (`SASL_OK` if none failed): the exchange fails with that code, as in Cyrus.
+    canon_status: Arc<AtomicI32>,
 }
 
 struct ClientSide {
@@ -268,6 +272,73 @@ impl AuthorizationPolicy for ProxyPolicy {
     }
 }
 
+/// The `SASL_CB_CANON_USER` adapter: the application's callback rewrites each name.
+struct CanonUser {
+    callback: Callback,
+    conn: usize,
+    user_realm: Option<String>,
+    status: Arc<AtomicI32>,
+}
+
+/// Cyrus's `CANON_BUF_SIZE`: the room the callback gets for its output.
+const CANON_BUF_SIZE: c_uint = 1024;
+
+impl CanonicalizeUser for CanonUser {
+    fn canonicalize(&self, name: &str, kind: NameKind) -> Result<String, Error> {
+        let failed = |code: c_int| {
+            self.status.store(code, Ordering::Relaxed);
+            Err(Error::AuthenticationFailed)
+        };
+        // SAFETY: CANON_USER callbacks have the sasl_canon_user_t prototype.
+        let canon: sasl_canon_user_t = unsafe { std::mem::transmute(self.callback.proc) };
+        let Some(canon) = canon else {
+            return Ok(name.to_owned());
+        };
+        let flags = match kind {
+            NameKind::Authcid => SASL_CU_AUTHID,
+            NameKind::Authzid => SASL_CU_AUTHZID,
+            NameKind::AuthcidAndAuthzid => SASL_CU_AUTHID | SASL_CU_AUTHZID,
+        };
+        let input = cstring(name);
+        let Ok(inlen) = c_uint::try_from(input.as_bytes().len()) else {
+            return failed(SASL_BADPARAM);
+        };
+        let realm = self.user_realm.as_deref().map(cstring);
+        let realm_ptr = realm.as_ref().map_or(std::ptr::null(), |r| r.as_ptr());
+        // One spare byte, so a callback that NUL-terminates a full buffer stays inside it.
+        let mut out = vec![0u8; CANON_BUF_SIZE as usize + 1];
+        let mut out_len: c_uint = 0;
+        // SAFETY: a NUL-terminated input of inlen bytes, a realm string or NULL, and an
+        // output buffer of more than out_max bytes; the connection is the caller's own.
+        let status = unsafe {
+            canon(
+                self.conn as *mut sasl_conn_t,
+                self.callback.context,
+                input.as_ptr(),
+                inlen,
+                flags,
+                realm_ptr,
+                out.as_mut_ptr().cast::<c_char>(),
+                CANON_BUF_SIZE,
+                &raw mut out_len,
+            )
+        };
+        if status != SASL_OK {
+            return failed(status);
+        }
+        let Some(output) = (out_len <= CANON_BUF_SIZE)
+            .then(|| out.get(..out_len as usize))
+            .flatten()
+        else {
+            return failed(SASL_BUFOVER);
+        };
+        match std::str::from_utf8(output) {
+            Ok(text) => Ok(text.to_owned()),
+            Err(_) => failed(SASL_BADPROT),
+        }
+    }
+}
+
 fn build_server_config(
     conn: &sasl_conn_t,
     global: &Arc<ServerGlobal>,
@@ -297,6 +368,16 @@ fn build_server_config(
             }));
     if let Some(realm) = conn.user_realm_str() {
         builder = builder.user_realm(&realm);
+    }
+    if let (Some(callback), Side::Server(side)) =
+        (find_callback(&lists, SASL_CB_CANON_USER), &conn.side)
+    {
+        builder = builder.canonicalize_user(Arc::new(CanonUser {
+            callback,
+            conn: std::ptr::from_ref(conn) as usize,
+            user_realm: conn.user_realm_str(),
+            status: side.canon_status.clone(),
+        }));
     }
     if let Some(list) = opt("mech_list") {
         // Whitespace-separated; unknown names (including "plain,") are silently dropped.
@@ -414,6 +495,7 @@ pub unsafe extern "C" fn sasl_server_new(
                 outcome: Outcome::NotStarted,
                 sent_last: false,
                 auxprop_only: true,
+                canon_status: Arc::new(AtomicI32::new(SASL_OK)),
             })),
         ));
         conn.user_realm = realm.filter(|r| !r.is_empty()).map(|r| cstring(&r));
@@ -502,6 +584,10 @@ unsafe fn server_result(
             let mut unknown_user = false;
             if let Side::Server(side) = &mut conn.side {
                 side.outcome = Outcome::Failed;
+                let canon_status = side.canon_status.load(Ordering::Relaxed);
+                if canon_status != SASL_OK {
+                    return conn.error(canon_status, "canon_user callback failed");
+                }
                 // Cyrus tells the application (not the peer) that the user does not exist.
                 if error == Error::AuthenticationFailed
                     && side.auxprop_only
@@ -577,6 +663,7 @@ pub unsafe extern "C" fn sasl_server_start(
         session.set_external_ssf(external_ssf);
         session.set_channel_binding(binding);
         side.sent_last = false;
+        side.canon_status.store(SASL_OK, Ordering::Relaxed);
         let result = session.start(&mech, initial);
         side.session = Some(session);
         // SAFETY: out-pointers NULL or writable.
@@ -1479,7 +1566,8 @@ pub unsafe extern "C" fn sasl_client_start(
                         put(clientoutlen, len);
                     }
                 }
-                SASL_CONTINUE
+                // As Cyrus: SASL_OK when the initial response was the client's last word.
+                if start.done { SASL_OK } else { SASL_CONTINUE }
             }
             Err(error) => conn.fail(&error),
         }

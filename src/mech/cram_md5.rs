@@ -183,7 +183,7 @@ impl ServerMechanism for CramMd5Server {
         };
         let (name, offered) = parse_response(response)?;
         ctx.note_user(name);
-        let identity = ctx.identity(name, None);
+        let identity = ctx.identity(name, None)?;
         let credentials = ctx.credentials(&identity.authcid, &identity.realm);
         // The plaintext password if stored (Cyrus prefers it too), else the precomputed
         // HMAC-MD5 pad states. An unknown user (or one without a usable secret) costs the

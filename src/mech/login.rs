@@ -93,7 +93,7 @@ impl ServerMechanism for LoginServer {
                 if response.is_empty() {
                     return Err(malformed("empty password"));
                 }
-                let identity = ctx.identity(&user, None);
+                let identity = ctx.identity(&user, None)?;
                 ctx.verify_password(&identity.authcid, &identity.realm, response)?;
                 Ok(ServerOutput::Success(Success {
                     identity,

@@ -147,6 +147,12 @@ pub(crate) trait ClientMechanism: Send {
     /// Begins the exchange; returns the initial response, if the mechanism has one.
     fn start(&mut self, ctx: &mut ClientContext<'_>) -> Result<Option<Vec<u8>>, Error>;
 
+    /// Whether the initial response is the client's last message (PLAIN): once it is sent
+    /// the client has nothing more to say.
+    fn done_after_initial_response(&self) -> bool {
+        false
+    }
+
     /// Handles the server's next challenge.
     fn step(
         &mut self,

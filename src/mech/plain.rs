@@ -91,7 +91,7 @@ impl PlainServer {
     fn verify(ctx: &mut ServerContext<'_>, message: &[u8]) -> Result<ServerOutput, Error> {
         let message = parse(message)?;
         ctx.note_user(message.authcid);
-        let identity = ctx.identity(message.authcid, message.authzid);
+        let identity = ctx.identity(message.authcid, message.authzid)?;
         ctx.verify_password(&identity.authcid, &identity.realm, message.password)?;
         Ok(ServerOutput::Success(Success {
             identity,
@@ -150,6 +150,10 @@ impl ClientMechanism for PlainClient {
         message.extend_from_slice(password.expose());
         self.message = Some(message.clone());
         Ok(Some(message))
+    }
+
+    fn done_after_initial_response(&self) -> bool {
+        true
     }
 
     /// Answers a server that did not take the initial response and sent an empty

@@ -383,7 +383,7 @@ int main(void)
         late_context = &marker;
         client_pass = "pw2";
         r = sasl_client_start(c, "PLAIN", NULL, &out, &outlen, &chosen);
-        CHECK(r == SASL_CONTINUE || r == SASL_OK, "late contexts: %d", r);
+        CHECK(r == SASL_OK, "late contexts (PLAIN's client is done after its initial response): %d", r);
         CHECK(outlen == 8 && memcmp(out, "\0bob\0pw2", 8) == 0, "late contexts response");
         sasl_dispose(&c);
     }

@@ -250,15 +250,8 @@ impl DigestMd5Server {
             return Err(Error::AuthenticationFailed);
         }
 
-        let identity = if r.realm.is_empty() {
-            ctx.identity(&r.username, r.authzid_text.as_deref())
-        } else {
-            Identity {
-                authcid: r.username.clone(),
-                realm: r.realm.clone(),
-                authzid: r.authzid_text.clone(),
-            }
-        };
+        let realm = (!r.realm.is_empty()).then_some(r.realm.as_str());
+        let identity = ctx.identity_in_realm(&r.username, realm, r.authzid_text.as_deref())?;
         let (secret, reason) = Self::secret(ctx, &r, &identity)?;
         let key = session_key(secret.expose(), r.nonce, r.cnonce, r.authzid);
         let inputs = DigestInputs {

@@ -147,7 +147,7 @@ impl ScramServer {
             }
         };
         ctx.note_user(&username);
-        let identity = ctx.identity(&username, first.gs2.authzid.as_deref());
+        let identity = ctx.identity(&username, first.gs2.authzid.as_deref())?;
 
         let secret = ctx.server_secret();
         let iterations = ctx.config.scram_iterations();
