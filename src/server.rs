@@ -244,6 +244,20 @@ impl ServerConfig {
         }
     }
 
+    /// `name` as the configured [`CanonicalizeUser`] makes it (unchanged without one), as
+    /// every mechanism applies it before looking credentials up; failures are logged.
+    pub fn canonical_user(&self, name: &str, kind: NameKind) -> Result<String, Error> {
+        match &self.canonicalize {
+            Some(canonicalize) => canonicalize.canonicalize(name, kind).inspect_err(|error| {
+                self.log().log(
+                    LogLevel::Fail,
+                    &format!("canonicalizing user name {name:?} failed: {error}"),
+                );
+            }),
+            None => Ok(name.to_owned()),
+        }
+    }
+
     /// Checks a plaintext password the way PLAIN and LOGIN do: through the configured
     /// [`PasswordChecker`], else against the store (plaintext, or keys derived from it).
     pub fn check_password(
@@ -520,15 +534,7 @@ impl ServerContext<'_> {
     }
 
     fn canonicalize(&self, name: &str, kind: NameKind) -> Result<String, Error> {
-        match &self.config.canonicalize {
-            Some(canonicalize) => canonicalize.canonicalize(name, kind).inspect_err(|error| {
-                self.log(
-                    LogLevel::Fail,
-                    &format!("canonicalizing user name {name:?} failed: {error}"),
-                );
-            }),
-            None => Ok(name.to_owned()),
-        }
+        self.config.canonical_user(name, kind)
     }
 }
 

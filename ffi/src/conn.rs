@@ -1645,6 +1645,23 @@ pub(crate) fn server_parts(conn: &sasl_conn_t) -> Option<(Arc<ServerGlobal>, Arc
     }
 }
 
+/// Runs `name` through the connection's canonicalisation (the `CANON_USER` callback) as
+/// `sasl_checkpass` and `sasl_user_exists` do; on failure, the callback's own result code.
+pub(crate) fn canonical_user(conn: &sasl_conn_t, name: &str) -> Result<String, c_int> {
+    let Side::Server(side) = &conn.side else {
+        return Err(SASL_BADPARAM);
+    };
+    side.canon_status.store(SASL_OK, Ordering::Relaxed);
+    side.config
+        .canonical_user(name, NameKind::AuthcidAndAuthzid)
+        .map_err(
+            |error| match side.canon_status.swap(SASL_OK, Ordering::Relaxed) {
+                SASL_OK => crate::errors::code_of(&error).0,
+                code => code,
+            },
+        )
+}
+
 /// The callbacks of a connection (for option lookups).
 pub(crate) fn conn_callbacks(conn: &sasl_conn_t) -> Vec<Callback> {
     conn.callbacks.entries()

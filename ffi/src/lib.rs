@@ -327,7 +327,12 @@ pub unsafe extern "C" fn sasl_checkpass(
         let (Some(user), Some(password)) = (user, password) else {
             return SASL_BADPARAM;
         };
-        let (name, realm) = config.split_user(user.trim());
+        // As Cyrus: the name goes through canonicalisation (CANON_USER) first.
+        let user = match conn::canonical_user(conn, user.trim()) {
+            Ok(user) => user,
+            Err(code) => return conn.error(code, "canon_user failed"),
+        };
+        let (name, realm) = config.split_user(&user);
         match config.check_password(&name, &realm, password) {
             Ok(PasswordCheck::Match) => SASL_OK,
             Ok(PasswordCheck::Mismatch) => conn.error(SASL_BADAUTH, "Password verification failed"),
@@ -364,6 +369,10 @@ pub unsafe extern "C" fn sasl_user_exists(
         let (user, realm_arg) = unsafe { (opt_string(user), opt_string(user_realm)) };
         let Some(user) = user else {
             return SASL_BADPARAM;
+        };
+        let user = match conn::canonical_user(conn, &user) {
+            Ok(user) => user,
+            Err(code) => return conn.error(code, "canon_user failed"),
         };
         let (name, mut realm) = config.split_user(&user);
         if let Some(r) = realm_arg.filter(|_| !user.contains('@')) {

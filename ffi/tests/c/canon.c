@@ -149,6 +149,24 @@ int main(void)
         printf("ok %s\n", mech);
     }
 
+    /* sasl_checkpass and sasl_user_exists canonicalise the name too, as Cyrus does. */
+    {
+        sasl_conn_t *checker = NULL;
+        CHECK(sasl_server_new("smtp", "mail.example.org", NULL, NULL, NULL, canon_cbs, 0, &checker) == SASL_OK,
+              "server_new for checkpass");
+        calls = 0;
+        r = sasl_checkpass(checker, "BOB", 3, "pw2", 3);
+        CHECK(r == SASL_OK && calls >= 1, "checkpass BOB with canon_user: %d (%d calls)", r, calls);
+        r = sasl_checkpass(checker, "BOB", 3, "wrong", 5);
+        CHECK(r == SASL_BADAUTH, "checkpass BOB wrong password: %d", r);
+        r = sasl_checkpass(checker, "REFUSE", 6, "pw2", 3);
+        CHECK(r == SASL_NOAUTHZ, "checkpass refused by canon_user: %d", r);
+        r = sasl_user_exists(checker, NULL, NULL, "BOB");
+        CHECK(r == SASL_OK, "user_exists BOB with canon_user: %d", r);
+        sasl_dispose(&checker);
+        printf("ok checkpass\n");
+    }
+
     sasl_done();
     free(secret);
     if (failures) {
