@@ -1057,6 +1057,57 @@ pub unsafe extern "C" fn puresasl_seterror_text(
     })
 }
 
+/// Which way [`apply_layer`] goes.
+#[derive(Clone, Copy)]
+enum Direction {
+    Encode,
+    Decode,
+}
+
+/// The common part of `sasl_encode` and `sasl_decode`: applies the negotiated security layer
+/// (a copy at SSF 0) of an authenticated connection and publishes the result, NUL-terminated,
+/// in the connection's buffer for that direction (valid until the next call).
+///
+/// # Safety
+/// `output` and `outputlen` are non-NULL and writable.
+unsafe fn apply_layer(
+    conn: &mut sasl_conn_t,
+    data: &[u8],
+    direction: Direction,
+    output: *mut *const c_char,
+    outputlen: *mut c_uint,
+) -> c_int {
+    // Only an authenticated connection has a security layer (or none) to apply. A client that
+    // sent its last message may not have been told it is done, so any started client session
+    // qualifies; its layer exists once negotiated.
+    let result = match (&mut conn.side, direction) {
+        (Side::Server(side), _) if !matches!(side.outcome, Outcome::Done) => None,
+        (Side::Server(side), Direction::Encode) => side.session.as_mut().map(|s| s.encode(data)),
+        (Side::Server(side), Direction::Decode) => side.session.as_mut().map(|s| s.decode(data)),
+        (Side::Client(side), Direction::Encode) => side.session.as_mut().map(|s| s.encode(data)),
+        (Side::Client(side), Direction::Decode) => side.session.as_mut().map(|s| s.decode(data)),
+    };
+    match result {
+        None => conn.error(SASL_NOTDONE, "no authenticated session"),
+        Some(Err(error)) => conn.fail(&error),
+        Some(Ok(bytes)) => {
+            let buffer = match direction {
+                Direction::Encode => &mut conn.encoded,
+                Direction::Decode => &mut conn.decoded,
+            };
+            *buffer = bytes;
+            let len = c_uint::try_from(buffer.len()).unwrap_or(c_uint::MAX);
+            buffer.push(0);
+            // SAFETY: the caller checked both pointers non-NULL and writable.
+            unsafe {
+                *output = buffer.as_ptr().cast();
+                *outputlen = len;
+            }
+            SASL_OK
+        }
+    }
+}
+
 /// Protects outgoing data with the negotiated security layer (a copy at SSF 0).
 ///
 /// # Safety
@@ -1088,31 +1139,8 @@ pub unsafe extern "C" fn sasl_encode(
         if data.is_empty() {
             return conn.error(SASL_BADPARAM, "Parameter error: empty input");
         }
-        // Only an authenticated connection has a security layer (or none) to apply.
-        let result = match &mut conn.side {
-            Side::Server(side) if matches!(side.outcome, Outcome::Done) => {
-                side.session.as_mut().map(|s| s.encode(data))
-            }
-            // A client that sent its last message may not have been told it is done (PLAIN),
-            // so any started client session qualifies; its layer exists once negotiated.
-            Side::Client(side) => side.session.as_mut().map(|s| s.encode(data)),
-            _ => None,
-        };
-        match result {
-            None => conn.error(SASL_NOTDONE, "no authenticated session"),
-            Some(Err(error)) => conn.fail(&error),
-            Some(Ok(encoded)) => {
-                conn.encoded = encoded;
-                conn.encoded.push(0);
-                let len = c_uint::try_from(conn.encoded.len() - 1).unwrap_or(c_uint::MAX);
-                // SAFETY: checked non-NULL, writable per the contract.
-                unsafe {
-                    *output = conn.encoded.as_ptr().cast();
-                    *outputlen = len;
-                }
-                SASL_OK
-            }
-        }
+        // SAFETY: output and outputlen checked non-NULL, writable per the contract.
+        unsafe { apply_layer(conn, data, Direction::Encode, output, outputlen) }
     })
 }
 
@@ -1138,31 +1166,8 @@ pub unsafe extern "C" fn sasl_decode(
         let Some(data) = (unsafe { bytes(input, inputlen) }) else {
             return conn.error(SASL_BADPARAM, "Parameter error: input is NULL");
         };
-        // Only an authenticated connection has a security layer (or none) to apply.
-        let result = match &mut conn.side {
-            Side::Server(side) if matches!(side.outcome, Outcome::Done) => {
-                side.session.as_mut().map(|s| s.decode(data))
-            }
-            // A client that sent its last message may not have been told it is done (PLAIN),
-            // so any started client session qualifies; its layer exists once negotiated.
-            Side::Client(side) => side.session.as_mut().map(|s| s.decode(data)),
-            _ => None,
-        };
-        match result {
-            None => conn.error(SASL_NOTDONE, "no authenticated session"),
-            Some(Err(error)) => conn.fail(&error),
-            Some(Ok(decoded)) => {
-                conn.decoded = decoded;
-                conn.decoded.push(0);
-                let len = c_uint::try_from(conn.decoded.len() - 1).unwrap_or(c_uint::MAX);
-                // SAFETY: checked non-NULL, writable per the contract.
-                unsafe {
-                    *output = conn.decoded.as_ptr().cast();
-                    *outputlen = len;
-                }
-                SASL_OK
-            }
-        }
+        // SAFETY: output and outputlen checked non-NULL, writable per the contract.
+        unsafe { apply_layer(conn, data, Direction::Decode, output, outputlen) }
     })
 }
 
