@@ -17,18 +17,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-fn ffi_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{ffi_dir, link_library, profile_dir, text};
 
 fn repo_dir() -> PathBuf {
     ffi_dir().parent().unwrap().to_path_buf()
-}
-
-/// The directory cargo put this profile's artifacts in (`target/debug`).
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -63,51 +56,10 @@ fn have_file(path: &str) -> bool {
     ok
 }
 
-/// The static library cargo built for this test run: the newest `libpuresasl_ffi*.a` in the
-/// profile directory or its `deps/` (cargo does not copy it up when building tests).
-fn static_library() -> PathBuf {
-    let dir = profile_dir();
-    let mut candidates: Vec<PathBuf> = vec![dir.join("libpuresasl_ffi.a")];
-    if let Ok(entries) = std::fs::read_dir(dir.join("deps")) {
-        candidates.extend(entries.flatten().map(|e| e.path()).filter(|p| {
-            let name = p.file_name().unwrap_or_default().to_string_lossy();
-            name.starts_with("libpuresasl_ffi-") && name.ends_with(".a")
-        }));
-    }
-    candidates
-        .into_iter()
-        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
-        .max()
-        .map(|(_, p)| p)
-        .expect("cargo did not build libpuresasl_ffi.a")
-}
-
-/// Links `libsasl2.so.2` from the static library cargo built for this test run.
+/// Links `libsasl2.so.2` from the static library cargo built for this test run (once).
 fn library_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        // Not the profile directory itself: cargo puts that on every test's LD_LIBRARY_PATH,
-        // where our libsasl2.so.2 would replace Cyrus's under other tests' Cyrus peers.
-        let dir = profile_dir().join("ffi-tests").join("lib");
-        std::fs::create_dir_all(&dir).unwrap();
-        let out = Command::new(ffi_dir().join("build.sh"))
-            .arg("--link-only")
-            .arg(static_library())
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "link failed: {}", text(&out));
-        dir
-    })
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    DIR.get_or_init(|| link_library("lib"))
 }
 
 /// Compiles `source` (in ffi/tests/c) against our header and library, or Cyrus's.

@@ -18,19 +18,13 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{link_library, profile_dir, text};
+
 const HOSTNAME: &str = "mail.example.org";
-
-fn ffi_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
 
 fn skip(why: &str) -> bool {
     if std::env::var_os("CI").is_some() {
@@ -40,46 +34,8 @@ fn skip(why: &str) -> bool {
     true
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// The static library cargo built for this test run: the newest `libpuresasl_ffi*.a` in the
-/// profile directory or its `deps/` (cargo does not copy it up when building tests).
-fn static_library() -> PathBuf {
-    let dir = profile_dir();
-    let mut candidates: Vec<PathBuf> = vec![dir.join("libpuresasl_ffi.a")];
-    if let Ok(entries) = std::fs::read_dir(dir.join("deps")) {
-        candidates.extend(entries.flatten().map(|e| e.path()).filter(|p| {
-            let name = p.file_name().unwrap_or_default().to_string_lossy();
-            name.starts_with("libpuresasl_ffi-") && name.ends_with(".a")
-        }));
-    }
-    candidates
-        .into_iter()
-        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
-        .max()
-        .map(|(_, p)| p)
-        .expect("cargo did not build libpuresasl_ffi.a")
-}
-
 fn library_dir() -> PathBuf {
-    // Not the profile directory itself: cargo puts that on every test's LD_LIBRARY_PATH.
-    let dir = profile_dir().join("ffi-tests").join("lib-postfix");
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = Command::new(ffi_dir().join("build.sh"))
-        .arg("--link-only")
-        .arg(static_library())
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    dir
+    link_library("lib-postfix")
 }
 
 fn is_root() -> bool {
