@@ -137,6 +137,36 @@ pub fn decode(input: &[u8], out: &mut [u8]) -> Decoded {
     finish(SASL_OK, len, out)
 }
 
+/// The body of the `ffi_base64` fuzz target and of its corpus replay test: the first byte is
+/// `outmax`, the rest the input to `decode`. Never panics, never writes past `outmax`, and
+/// what `encode_into` writes decodes back to the same bytes.
+#[doc(hidden)]
+pub fn fuzz(data: &[u8]) {
+    let (outmax, input) = data
+        .split_first()
+        .map_or((0, data), |(first, rest)| (usize::from(*first), rest));
+    let mut out = vec![0xEEu8; outmax + 8];
+    let (head, guard) = out.split_at_mut(outmax);
+    let decoded = decode(input, head);
+    assert!(guard.iter().all(|b| *b == 0xEE), "decode wrote past outmax");
+    if let Some(len) = decoded.len {
+        assert!(len < outmax.max(1), "length {len} with outmax {outmax}");
+    }
+
+    let mut encoded = vec![0u8; encoded_len(input.len()) + 1];
+    encode_into(input, &mut encoded);
+    assert_eq!(encoded.last(), Some(&0), "encode_into must NUL-terminate");
+    let mut back = vec![0u8; input.len() + 1];
+    let symbols = encoded.get(..encoded.len() - 1).unwrap_or_default();
+    let round_trip = decode(symbols, &mut back);
+    assert_eq!(round_trip.status, SASL_OK, "decoding our own encoding");
+    assert_eq!(
+        back.get(..input.len()),
+        Some(input),
+        "round trip changed the data"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
