@@ -1171,6 +1171,121 @@ pub unsafe extern "C" fn sasl_decode(
     })
 }
 
+/// A C `struct iovec` (from the OS headers): `iov_len` bytes at `iov_base`.
+#[repr(C)]
+pub struct iovec {
+    /// The bytes.
+    pub iov_base: *mut c_void,
+    /// Their number.
+    pub iov_len: usize,
+}
+
+/// `sasl_encode` over the concatenation of `numiov` buffers (Cyrus's scatter form).
+///
+/// # Safety
+/// `conn` live; `invec` `numiov` iovecs, each `iov_len` readable bytes; out-pointers writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_encodev(
+    conn: *mut sasl_conn_t,
+    invec: *const iovec,
+    numiov: c_uint,
+    output: *mut *const c_char,
+    outputlen: *mut c_uint,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        // SAFETY: per the contract.
+        let Some(conn) = (unsafe { conn_ref(conn) }) else {
+            return SASL_BADPARAM;
+        };
+        nonnull!(output, outputlen);
+        if conn.props.maxbufsize == 0 {
+            return conn.error(
+                SASL_TOOWEAK,
+                "called sasl_encode with application that does not support security layers",
+            );
+        }
+        if invec.is_null() {
+            return conn.error(SASL_BADPARAM, "Parameter error: invec is NULL");
+        }
+        // SAFETY: invec holds numiov iovecs per the contract.
+        let vectors = unsafe { std::slice::from_raw_parts(invec, numiov as usize) };
+        let mut data = Vec::new();
+        for vector in vectors {
+            if vector.iov_len == 0 {
+                continue;
+            }
+            if vector.iov_base.is_null() {
+                return conn.error(SASL_BADPARAM, "Parameter error: iov_base is NULL");
+            }
+            // SAFETY: iov_base holds iov_len readable bytes per the contract.
+            data.extend_from_slice(unsafe {
+                std::slice::from_raw_parts(vector.iov_base.cast::<u8>(), vector.iov_len)
+            });
+        }
+        if data.is_empty() {
+            return conn.error(SASL_BADPARAM, "Parameter error: empty input");
+        }
+        // SAFETY: output and outputlen checked non-NULL, writable per the contract.
+        unsafe { apply_layer(conn, &data, Direction::Encode, output, outputlen) }
+    })
+}
+
+/// Lets the library do background work between exchanges; there is none, so it returns 0.
+///
+/// # Safety
+/// `conn` NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_idle(conn: *mut sasl_conn_t) -> c_int {
+    guard!(0, {
+        let _ = conn;
+        0
+    })
+}
+
+/// Writes a challenge `<random.time@fqdn>` (without `@fqdn` if `hostflag` is 0), NUL-terminated,
+/// into `buf`; returns its length, or 0 if `maxlen` cannot hold the longest such string.
+///
+/// # Safety
+/// `conn` NULL or live (needed when `hostflag` is set); `buf` writable for `maxlen` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_mkchal(
+    conn: *mut sasl_conn_t,
+    buf: *mut c_char,
+    maxlen: c_uint,
+    hostflag: c_uint,
+) -> c_int {
+    guard!(0, {
+        if buf.is_null() {
+            return 0;
+        }
+        // SAFETY: per the contract.
+        let host = match (hostflag, unsafe { conn_ref(conn) }) {
+            (0, _) => None,
+            (_, Some(conn)) => Some(conn.fqdn.to_bytes().to_vec()),
+            (_, None) => return 0,
+        };
+        // As Cyrus: room for "<" "." ">" NUL and two 20-digit numbers, plus "@host".
+        let needed = 4 + 2 * 20 + host.as_ref().map_or(0, |h| h.len() + 1);
+        if (maxlen as usize) < needed {
+            return 0;
+        }
+        let mut random = [0u8; 8];
+        puresasl::Random::fill(&puresasl::OsRandom, &mut random);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut text = format!("<{}.{}", u64::from_ne_bytes(random), now).into_bytes();
+        if let Some(host) = host {
+            text.push(b'@');
+            text.extend_from_slice(&host);
+        }
+        text.extend_from_slice(b">\0");
+        // SAFETY: buf is writable for maxlen >= needed >= text.len() bytes.
+        unsafe { std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), text.len()) };
+        c_int::try_from(text.len() - 1).unwrap_or(0)
+    })
+}
+
 // ---------------------------------------------------------------------------------------
 // Client side
 

@@ -14,6 +14,7 @@ pub mod consts;
 pub mod errors;
 pub mod global;
 pub mod props;
+pub mod saslutil;
 pub mod types;
 mod util;
 

@@ -1000,3 +1000,46 @@ fn cyrus_sample_server_runs_on_our_library() {
         }
     }
 }
+
+fn assert_utils_ok(out: &Output) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success()
+            && ["buffers", "rand", "mkchal", "encodev", "all"]
+                .iter()
+                .all(|check| stdout.lines().any(|l| l == format!("ok {check}"))),
+        "{}",
+        text(out)
+    );
+}
+
+#[test]
+fn saslutil_functions_and_encodev_as_cyrus() {
+    // utils.c: sasl_erasebuffer, sasl_strlower, sasl_mkchal, the sasl_rand* pool, sasl_idle and
+    // sasl_encodev (against sasl_encode); the same program on both libraries, ours also
+    // under valgrind.
+    if !have("cc", &["--version"]) || !have_file("/usr/include/sasl/saslutil.h") {
+        return;
+    }
+    let dir = scratch("utils");
+    let ours = dir.join("utils-ours");
+    compile("utils.c", &ours, true, &[]);
+    assert_utils_ok(&run_ours(&ours, &[], &[]));
+    if have("valgrind", &["--version"]) {
+        let out = run_ours(
+            &ours,
+            &[
+                "valgrind",
+                "--error-exitcode=9",
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite,indirect",
+                "-q",
+            ],
+            &[],
+        );
+        assert_utils_ok(&out);
+    }
+    let cyrus = dir.join("utils-cyrus");
+    compile("utils.c", &cyrus, false, &[]);
+    assert_utils_ok(&cyrus_command(&cyrus).output().unwrap());
+}

@@ -10,6 +10,7 @@
 #ifndef PROP_H
 #define PROP_H 1
 #endif
+struct iovec; /* Defined in the OS headers (<sys/uio.h>). */
 
 #ifndef PURESASL_SASL_H
 #define PURESASL_SASL_H
@@ -602,6 +603,12 @@ typedef struct propctx propctx;
 typedef struct sasl_conn sasl_conn;
 
 /**
+ * A random pool (opaque to C). Every byte comes from the operating system's generator, which
+ * needs no seed; the struct exists so the handle is a real allocation callers can free.
+ */
+typedef struct sasl_rand_s sasl_rand_s;
+
+/**
  * One property of a property context: a name and its values.
  */
 typedef struct propval {
@@ -627,6 +634,11 @@ typedef struct propval {
  * Cyrus's name for [`sasl_conn`].
  */
 typedef struct sasl_conn sasl_conn_t;
+
+/**
+ * Cyrus's name for [`sasl_rand_s`].
+ */
+typedef struct sasl_rand_s sasl_rand_t;
 
 /**
  * The generic callback procedure type; cast to the id's real prototype before calling.
@@ -876,6 +888,14 @@ int sasl_checkpass(sasl_conn_t *conn,
                    unsigned int passlen);
 
 /**
+ * Adds entropy to the pool: as `sasl_randseed`, nothing to add to the OS generator.
+ *
+ * # Safety
+ * As `sasl_randseed`.
+ */
+void sasl_churn(sasl_rand_t *rpool, const char *data, unsigned int len);
+
+/**
  * Frees the client side's global state.
  */
 int sasl_client_done(void);
@@ -992,6 +1012,26 @@ int sasl_encode64(const char *in_,
                   unsigned int *outlen);
 
 /**
+ * `sasl_encode` over the concatenation of `numiov` buffers (Cyrus's scatter form).
+ *
+ * # Safety
+ * `conn` live; `invec` `numiov` iovecs, each `iov_len` readable bytes; out-pointers writable.
+ */
+int sasl_encodev(sasl_conn_t *conn,
+                 const struct iovec *invec,
+                 unsigned int numiov,
+                 const char **output,
+                 unsigned int *outputlen);
+
+/**
+ * Overwrites `len` bytes at `pass` with zeros, in a way the compiler cannot drop.
+ *
+ * # Safety
+ * `pass` NULL or writable for `len` bytes.
+ */
+void sasl_erasebuffer(char *pass, unsigned int len);
+
+/**
  * The detail of the last error on a connection: `SASL(code): text: detail`.
  *
  * # Safety
@@ -1021,6 +1061,14 @@ int sasl_getprop(sasl_conn_t *conn, int propnum, const void **pvalue);
 const char **sasl_global_listmech(void);
 
 /**
+ * Lets the library do background work between exchanges; there is none, so it returns 0.
+ *
+ * # Safety
+ * `conn` NULL or live.
+ */
+int sasl_idle(sasl_conn_t *conn);
+
+/**
  * Lists the mechanisms a connection offers: `prefix`, names joined by `sep`, `suffix`.
  *
  * # Safety
@@ -1034,6 +1082,48 @@ int sasl_listmech(sasl_conn_t *conn,
                   const char **result,
                   unsigned int *plen,
                   int *pcount);
+
+/**
+ * Writes a challenge `<random.time@fqdn>` (without `@fqdn` if `hostflag` is 0), NUL-terminated,
+ * into `buf`; returns its length, or 0 if `maxlen` cannot hold the longest such string.
+ *
+ * # Safety
+ * `conn` NULL or live (needed when `hostflag` is set); `buf` writable for `maxlen` bytes.
+ */
+int sasl_mkchal(sasl_conn_t *conn, char *buf, unsigned int maxlen, unsigned int hostflag);
+
+/**
+ * Fills `len` bytes at `buf` with random bytes from the operating system.
+ *
+ * # Safety
+ * `rpool` NULL or live; `buf` NULL or writable for `len` bytes.
+ */
+void sasl_rand(sasl_rand_t *rpool, char *buf, unsigned int len);
+
+/**
+ * Allocates a random pool into `*rpool`.
+ *
+ * # Safety
+ * `rpool` NULL or writable.
+ */
+int sasl_randcreate(sasl_rand_t **rpool);
+
+/**
+ * Frees the pool `*rpool` (from `sasl_randcreate`) and sets `*rpool` to NULL.
+ *
+ * # Safety
+ * `rpool` NULL or pointing to NULL or to a pool from `sasl_randcreate` not yet freed.
+ */
+void sasl_randfree(sasl_rand_t **rpool);
+
+/**
+ * Seeds the pool. The operating system's generator needs no seed, so this only checks its
+ * arguments (Cyrus's own pool mixes the seed into a PRNG state).
+ *
+ * # Safety
+ * `rpool` NULL or live; `seed` NULL or `len` readable bytes.
+ */
+void sasl_randseed(sasl_rand_t *rpool, const char *seed, unsigned int len);
 
 /**
  * Frees the server side's global state.
@@ -1139,6 +1229,14 @@ int sasl_setpass(sasl_conn_t *conn,
  * `conn` live; `value` points at the type the property defines.
  */
 int sasl_setprop(sasl_conn_t *conn, int propnum, const void *value);
+
+/**
+ * Lower-cases the ASCII letters of a NUL-terminated string in place; returns `val`.
+ *
+ * # Safety
+ * `val` NULL or a writable NUL-terminated string.
+ */
+char *sasl_strlower(char *val);
 
 /**
  * Whether `user` exists in the credential store (`SASL_OK`, else `SASL_NOUSER`).

@@ -235,6 +235,17 @@ int main(void)
         int (*arequest)(sasl_conn_t *, const char **) = sasl_auxprop_request;
         struct propctx *(*agetctx)(sasl_conn_t *) = sasl_auxprop_getctx;
         int (*astore)(sasl_conn_t *, struct propctx *, const char *) = sasl_auxprop_store;
+        void (*erasebuffer)(char *, unsigned) = sasl_erasebuffer;
+        char *(*strlower)(char *) = sasl_strlower;
+        int (*mkchal)(sasl_conn_t *, char *, unsigned, unsigned) = sasl_mkchal;
+        int (*randcreate)(sasl_rand_t **) = sasl_randcreate;
+        void (*randfree)(sasl_rand_t **) = sasl_randfree;
+        void (*randseed)(sasl_rand_t *, const char *, unsigned) = sasl_randseed;
+        void (*rand_fn)(sasl_rand_t *, char *, unsigned) = sasl_rand;
+        void (*churn)(sasl_rand_t *, const char *, unsigned) = sasl_churn;
+        int (*idle)(sasl_conn_t *) = sasl_idle;
+        int (*encodev)(sasl_conn_t *, const struct iovec *, unsigned, const char **, unsigned *) =
+            sasl_encodev;
         void *all[] = {
             (void *)server_init, (void *)client_init, (void *)server_new, (void *)client_new,
             (void *)server_start, (void *)server_step, (void *)client_start, (void *)client_step,
@@ -246,6 +257,9 @@ int main(void)
             (void *)server_done, (void *)client_done, (void *)set_path, (void *)pnew,
             (void *)prequest, (void *)pget, (void *)pgetnames, (void *)pclear, (void *)pdispose,
             (void *)pset, (void *)arequest, (void *)agetctx, (void *)astore,
+            (void *)erasebuffer, (void *)strlower, (void *)mkchal, (void *)randcreate,
+            (void *)randfree, (void *)randseed, (void *)rand_fn, (void *)churn, (void *)idle,
+            (void *)encodev,
         };
         printf("prototypes %zu %zu\n", sizeof fns / sizeof fns[0], sizeof all / sizeof all[0]);
     }
