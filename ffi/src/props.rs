@@ -22,6 +22,7 @@ pub struct propctx {
     value_ptrs: Vec<Vec<*const c_char>>,
 }
 
+#[derive(Clone)]
 struct Entry {
     name: CString,
     values: Vec<CString>,
@@ -275,6 +276,138 @@ pub unsafe extern "C" fn prop_clear(ctx: *mut propctx, requests: c_int) {
                 entry.values.clear();
             }
         }
+    })
+}
+
+/// Copies `src_ctx` (requests and values) into a new context stored in `*dst_ctx`.
+///
+/// # Safety
+/// `src_ctx` live; `dst_ctx` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn prop_dup(src_ctx: *mut propctx, dst_ctx: *mut *mut propctx) -> c_int {
+    guard!(SASL_FAIL, {
+        nonnull!(src_ctx, dst_ctx);
+        // SAFETY: a live context per the contract.
+        let src = unsafe { &*src_ctx };
+        let copy = Box::new(propctx {
+            entries: src.entries.clone(),
+            ..propctx::default()
+        });
+        // SAFETY: checked non-NULL, writable per the contract.
+        unsafe { *dst_ctx = Box::into_raw(copy) };
+        SASL_OK
+    })
+}
+
+/// Erases the values of the property `name` (overwriting them with zeros); the request stays.
+///
+/// # Safety
+/// `ctx` live or NULL; `name` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn prop_erase(ctx: *mut propctx, name: *const c_char) {
+    guard!((), {
+        if ctx.is_null() {
+            return;
+        }
+        // SAFETY: a live context and a NUL-terminated name, per the contract.
+        let (ctx, name) = unsafe { (&mut *ctx, opt_string(name)) };
+        let Some(name) = name else {
+            return;
+        };
+        let name = name.trim_start_matches('*');
+        if let Some(entry) = ctx
+            .entries
+            .iter_mut()
+            .find(|e| e.name.to_bytes() == name.as_bytes())
+        {
+            for value in entry.values.drain(..) {
+                // Dropping a Secret zeroizes the bytes.
+                drop(Secret::new(value.into_bytes()));
+            }
+        }
+    })
+}
+
+/// Adds each string of the NULL-terminated `values` to the property `name` (NULL: the last
+/// property set), as repeated `prop_set` calls.
+///
+/// # Safety
+/// `ctx` live; `name` NULL or NUL-terminated; `values` NULL or a NULL-terminated array of
+/// NUL-terminated strings.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn prop_setvals(
+    ctx: *mut propctx,
+    name: *const c_char,
+    values: *mut *const c_char,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        nonnull!(ctx);
+        if values.is_null() {
+            return SASL_OK;
+        }
+        let mut name = name;
+        for i in 0.. {
+            // SAFETY: within the NULL-terminated array per the contract.
+            let value = unsafe { *values.add(i) };
+            if value.is_null() {
+                break;
+            }
+            // SAFETY: ctx live, name and value NUL-terminated, per the contract.
+            let result = unsafe { prop_set(ctx, name, value, -1) };
+            if result != SASL_OK {
+                return result;
+            }
+            name = std::ptr::null();
+        }
+        SASL_OK
+    })
+}
+
+/// Writes the requested property names, separated by `sep` (`seplen` < 0: `strlen(sep)`),
+/// NUL-terminated, into `outbuf`; if `outmax` cannot hold them, returns how many more bytes
+/// are needed (as Cyrus does).
+///
+/// # Safety
+/// `ctx` live; `sep` NULL or `seplen` bytes (NUL-terminated if `seplen` < 0); `outbuf`
+/// writable for `outmax` bytes; `outlen` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn prop_format(
+    ctx: *mut propctx,
+    sep: *const c_char,
+    seplen: c_int,
+    outbuf: *mut c_char,
+    outmax: c_uint,
+    outlen: *mut c_uint,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        nonnull!(ctx, outbuf);
+        let separator = match u32::try_from(seplen) {
+            // SAFETY: sep holds seplen bytes (or is NULL) per the contract.
+            Ok(len) => unsafe { crate::util::bytes(sep, len) }
+                .unwrap_or_default()
+                .to_vec(),
+            // SAFETY: NUL-terminated when seplen < 0.
+            Err(_) => unsafe { opt_string(sep) }.unwrap_or_default().into_bytes(),
+        };
+        // SAFETY: a live context per the contract.
+        let ctx = unsafe { &*ctx };
+        let text = ctx
+            .entries
+            .iter()
+            .map(|e| e.name.to_bytes())
+            .collect::<Vec<_>>()
+            .join(separator.as_slice());
+        if text.len() >= outmax as usize {
+            // As Cyrus: the number of bytes missing (a positive "code").
+            return c_int::try_from(text.len() + 1 - outmax as usize).unwrap_or(c_int::MAX);
+        }
+        // SAFETY: outbuf holds outmax > text.len() bytes per the contract.
+        unsafe {
+            std::ptr::copy_nonoverlapping(text.as_ptr(), outbuf.cast::<u8>(), text.len());
+            *outbuf.add(text.len()) = 0;
+            crate::util::put(outlen, c_uint::try_from(text.len()).unwrap_or(c_uint::MAX));
+        }
+        SASL_OK
     })
 }
 

@@ -1005,7 +1005,7 @@ fn assert_utils_ok(out: &Output) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success()
-            && ["buffers", "rand", "mkchal", "encodev", "all"]
+            && ["buffers", "rand", "props", "mkchal", "encodev", "all"]
                 .iter()
                 .all(|check| stdout.lines().any(|l| l == format!("ok {check}"))),
         "{}",
@@ -1015,8 +1015,8 @@ fn assert_utils_ok(out: &Output) {
 
 #[test]
 fn saslutil_functions_and_encodev_as_cyrus() {
-    // utils.c: sasl_erasebuffer, sasl_strlower, sasl_mkchal, the sasl_rand* pool, sasl_idle and
-    // sasl_encodev (against sasl_encode); the same program on both libraries, ours also
+    // utils.c: sasl_erasebuffer, sasl_strlower, sasl_mkchal, the sasl_rand* pool, sasl_idle,
+    // sasl_encodev (against sasl_encode) and prop_dup/erase/setvals/format; the same program on both libraries, ours also
     // under valgrind.
     if !have("cc", &["--version"]) || !have_file("/usr/include/sasl/saslutil.h") {
         return;

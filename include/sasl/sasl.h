@@ -810,6 +810,38 @@ void prop_clear(struct propctx *ctx, int requests);
 void prop_dispose(struct propctx **ctx);
 
 /**
+ * Copies `src_ctx` (requests and values) into a new context stored in `*dst_ctx`.
+ *
+ * # Safety
+ * `src_ctx` live; `dst_ctx` writable.
+ */
+int prop_dup(struct propctx *src_ctx, struct propctx **dst_ctx);
+
+/**
+ * Erases the values of the property `name` (overwriting them with zeros); the request stays.
+ *
+ * # Safety
+ * `ctx` live or NULL; `name` NULL or NUL-terminated.
+ */
+void prop_erase(struct propctx *ctx, const char *name);
+
+/**
+ * Writes the requested property names, separated by `sep` (`seplen` < 0: `strlen(sep)`),
+ * NUL-terminated, into `outbuf`; if `outmax` cannot hold them, returns how many more bytes
+ * are needed (as Cyrus does).
+ *
+ * # Safety
+ * `ctx` live; `sep` NULL or `seplen` bytes (NUL-terminated if `seplen` < 0); `outbuf`
+ * writable for `outmax` bytes; `outlen` NULL or writable.
+ */
+int prop_format(struct propctx *ctx,
+                const char *sep,
+                int seplen,
+                char *outbuf,
+                unsigned int outmax,
+                unsigned int *outlen);
+
+/**
  * The values of every requested property, ending with an entry whose name is NULL; valid
  * until the next call on the context.
  *
@@ -848,6 +880,16 @@ int prop_request(struct propctx *ctx, const char **names);
  * `ctx` live; strings NUL-terminated (or `vallen` bytes).
  */
 int prop_set(struct propctx *ctx, const char *name, const char *value, int vallen);
+
+/**
+ * Adds each string of the NULL-terminated `values` to the property `name` (NULL: the last
+ * property set), as repeated `prop_set` calls.
+ *
+ * # Safety
+ * `ctx` live; `name` NULL or NUL-terminated; `values` NULL or a NULL-terminated array of
+ * NUL-terminated strings.
+ */
+int prop_setvals(struct propctx *ctx, const char *name, const char **values);
 
 /**
  * The connection's property context.

@@ -235,6 +235,11 @@ int main(void)
         int (*arequest)(sasl_conn_t *, const char **) = sasl_auxprop_request;
         struct propctx *(*agetctx)(sasl_conn_t *) = sasl_auxprop_getctx;
         int (*astore)(sasl_conn_t *, struct propctx *, const char *) = sasl_auxprop_store;
+        int (*pdup)(struct propctx *, struct propctx **) = prop_dup;
+        void (*perase)(struct propctx *, const char *) = prop_erase;
+        int (*psetvals)(struct propctx *, const char *, const char **) = prop_setvals;
+        int (*pformat)(struct propctx *, const char *, int, char *, unsigned, unsigned *) =
+            prop_format;
         void (*erasebuffer)(char *, unsigned) = sasl_erasebuffer;
         char *(*strlower)(char *) = sasl_strlower;
         int (*mkchal)(sasl_conn_t *, char *, unsigned, unsigned) = sasl_mkchal;
@@ -259,7 +264,7 @@ int main(void)
             (void *)pset, (void *)arequest, (void *)agetctx, (void *)astore,
             (void *)erasebuffer, (void *)strlower, (void *)mkchal, (void *)randcreate,
             (void *)randfree, (void *)randseed, (void *)rand_fn, (void *)churn, (void *)idle,
-            (void *)encodev,
+            (void *)encodev, (void *)pdup, (void *)perase, (void *)psetvals, (void *)pformat,
         };
         printf("prototypes %zu %zu\n", sizeof fns / sizeof fns[0], sizeof all / sizeof all[0]);
     }

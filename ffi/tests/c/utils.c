@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include <sasl/sasl.h>
 #include <sasl/saslutil.h>
+#include <sasl/prop.h>
 
 static int failures;
 #define CHECK(cond, ...) do { if (!(cond)) { failures++; fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__); fprintf(stderr, "\n"); } } while (0)
@@ -79,6 +80,40 @@ static void check_rand(void)
     printf("ok rand\n");
 }
 
+static void check_props(void)
+{
+    struct propctx *ctx = prop_new(0), *copy = NULL;
+    const char *names[] = {"userPassword", "cmusaslsecretPLAIN", "uid", NULL};
+    CHECK(ctx && prop_request(ctx, names) == SASL_OK, "prop_request");
+    const char *vals[] = {"one", "two", NULL};
+    CHECK(prop_setvals(ctx, "uid", vals) == SASL_OK, "prop_setvals");
+    const char *more[] = {"three", NULL};
+    CHECK(prop_setvals(ctx, NULL, more) == SASL_OK, "prop_setvals onto the last name");
+    CHECK(prop_set(ctx, "userPassword", "secret", 6) == SASL_OK, "prop_set");
+    CHECK(prop_dup(ctx, &copy) == SASL_OK && copy != NULL, "prop_dup");
+    CHECK(prop_dup(NULL, &copy) == SASL_BADPARAM, "prop_dup of NULL");
+    prop_erase(ctx, "userPassword");
+    struct propval pv[3];
+    const char *lookup[] = {"uid", "userPassword", NULL};
+    CHECK(prop_getnames(ctx, lookup, pv) >= 1 && pv[0].nvalues == 3 && strcmp(pv[0].values[2], "three") == 0
+              && pv[1].nvalues == 0, "after prop_erase: uid %u values, userPassword %u", pv[0].nvalues, pv[1].nvalues);
+    CHECK(prop_getnames(copy, lookup, pv) == 2 && pv[0].nvalues == 3 && pv[1].nvalues == 1
+              && strcmp(pv[1].values[0], "secret") == 0, "the copy: uid %u, userPassword %u", pv[0].nvalues, pv[1].nvalues);
+    char out[64];
+    unsigned outlen = 0;
+    int rc = prop_format(ctx, ", ", -1, out, sizeof out, &outlen);
+    CHECK(rc == SASL_OK && strcmp(out, "userPassword, cmusaslsecretPLAIN, uid") == 0 && outlen == strlen(out),
+          "prop_format %d: %s (%u)", rc, out, outlen);
+    rc = prop_format(ctx, "|", 1, out, sizeof out, &outlen);
+    CHECK(rc == SASL_OK && strcmp(out, "userPassword|cmusaslsecretPLAIN|uid") == 0, "prop_format %d: %s", rc, out);
+    rc = prop_format(ctx, "|", 1, out, 10, &outlen);
+    /* Both return how many bytes are missing: 36 needed with the NUL. */
+    CHECK(rc == 26, "prop_format into 10 bytes: %d", rc);
+    prop_dispose(&copy);
+    prop_dispose(&ctx);
+    printf("ok props\n");
+}
+
 static void check_mkchal(sasl_conn_t *conn)
 {
     char buf[128];
@@ -103,6 +138,7 @@ int main(void)
 {
     check_buffers();
     check_rand();
+    check_props();
 
     sasl_callback_t server_cbs[] = {{SASL_CB_GETOPT, (int (*)(void))getopt_cb, NULL},
                                    {SASL_CB_SERVER_USERDB_CHECKPASS, (int (*)(void))checkpass_cb, NULL}, {SASL_CB_LIST_END, NULL, NULL}};
