@@ -1230,6 +1230,28 @@ pub unsafe extern "C" fn sasl_encodev(
     })
 }
 
+/// APOP (RFC 1939) is not supported: returns `SASL_NOMECH` with that as the error detail, as
+/// a Cyrus built without APOP does.
+///
+/// # Safety
+/// `conn` NULL or live; the other pointers are not dereferenced.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_checkapop(
+    conn: *mut sasl_conn_t,
+    challenge: *const c_char,
+    challen: c_uint,
+    response: *const c_char,
+    resplen: c_uint,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        let _ = (challenge, challen, response, resplen);
+        // SAFETY: per the contract.
+        match unsafe { conn_ref(conn) } {
+            Some(conn) => conn.error(SASL_NOMECH, "APOP is not supported"),
+            None => SASL_NOMECH,
+        }
+    })
+}
 /// Lets the library do background work between exchanges; there is none, so it returns 0.
 ///
 /// # Safety

@@ -13,6 +13,7 @@ pub mod conn;
 pub mod consts;
 pub mod errors;
 pub mod global;
+pub mod plugins;
 pub mod props;
 pub mod saslutil;
 pub mod types;

@@ -794,6 +794,14 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * Describes auxiliary-property plug-ins: there are none, so `SASL_NOMECH`.
+ *
+ * # Safety
+ * No pointer is dereferenced.
+ */
+int auxprop_plugin_info(const char *mech_list, const void *info_cb, void *info_cb_rock);
+
+/**
  * Clears the values (and with `requests` non-zero, the requests too).
  *
  * # Safety
@@ -892,6 +900,14 @@ int prop_set(struct propctx *ctx, const char *name, const char *value, int valle
 int prop_setvals(struct propctx *ctx, const char *name, const char **values);
 
 /**
+ * Refuses to register an auxiliary-property plug-in; `auxpropfunc` is not called.
+ *
+ * # Safety
+ * No pointer is dereferenced.
+ */
+int sasl_auxprop_add_plugin(const char *plugname, const void *auxpropfunc);
+
+/**
  * The connection's property context.
  *
  * # Safety
@@ -917,6 +933,27 @@ int sasl_auxprop_request(sasl_conn_t *conn, const char **propnames);
 int sasl_auxprop_store(sasl_conn_t *conn, struct propctx *ctx, const char *user);
 
 /**
+ * Refuses to register a canonicalisation plug-in; `canonuserfunc` is not called.
+ *
+ * # Safety
+ * No pointer is dereferenced.
+ */
+int sasl_canonuser_add_plugin(const char *plugname, const void *canonuserfunc);
+
+/**
+ * APOP (RFC 1939) is not supported: returns `SASL_NOMECH` with that as the error detail, as
+ * a Cyrus built without APOP does.
+ *
+ * # Safety
+ * `conn` NULL or live; the other pointers are not dereferenced.
+ */
+int sasl_checkapop(sasl_conn_t *conn,
+                   const char *challenge,
+                   unsigned int challen,
+                   const char *response,
+                   unsigned int resplen);
+
+/**
  * Checks a plaintext password as PLAIN would (`pwcheck_method`); with `pass` NULL, checks
  * only that the user exists.
  *
@@ -936,6 +973,14 @@ int sasl_checkpass(sasl_conn_t *conn,
  * As `sasl_randseed`.
  */
 void sasl_churn(sasl_rand_t *rpool, const char *data, unsigned int len);
+
+/**
+ * Refuses to register a client mechanism plug-in; `cplugfunc` is not called.
+ *
+ * # Safety
+ * No pointer is dereferenced.
+ */
+int sasl_client_add_plugin(const char *plugname, const void *cplugfunc);
 
 /**
  * Frees the client side's global state.
@@ -963,6 +1008,14 @@ int sasl_client_new(const char *service,
                     const sasl_callback_t *prompt_supp,
                     unsigned int flags,
                     sasl_conn_t **pconn);
+
+/**
+ * Describes client mechanism plug-ins: there are none, so `SASL_NOMECH`.
+ *
+ * # Safety
+ * No pointer is dereferenced.
+ */
+int sasl_client_plugin_info(const char *mech_list, const void *info_cb, void *info_cb_rock);
 
 /**
  * Picks a mechanism from the server's list and starts it.
@@ -1168,6 +1221,14 @@ void sasl_randfree(sasl_rand_t **rpool);
 void sasl_randseed(sasl_rand_t *rpool, const char *seed, unsigned int len);
 
 /**
+ * Refuses to register a server mechanism plug-in; `splugfunc` is not called.
+ *
+ * # Safety
+ * No pointer is dereferenced.
+ */
+int sasl_server_add_plugin(const char *plugname, const void *splugfunc);
+
+/**
  * Frees the server side's global state.
  */
 int sasl_server_done(void);
@@ -1196,6 +1257,15 @@ int sasl_server_new(const char *service,
                     const sasl_callback_t *callbacks,
                     unsigned int flags,
                     sasl_conn_t **pconn);
+
+/**
+ * Describes server mechanism plug-ins: there are none, so `SASL_NOMECH` (`info_cb` is not
+ * called).
+ *
+ * # Safety
+ * No pointer is dereferenced.
+ */
+int sasl_server_plugin_info(const char *mech_list, const void *info_cb, void *info_cb_rock);
 
 /**
  * Starts a server exchange with `mech` and the client's initial response, if any.

@@ -240,6 +240,8 @@ int main(void)
         int (*psetvals)(struct propctx *, const char *, const char **) = prop_setvals;
         int (*pformat)(struct propctx *, const char *, int, char *, unsigned, unsigned *) =
             prop_format;
+        int (*checkapop)(sasl_conn_t *, const char *, unsigned, const char *, unsigned) =
+            sasl_checkapop;
         void (*erasebuffer)(char *, unsigned) = sasl_erasebuffer;
         char *(*strlower)(char *) = sasl_strlower;
         int (*mkchal)(sasl_conn_t *, char *, unsigned, unsigned) = sasl_mkchal;
@@ -265,6 +267,7 @@ int main(void)
             (void *)erasebuffer, (void *)strlower, (void *)mkchal, (void *)randcreate,
             (void *)randfree, (void *)randseed, (void *)rand_fn, (void *)churn, (void *)idle,
             (void *)encodev, (void *)pdup, (void *)perase, (void *)psetvals, (void *)pformat,
+            (void *)checkapop,
         };
         printf("prototypes %zu %zu\n", sizeof fns / sizeof fns[0], sizeof all / sizeof all[0]);
     }
