@@ -9,6 +9,7 @@
 #![allow(non_camel_case_types, reason = "the C names are the ABI")]
 
 pub mod base64;
+pub mod config_api;
 pub mod conn;
 pub mod consts;
 pub mod errors;

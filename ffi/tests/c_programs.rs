@@ -1046,3 +1046,38 @@ fn saslutil_functions_and_encodev_as_cyrus() {
     compile("utils.c", &cyrus, false, &[]);
     assert_utils_ok(&cyrus_command(&cyrus).output().unwrap(), false);
 }
+
+#[test]
+fn debian_config_exports_as_cyrus() {
+    // debian.c: sasl_config_init/getstring/done on a file and after sasl_server_init, and
+    // sasl_common_done; the same program on both libraries.
+    if !have("cc", &["--version"]) || !have_file("/usr/include/sasl/sasl.h") {
+        return;
+    }
+    let dir = scratch("debian");
+    std::fs::write(
+        dir.join("debian.conf"),
+        "# Debian's config list\nmech_list: plain login\nlog_level: 3\n",
+    )
+    .unwrap();
+    let conf_dir = dir.to_str().unwrap();
+    let check = |out: &Output| {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("ok common_done") && stdout.contains("ok all"),
+            "{}",
+            text(out)
+        );
+    };
+    let ours = dir.join("debian-ours");
+    compile("debian.c", &ours, true, &[]);
+    check(&run_ours(&ours, &[], &[("TEST_CONF_DIR", conf_dir)]));
+    let cyrus = dir.join("debian-cyrus");
+    compile("debian.c", &cyrus, false, &[]);
+    check(
+        &cyrus_command(&cyrus)
+            .env("TEST_CONF_DIR", conf_dir)
+            .output()
+            .unwrap(),
+    );
+}
