@@ -207,8 +207,9 @@ pub unsafe extern "C" fn prop_getnames(
     })
 }
 
-/// Sets (or with `value` NULL, adds the name without a value) a property; `vallen` < 0 means
-/// `strlen(value)`. `name` NULL appends to the last property set.
+/// Adds a value to a requested property (`SASL_BADPARAM` for a name not requested; with
+/// `value` NULL, nothing); `vallen` <= 0 means `strlen(value)`, as in Cyrus. `name` NULL
+/// appends to the last property.
 ///
 /// # Safety
 /// `ctx` live; strings NUL-terminated (or `vallen` bytes).
@@ -226,12 +227,11 @@ pub unsafe extern "C" fn prop_set(
         // SAFETY: NUL-terminated or NULL.
         let name = unsafe { opt_string(name) };
         let index = match name {
-            Some(name) => {
-                ctx.request(&name);
-                ctx.entries
-                    .iter()
-                    .position(|e| e.name.to_bytes() == name.trim_start_matches('*').as_bytes())
-            }
+            // As Cyrus: only a requested property can be set.
+            Some(name) => ctx
+                .entries
+                .iter()
+                .position(|e| e.name.to_bytes() == name.trim_start_matches('*').as_bytes()),
             None => ctx.entries.len().checked_sub(1),
         };
         let Some(entry) = index.and_then(|i| ctx.entries.get_mut(i)) else {
@@ -242,11 +242,11 @@ pub unsafe extern "C" fn prop_set(
         }
         let bytes = match u32::try_from(vallen) {
             // SAFETY: vallen readable bytes per the contract.
-            Ok(len) => unsafe { crate::util::bytes(value, len) }
+            Ok(len) if len > 0 => unsafe { crate::util::bytes(value, len) }
                 .unwrap_or_default()
                 .to_vec(),
-            // SAFETY: NUL-terminated when vallen < 0.
-            Err(_) => unsafe { opt_string(value) }
+            // SAFETY: NUL-terminated when vallen <= 0.
+            _ => unsafe { opt_string(value) }
                 .unwrap_or_default()
                 .into_bytes(),
         };

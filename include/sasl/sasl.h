@@ -881,8 +881,9 @@ struct propctx *prop_new(unsigned int estimate);
 int prop_request(struct propctx *ctx, const char **names);
 
 /**
- * Sets (or with `value` NULL, adds the name without a value) a property; `vallen` < 0 means
- * `strlen(value)`. `name` NULL appends to the last property set.
+ * Adds a value to a requested property (`SASL_BADPARAM` for a name not requested; with
+ * `value` NULL, nothing); `vallen` <= 0 means `strlen(value)`, as in Cyrus. `name` NULL
+ * appends to the last property.
  *
  * # Safety
  * `ctx` live; strings NUL-terminated (or `vallen` bytes).

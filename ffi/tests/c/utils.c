@@ -89,7 +89,9 @@ static void check_props(void)
     CHECK(prop_setvals(ctx, "uid", vals) == SASL_OK, "prop_setvals");
     const char *more[] = {"three", NULL};
     CHECK(prop_setvals(ctx, NULL, more) == SASL_OK, "prop_setvals onto the last name");
-    CHECK(prop_set(ctx, "userPassword", "secret", 6) == SASL_OK, "prop_set");
+    CHECK(prop_set(ctx, "userPassword", "secret-and-more", 6) == SASL_OK, "prop_set");
+    CHECK(prop_set(ctx, "cmusaslsecretPLAIN", "whole", 0) == SASL_OK, "prop_set with length 0");
+    CHECK(prop_set(ctx, "notRequested", "v", 1) == SASL_BADPARAM, "prop_set of a name not requested");
     CHECK(prop_dup(ctx, &copy) == SASL_OK && copy != NULL, "prop_dup");
     CHECK(prop_dup(NULL, &copy) == SASL_BADPARAM, "prop_dup of NULL");
     prop_erase(ctx, "userPassword");
@@ -99,6 +101,9 @@ static void check_props(void)
               && pv[1].nvalues == 0, "after prop_erase: uid %u values, userPassword %u", pv[0].nvalues, pv[1].nvalues);
     CHECK(prop_getnames(copy, lookup, pv) == 2 && pv[0].nvalues == 3 && pv[1].nvalues == 1
               && strcmp(pv[1].values[0], "secret") == 0, "the copy: uid %u, userPassword %u", pv[0].nvalues, pv[1].nvalues);
+    const char *plain[] = {"cmusaslsecretPLAIN", NULL};
+    CHECK(prop_getnames(ctx, plain, pv) == 1 && pv[0].nvalues == 1 && strcmp(pv[0].values[0], "whole") == 0,
+          "length 0 means strlen: %s", pv[0].nvalues ? pv[0].values[0] : "(none)");
     char out[64];
     unsigned outlen = 0;
     int rc = prop_format(ctx, ", ", -1, out, sizeof out, &outlen);
