@@ -1108,6 +1108,30 @@ unsafe fn apply_layer(
     }
 }
 
+/// What `sasl_encode` and `sasl_encodev` share once they have the bytes: Cyrus's checks
+/// (empty input, an application without security layers), then the layer.
+///
+/// # Safety
+/// `output` and `outputlen` are non-NULL and writable.
+unsafe fn encode_checked(
+    conn: &mut sasl_conn_t,
+    data: &[u8],
+    output: *mut *const c_char,
+    outputlen: *mut c_uint,
+) -> c_int {
+    if data.is_empty() {
+        return conn.error(SASL_BADPARAM, "Parameter error: empty input");
+    }
+    if conn.props.maxbufsize == 0 {
+        return conn.error(
+            SASL_TOOWEAK,
+            "called sasl_encode with application that does not support security layers",
+        );
+    }
+    // SAFETY: the caller's contract.
+    unsafe { apply_layer(conn, data, Direction::Encode, output, outputlen) }
+}
+
 /// Protects outgoing data with the negotiated security layer (a copy at SSF 0).
 ///
 /// # Safety
@@ -1126,21 +1150,12 @@ pub unsafe extern "C" fn sasl_encode(
             return SASL_BADPARAM;
         };
         nonnull!(output, outputlen);
-        if conn.props.maxbufsize == 0 {
-            return conn.error(
-                SASL_TOOWEAK,
-                "called sasl_encode with application that does not support security layers",
-            );
-        }
         // SAFETY: input holds inputlen bytes or is NULL.
         let Some(data) = (unsafe { bytes(input, inputlen) }) else {
             return conn.error(SASL_BADPARAM, "Parameter error: input is NULL");
         };
-        if data.is_empty() {
-            return conn.error(SASL_BADPARAM, "Parameter error: empty input");
-        }
         // SAFETY: output and outputlen checked non-NULL, writable per the contract.
-        unsafe { apply_layer(conn, data, Direction::Encode, output, outputlen) }
+        unsafe { encode_checked(conn, data, output, outputlen) }
     })
 }
 
@@ -1198,12 +1213,6 @@ pub unsafe extern "C" fn sasl_encodev(
             return SASL_BADPARAM;
         };
         nonnull!(output, outputlen);
-        if conn.props.maxbufsize == 0 {
-            return conn.error(
-                SASL_TOOWEAK,
-                "called sasl_encode with application that does not support security layers",
-            );
-        }
         if invec.is_null() {
             return conn.error(SASL_BADPARAM, "Parameter error: invec is NULL");
         }
@@ -1222,11 +1231,8 @@ pub unsafe extern "C" fn sasl_encodev(
                 std::slice::from_raw_parts(vector.iov_base.cast::<u8>(), vector.iov_len)
             });
         }
-        if data.is_empty() {
-            return conn.error(SASL_BADPARAM, "Parameter error: empty input");
-        }
         // SAFETY: output and outputlen checked non-NULL, writable per the contract.
-        unsafe { apply_layer(conn, &data, Direction::Encode, output, outputlen) }
+        unsafe { encode_checked(conn, &data, output, outputlen) }
     })
 }
 
