@@ -218,6 +218,15 @@ int main(void)
           "sasl_encodev %d gave %u bytes, sasl_encode %u", rc, encvlen, enclen);
     CHECK(sasl_encodev(server, iov, 3, NULL, &encvlen) != SASL_OK, "sasl_encodev accepted a NULL output");
     free(copy);
+    /* An application without security layers (maxbufsize 0) may not encode; empty input is a
+     * parameter error first. Both as Cyrus. */
+    CHECK(sasl_encode(server, "", 0, &enc, &enclen) == SASL_BADPARAM, "sasl_encode of nothing");
+    sasl_security_properties_t none = {0, 0, 0, 0, NULL, NULL};
+    sasl_setprop(server, SASL_SEC_PROPS, &none);
+    rc = sasl_encode(server, "hello", 5, &enc, &enclen);
+    CHECK(rc == SASL_TOOWEAK, "sasl_encode without security layers %d", rc);
+    rc = sasl_encodev(server, iov, 3, &encv, &encvlen);
+    CHECK(rc == SASL_TOOWEAK, "sasl_encodev without security layers %d", rc);
     printf("ok encodev\n");
 
     sasl_dispose(&client);
