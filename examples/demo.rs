@@ -39,6 +39,7 @@ fn run(server: &Arc<ServerConfig>, mechanism: &str, password: &str) -> Result<St
     let binding = mechanism.ends_with("-PLUS").then(|| ChannelBinding {
         kind: "tls-exporter".into(),
         data: b"32 bytes from the TLS exporter..".to_vec(),
+        required: false,
     });
     let mut server_session = ServerSession::new(server.clone());
     server_session.set_channel_binding(binding.clone());

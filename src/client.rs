@@ -355,7 +355,10 @@ impl ClientSession {
                     .any(|name| name.eq_ignore_ascii_case(info.name))
                     && self.config.allows(info)
                     && info.satisfies(required)
-                    && (!info.channel_binding || self.channel_binding.is_some())
+                    && match &self.channel_binding {
+                        Some(binding) => info.channel_binding || !binding.required,
+                        None => !info.channel_binding,
+                    }
                     && info.max_ssf >= self.properties.min_ssf
             })
             .ok_or_else(|| Error::NoMechanism(server_list.to_owned()))

@@ -141,6 +141,122 @@ pub enum Decoy {
     },
 }
 
+/// What an unknown user costs, learned from the known users this process has seen, so that
+/// "no such user" takes the same work as a wrong password through every mechanism.
+///
+/// Until a known user has been checked, the first user the store lists (when it can list
+/// them) sets the cost, so a fresh process (every forked SMTP child) does not start with a
+/// cheap path. One `Decoys` is shared by every configuration built for one store (the C
+/// library keeps one per `sasl_server_init`), not one per connection.
+#[derive(Debug, Default)]
+pub struct Decoys {
+    state: std::sync::Mutex<DecoyState>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct DecoyState {
+    learned: Option<Decoy>,
+    probed: bool,
+}
+
+/// How many store entries the first probe looks at, at most.
+const DECOY_PROBE_ENTRIES: usize = 256;
+
+impl Decoys {
+    /// No user seen yet.
+    pub fn new() -> Self {
+        Decoys::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, DecoyState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The cost of an unknown user now: the last known user's, else that of the first user
+    /// `store` lists, else a comparison.
+    pub fn current(&self, store: &dyn Auxprop) -> Decoy {
+        let state = *self.lock();
+        if let Some(decoy) = state.learned {
+            return decoy;
+        }
+        if state.probed {
+            return Decoy::Compare;
+        }
+        let probed = probe_store(store);
+        let mut state = self.lock();
+        state.probed = true;
+        if state.learned.is_none() {
+            state.learned = probed;
+        }
+        state.learned.unwrap_or_default()
+    }
+
+    /// Records what a known user's check cost.
+    pub fn learn(&self, decoy: Decoy) {
+        self.lock().learned = Some(decoy);
+    }
+
+    /// Checks `password` against `view`; an unknown user costs what [`current`](Self::current)
+    /// says, and a known user teaches the cost.
+    pub fn check_password(
+        &self,
+        view: &CredentialView<'_>,
+        password: &[u8],
+    ) -> Result<PasswordCheck, StoreError> {
+        let decoy = self.current(view.store);
+        let (check, path) = view.check_password_like(password, decoy)?;
+        if check != PasswordCheck::NoSuchUser {
+            self.learn(path);
+        }
+        Ok(check)
+    }
+}
+
+/// The cost of the first user in `store` that has credentials (`None` if the store cannot
+/// list its users or holds none).
+fn probe_store(store: &dyn Auxprop) -> Option<Decoy> {
+    let entries = store.entries().ok()?;
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for entry in entries.iter().take(DECOY_PROBE_ENTRIES) {
+        let key = (entry.user.as_str(), entry.realm.as_str());
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        if let Ok(Some(decoy)) = CredentialView::new(store, key.0, key.1).cost() {
+            return Some(decoy);
+        }
+    }
+    None
+}
+
+impl CredentialView<'_> {
+    /// Whether the store holds any credential of this user: a password, SCRAM keys, or a
+    /// DIGEST-MD5 or CRAM-MD5 secret. The one answer to "does this user exist".
+    pub fn exists(&self) -> Result<bool, StoreError> {
+        Ok(self.cost()?.is_some() || self.cram_md5_secret()?.is_some())
+    }
+
+    /// What checking a password of this user costs (`None` for an unknown user): the same
+    /// order of preference as [`check_password`](Self::check_password).
+    pub fn cost(&self) -> Result<Option<Decoy>, StoreError> {
+        if self.password()?.is_some() {
+            return Ok(Some(Decoy::Compare));
+        }
+        for hash in ScramHash::ALL {
+            if let Some(keys) = self.scram_keys(hash)? {
+                return Ok(Some(Decoy::Derive {
+                    hash,
+                    iterations: keys.iterations,
+                }));
+            }
+        }
+        Ok(self.digest_md5_ha1()?.map(|_| Decoy::Compare))
+    }
+}
+
 fn verdict(matches: bool) -> PasswordCheck {
     if matches {
         PasswordCheck::Match

@@ -66,6 +66,7 @@ pub mod sasldb;
 pub mod secret;
 pub mod security;
 pub mod server;
+pub mod server_secret;
 
 pub use auxprop::{Auxprop, MemoryStore};
 pub use client::{

@@ -28,15 +28,27 @@ fn base64_nonce<R: Random + ?Sized>(random: &R, len: usize) -> String {
     text
 }
 
-/// The operating system's randomness (through `rand`'s thread-local CSPRNG, seeded from the
-/// OS). The default.
+/// The operating system's randomness, drawn from the kernel (`getrandom(2)`) at every call.
+/// The default.
+///
+/// There is deliberately no user-space generator in between: a generator seeded once is
+/// copied into every `fork()` child, which would then send the same nonces and challenges
+/// (a captured login replays). Drawing from the kernel each time makes every process, forked
+/// children included, see fresh bytes.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OsRandom;
 
 impl Random for OsRandom {
     fn fill(&self, dest: &mut [u8]) {
-        use rand::Rng as _;
-        rand::rng().fill_bytes(dest);
+        // getrandom(2) does not fail on Linux once the pool is initialised (it blocks until
+        // then); the crate retries EINTR itself. Should the kernel still refuse, predictable
+        // bytes would be worse than stopping: nonces and salts must never repeat.
+        for _ in 0..3 {
+            if getrandom::fill(dest).is_ok() {
+                return;
+            }
+        }
+        std::process::abort();
     }
 }
 

@@ -138,12 +138,16 @@ pub struct ChannelBinding {
     pub kind: String,
     /// The binding data.
     pub data: Vec<u8>,
+    /// Whether the exchange must bind (Cyrus's `critical`): only the `-PLUS` mechanisms are
+    /// offered and chosen, so a peer that does not bind fails.
+    pub required: bool,
 }
 
 impl fmt::Debug for ChannelBinding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChannelBinding")
             .field("kind", &self.kind)
+            .field("required", &self.required)
             .field("data_len", &self.data.len())
             .finish()
     }

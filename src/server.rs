@@ -26,10 +26,10 @@
 //! [`ServerSession::step`]. Any error ends the session: later calls return the same error.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::auxprop::{Auxprop, MemoryStore};
-use crate::credentials::{CredentialView, Decoy, PasswordCheck};
+use crate::credentials::{CredentialView, Decoy, Decoys, PasswordCheck};
 use crate::error::{Error, ProtocolError};
 use crate::log::{LogLevel, LogSink, NoLog};
 use crate::mech::{
@@ -140,7 +140,7 @@ pub struct ServerConfig {
     scram_iterations: u32,
     server_secret: Secret,
     digest_uri_any_host: bool,
-    decoy: Mutex<Decoy>,
+    decoys: Arc<Decoys>,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -174,6 +174,7 @@ impl ServerConfig {
             scram_iterations: 4096,
             server_secret: None,
             digest_uri_any_host: false,
+            decoys: None,
         }
     }
 
@@ -269,21 +270,23 @@ impl ServerConfig {
         if let Some(checker) = &self.password_checker {
             return checker.check(user, realm, password);
         }
-        // An unknown user costs what the last known user's check cost: with a store that
-        // keeps only SCRAM keys that is a PBKDF2 derivation, with plaintext a comparison.
-        let decoy = *self.decoy.lock().unwrap_or_else(|p| p.into_inner());
-        let (check, path) =
-            CredentialView::new(self.store(), user, realm).check_password_like(password, decoy)?;
-        if check != PasswordCheck::NoSuchUser {
-            *self.decoy.lock().unwrap_or_else(|p| p.into_inner()) = path;
-        }
-        Ok(check)
+        // An unknown user costs what a known user's check costs: with a store that keeps
+        // only SCRAM keys that is a PBKDF2 derivation, with plaintext a comparison.
+        self.decoys
+            .check_password(&CredentialView::new(self.store(), user, realm), password)
+            .map_err(Error::Store)
     }
 
     /// What an unknown user's password check currently costs (see
     /// [`credentials::Decoy`](crate::credentials::Decoy)).
     pub fn unknown_user_decoy(&self) -> Decoy {
-        *self.decoy.lock().unwrap_or_else(|p| p.into_inner())
+        self.decoys.current(self.store())
+    }
+
+    /// What unknown users cost, shared by every configuration built on the same
+    /// [`Decoys`](crate::credentials::Decoys).
+    pub fn decoys(&self) -> &Decoys {
+        &self.decoys
     }
 }
 
@@ -303,6 +306,7 @@ pub struct ServerConfigBuilder {
     scram_iterations: u32,
     server_secret: Option<Secret>,
     digest_uri_any_host: bool,
+    decoys: Option<Arc<Decoys>>,
 }
 
 impl ServerConfigBuilder {
@@ -388,6 +392,13 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// Shares what unknown users cost with other configurations over the same store (the C
+    /// library builds a configuration per connection; the cost must outlive each).
+    pub fn decoys(mut self, decoys: Arc<Decoys>) -> Self {
+        self.decoys = Some(decoys);
+        self
+    }
+
     /// Checks the settings and builds the configuration.
     pub fn build(self) -> Result<ServerConfig, Error> {
         let mechanisms = match &self.mechanisms {
@@ -418,7 +429,7 @@ impl ServerConfigBuilder {
             scram_iterations: self.scram_iterations,
             server_secret,
             digest_uri_any_host: self.digest_uri_any_host,
-            decoy: Mutex::new(Decoy::Compare),
+            decoys: self.decoys.unwrap_or_default(),
         })
     }
 }
@@ -633,7 +644,10 @@ impl ServerSession {
 
     fn offers(&self, info: &MechanismInfo) -> bool {
         info.satisfies(self.required_flags())
-            && (!info.channel_binding || self.channel_binding.is_some())
+            && match &self.channel_binding {
+                Some(binding) => info.channel_binding || !binding.required,
+                None => !info.channel_binding,
+            }
             && info.max_ssf.saturating_add(self.external_ssf) >= self.properties.min_ssf
     }
 

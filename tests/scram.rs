@@ -24,6 +24,7 @@ fn binding(kind: &str, data: &[u8]) -> ChannelBinding {
     ChannelBinding {
         kind: kind.to_owned(),
         data: data.to_vec(),
+        required: false,
     }
 }
 

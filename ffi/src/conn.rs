@@ -15,6 +15,7 @@ use puresasl::{
     ServerSession, ServerStep, mech,
 };
 
+use crate::buffer::StableBuffer;
 use crate::consts::*;
 use crate::errors::code_of;
 use crate::global::{
@@ -38,15 +39,24 @@ pub struct sasl_conn {
     external_ssf: sasl_ssf_t,
     auth_external: Option<CString>,
     channel_binding: Option<ChannelBinding>,
-    out: Vec<u8>,
-    encoded: Vec<u8>,
-    decoded: Vec<u8>,
-    strings: Vec<CString>,
+    /// `serverout`/`clientout` (valid until the next step; zeroed when replaced).
+    out: StableBuffer,
+    /// `sasl_encode`/`sasl_encodev` output (valid until the next call).
+    encoded: StableBuffer,
+    /// `sasl_decode` output (valid until the next call).
+    decoded: StableBuffer,
+    /// `SASL_USERNAME` (the address stays readable until `sasl_dispose`).
+    username: StableBuffer,
+    /// `SASL_AUTHUSER` (likewise).
+    authuser: StableBuffer,
+    /// `sasl_listmech`'s result (likewise; the contents change with the next call).
+    mechlist: StableBuffer,
     ssf: sasl_ssf_t,
     maxoutbuf: c_uint,
     detail: String,
     detail_code: c_int,
-    detail_c: CString,
+    /// `sasl_errdetail`'s result (likewise).
+    errdetail: StableBuffer,
     pub(crate) propctx: Box<propctx>,
     side: Side,
 }
@@ -108,15 +118,17 @@ impl sasl_conn {
             external_ssf: 0,
             auth_external: None,
             channel_binding: None,
-            out: Vec::new(),
-            encoded: Vec::new(),
-            decoded: Vec::new(),
-            strings: Vec::new(),
+            out: StableBuffer::default(),
+            encoded: StableBuffer::default(),
+            decoded: StableBuffer::default(),
+            username: StableBuffer::default(),
+            authuser: StableBuffer::default(),
+            mechlist: StableBuffer::default(),
             ssf: 0,
             maxoutbuf: 0,
             detail: String::new(),
             detail_code: SASL_OK,
-            detail_c: CString::default(),
+            errdetail: StableBuffer::default(),
             propctx: Box::new(propctx::default()),
             side,
         }
@@ -136,24 +148,10 @@ impl sasl_conn {
 
     /// Puts `data` in the output buffer (NUL-terminated) and returns its pointer and length.
     fn output(&mut self, data: &[u8]) -> (*const c_char, c_uint) {
-        self.out.clear();
-        self.out.extend_from_slice(data);
-        self.out.push(0);
         (
-            self.out.as_ptr().cast(),
+            self.out.publish(data),
             c_uint::try_from(data.len()).unwrap_or(c_uint::MAX),
         )
-    }
-
-    /// Keeps `text` alive in the connection and returns it.
-    fn keep(&mut self, text: &str) -> *const c_char {
-        // Strings handed out stay valid until the connection is disposed; bound the cache so a
-        // long-lived connection polled in a loop cannot grow without limit.
-        if self.strings.len() > 64 {
-            self.strings.drain(..32);
-        }
-        self.strings.push(cstring(text));
-        self.strings.last().map_or(std::ptr::null(), |s| s.as_ptr())
     }
 
     fn security_properties(&self) -> SecurityProperties {
@@ -354,6 +352,7 @@ fn build_server_config(
         ServerConfig::builder(&service, &conn.fqdn.to_string_lossy())
             .store(global.store.clone())
             .server_secret(global.server_secret.clone())
+            .decoys(global.decoys.clone())
             // Cyrus's DIGEST-MD5 accepts a digest-uri naming any host (clients that connect
             // by IP address send `smtp/127.0.0.1`); the service must still match.
             .digest_uri_any_host(true)
@@ -413,10 +412,14 @@ fn build_server_config(
         }
     }
     let auxprop_only = methods.iter().all(|m| matches!(m, Pwcheck::Auxprop));
-    builder = builder.password_checker(Arc::new(PwcheckChain {
-        store: global.store.clone(),
-        methods,
-    }));
+    // With the store alone, the core's own check runs (and its unknown-user decoy with it).
+    if !auxprop_only {
+        builder = builder.password_checker(Arc::new(PwcheckChain {
+            store: global.store.clone(),
+            decoys: global.decoys.clone(),
+            methods,
+        }));
+    }
     builder
         .build()
         .map(|config| (config, auxprop_only))
@@ -607,16 +610,13 @@ unsafe fn server_result(
     }
 }
 
-/// Whether the store holds any credential of `user` (a password, SCRAM keys or a DIGEST-MD5
-/// secret).
+/// Whether the store holds any credential of `user` (a store that fails counts as knowing
+/// the user: the failure, not the name, is what the log should show).
 pub(crate) fn user_known(global: &ServerGlobal, config: &ServerConfig, user: &str) -> bool {
     let (name, realm) = config.split_user(user);
-    let view = puresasl::credentials::CredentialView::new(global.store.as_ref(), &name, &realm);
-    view.password().is_ok_and(|p| p.is_some())
-        || view.digest_md5_ha1().is_ok_and(|s| s.is_some())
-        || puresasl::ScramHash::ALL
-            .iter()
-            .any(|hash| view.scram_keys(*hash).is_ok_and(|k| k.is_some()))
+    puresasl::credentials::CredentialView::new(global.store.as_ref(), &name, &realm)
+        .exists()
+        .unwrap_or(true)
 }
 
 /// Starts a server exchange with `mech` and the client's initial response, if any.
@@ -706,7 +706,8 @@ pub unsafe extern "C" fn sasl_server_step(
         let Some(input) = (unsafe { bytes(clientin, clientinlen) }) else {
             return conn.error(SASL_BADPARAM, "Parameter error: clientin is NULL");
         };
-        let input = input.to_vec();
+        // A copy the application cannot change under us; it may hold a password.
+        let input = zeroize::Zeroizing::new(input.to_vec());
         let Some(session) = side.session.as_mut() else {
             return conn.error(SASL_BADPROT, "sasl_server_step before sasl_server_start");
         };
@@ -758,7 +759,10 @@ pub unsafe extern "C" fn sasl_listmech(
                 .iter()
                 .filter(|info| {
                     info.satisfies(SecurityFlags::from_bits(conn.props.security_flags))
-                        && (!info.channel_binding || conn.channel_binding.is_some())
+                        && match &conn.channel_binding {
+                            Some(binding) => info.channel_binding || !binding.required,
+                            None => !info.channel_binding,
+                        }
                 })
                 .map(|info| info.name)
                 .collect(),
@@ -769,7 +773,7 @@ pub unsafe extern "C" fn sasl_listmech(
         let text = format!("{prefix}{}{suffix}", names.join(&sep));
         let count = c_int::try_from(names.len()).unwrap_or(c_int::MAX);
         let len = c_uint::try_from(text.len()).unwrap_or(c_uint::MAX);
-        let ptr = conn.keep(&text);
+        let ptr = conn.mechlist.publish(text.replace('\0', "").as_bytes());
         // SAFETY: out-pointers NULL or writable; result checked non-NULL above.
         unsafe {
             put(result, ptr);
@@ -865,6 +869,8 @@ pub unsafe extern "C" fn sasl_setprop(
                 conn.channel_binding = Some(ChannelBinding {
                     kind: name,
                     data: data.unwrap_or_default().to_vec(),
+                    // Cyrus's `critical`: only mechanisms that bind may run.
+                    required: cb.critical != 0,
                 });
                 SASL_OK
             }
@@ -909,7 +915,14 @@ pub unsafe extern "C" fn sasl_getprop(
         let string = |s: &Option<CString>| s.as_ref().map(|s| s.as_ptr().cast::<c_void>());
         let value: Result<*const c_void, c_int> = match propnum {
             SASL_USERNAME | SASL_AUTHUSER => match user_prop(conn, propnum == SASL_AUTHUSER) {
-                Some(name) => Ok(conn.keep(&name).cast()),
+                Some(name) => {
+                    let slot = if propnum == SASL_AUTHUSER {
+                        &mut conn.authuser
+                    } else {
+                        &mut conn.username
+                    };
+                    Ok(slot.publish(name.replace('\0', "").as_bytes()).cast())
+                }
                 None => Err(SASL_NOTDONE),
             },
             SASL_SSF => Ok(std::ptr::from_ref(&conn.ssf).cast()),
@@ -1017,8 +1030,8 @@ pub unsafe extern "C" fn sasl_errdetail(conn: *mut sasl_conn_t) -> *const c_char
             code => code,
         };
         let text = crate::errors::errstring(code).to_string_lossy();
-        conn.detail_c = cstring(&format!("SASL({code}): {text}: {}", conn.detail));
-        conn.detail_c.as_ptr()
+        let detail = format!("SASL({code}): {text}: {}", conn.detail).replace('\0', "");
+        conn.errdetail.publish(detail.as_bytes())
     })
 }
 
@@ -1095,12 +1108,11 @@ unsafe fn apply_layer(
                 Direction::Encode => &mut conn.encoded,
                 Direction::Decode => &mut conn.decoded,
             };
-            *buffer = bytes;
-            let len = c_uint::try_from(buffer.len()).unwrap_or(c_uint::MAX);
-            buffer.push(0);
+            let len = c_uint::try_from(bytes.len()).unwrap_or(c_uint::MAX);
+            let ptr = buffer.publish(&bytes);
             // SAFETY: the caller checked both pointers non-NULL and writable.
             unsafe {
-                *output = buffer.as_ptr().cast();
+                *output = ptr;
                 *outputlen = len;
             }
             SASL_OK
@@ -1426,7 +1438,7 @@ enum Gathered<T> {
 /// `conn_ptr` is the connection; `answers` are the application's filled prompts.
 unsafe fn simple_value(
     lists: &[&[Callback]],
-    answers: &[(u64, Vec<u8>)],
+    answers: &[(u64, zeroize::Zeroizing<Vec<u8>>)],
     id: std::ffi::c_ulong,
 ) -> Gathered<String> {
     if let Some((_, value)) = answers.iter().find(|(i, _)| *i == id) {
@@ -1469,10 +1481,10 @@ unsafe fn simple_value(
 unsafe fn password_value(
     conn_ptr: *mut sasl_conn_t,
     lists: &[&[Callback]],
-    answers: &[(u64, Vec<u8>)],
+    answers: &[(u64, zeroize::Zeroizing<Vec<u8>>)],
 ) -> Gathered<puresasl::Secret> {
     if let Some((_, value)) = answers.iter().find(|(i, _)| *i == SASL_CB_PASS) {
-        return Gathered::Value(puresasl::Secret::new(value.clone()));
+        return Gathered::Value(puresasl::Secret::from(value.as_slice()));
     }
     let Some(cb) = find_callback(lists, SASL_CB_PASS) else {
         return Gathered::Prompt;
@@ -1506,7 +1518,7 @@ unsafe fn password_value(
 unsafe fn prompt_answers(
     side: &ClientSide,
     prompt_need: *mut *mut sasl_interact_t,
-) -> Vec<(u64, Vec<u8>)> {
+) -> Vec<(u64, zeroize::Zeroizing<Vec<u8>>)> {
     let mut answers = Vec::new();
     if prompt_need.is_null() {
         return answers;
@@ -1530,7 +1542,7 @@ unsafe fn prompt_answers(
             } else {
                 value.to_vec()
             };
-            answers.push((prompt.id, value));
+            answers.push((prompt.id, value.into()));
         }
     }
     answers
@@ -1706,7 +1718,7 @@ pub unsafe extern "C" fn sasl_client_start(
             Ok(start) => {
                 // SAFETY: out-pointers NULL or writable.
                 unsafe { put(mech, static_mech_name(start.mechanism)) };
-                if let Some(initial) = start.initial_response {
+                if let Some(initial) = start.initial_response.map(zeroize::Zeroizing::new) {
                     let (ptr, len) = conn.output(&initial);
                     // SAFETY: as above.
                     unsafe {
@@ -1750,7 +1762,8 @@ pub unsafe extern "C" fn sasl_client_step(
         let Some(input) = (unsafe { bytes(serverin, serverinlen) }) else {
             return conn.error(SASL_BADPARAM, "Parameter error: serverin is NULL");
         };
-        let input = input.to_vec();
+        // A copy the application cannot change under us; it may hold a password.
+        let input = zeroize::Zeroizing::new(input.to_vec());
         let Side::Client(side) = &mut conn.side else {
             return conn.error(SASL_BADPARAM, "not a client connection");
         };
@@ -1761,6 +1774,8 @@ pub unsafe extern "C" fn sasl_client_step(
         let (ssf, maxoutbuf) = (session.ssf(), session.max_outbuf());
         match result {
             Ok(ClientStep::Continue(response)) => {
+                // Client responses may carry the password (LOGIN): no copy outlives the call.
+                let response = zeroize::Zeroizing::new(response);
                 let (ptr, len) = conn.output(&response);
                 // SAFETY: as above.
                 unsafe {
@@ -1770,7 +1785,8 @@ pub unsafe extern "C" fn sasl_client_step(
                 SASL_CONTINUE
             }
             Ok(ClientStep::Done(response)) => {
-                let (ptr, len) = conn.output(&response.unwrap_or_default());
+                let response = zeroize::Zeroizing::new(response.unwrap_or_default());
+                let (ptr, len) = conn.output(&response);
                 conn.ssf = ssf;
                 conn.maxoutbuf = maxoutbuf;
                 // SAFETY: as above.

@@ -101,8 +101,11 @@ pub struct ServerGlobal {
     pub file: Config,
     /// The credential store (opened lazily by the store itself).
     pub store: Arc<dyn Auxprop>,
-    /// The secret SCRAM derives fake salts from (stable for the process).
+    /// The secret SCRAM derives fake and plaintext users' salts from (stable across
+    /// processes: see [`server_secret`]).
     pub server_secret: Secret,
+    /// What an unknown user costs, shared by every connection.
+    pub decoys: Arc<puresasl::credentials::Decoys>,
 }
 
 /// The whole library state.
@@ -224,6 +227,56 @@ pub fn open_store(lookup: &dyn Fn(&str) -> Option<String>, log: &CallbackLog) ->
     Arc::new(SasldbStore::new(path))
 }
 
+/// The server secret (see `puresasl::server_secret`): the option `server_secret` (text, the
+/// same on every server sharing a credential database), else the file named by
+/// `server_secret_file`, else the file beside the sasldb2 store, created on first use. When
+/// none can be read or made, a secret for this process only, and an error in the log: unknown
+/// users' SCRAM salts then change with each process.
+pub fn server_secret(lookup: &dyn Fn(&str) -> Option<String>, log: &CallbackLog) -> Secret {
+    use puresasl::server_secret::{from_text, load_or_create, path_beside};
+    if let Some(text) = lookup("server_secret") {
+        match from_text(text.as_bytes()) {
+            Ok(secret) => return secret,
+            Err(error) => log.log(LogLevel::Error, &format!("server_secret: {error}")),
+        }
+    }
+    let sasldb = uses_sasldb(lookup)
+        .then(|| lookup("sasldb_path").unwrap_or_else(|| "/etc/sasldb2".to_owned()));
+    let file = lookup("server_secret_file")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            sasldb
+                .as_ref()
+                .map(|p| path_beside(std::path::Path::new(p)))
+        });
+    if let Some(path) = file {
+        let like = sasldb.as_ref().map(std::path::Path::new);
+        match load_or_create(&path, like, &puresasl::OsRandom) {
+            Ok(secret) => return secret,
+            Err(error) => log.log(
+                LogLevel::Error,
+                &format!(
+                    "cannot read or create the server secret {}: {error}; unknown users' \
+                     SCRAM salts will change with each process",
+                    path.display()
+                ),
+            ),
+        }
+    }
+    let mut secret = vec![0u8; 32];
+    puresasl::Random::fill(&puresasl::OsRandom, &mut secret);
+    Secret::new(secret)
+}
+
+/// Whether `auxprop_plugin` names the sasldb2 store (it does when unset).
+fn uses_sasldb(lookup: &dyn Fn(&str) -> Option<String>) -> bool {
+    lookup("auxprop_plugin").is_none_or(|plugins| {
+        plugins
+            .split_ascii_whitespace()
+            .any(|p| p.eq_ignore_ascii_case("sasldb"))
+    })
+}
+
 /// The `SASL_CB_LOG` adapter (connection callbacks first), falling back to syslog filtered by
 /// `log_level`.
 pub struct CallbackLog {
@@ -264,6 +317,8 @@ impl LogSink for CallbackLog {
 pub struct PwcheckChain {
     /// The store, for `auxprop`.
     pub store: Arc<dyn Auxprop>,
+    /// What an unknown user costs in the store.
+    pub decoys: Arc<puresasl::credentials::Decoys>,
     /// The methods in order.
     pub methods: Vec<Pwcheck>,
 }
@@ -290,8 +345,12 @@ impl PasswordChecker for PwcheckChain {
         let mut last = Ok(PasswordCheck::NoSuchUser);
         for method in &self.methods {
             let result = match method {
-                Pwcheck::Auxprop => CredentialView::new(self.store.as_ref(), user, realm)
-                    .check_password(password)
+                Pwcheck::Auxprop => self
+                    .decoys
+                    .check_password(
+                        &CredentialView::new(self.store.as_ref(), user, realm),
+                        password,
+                    )
                     .map_err(Error::Store),
                 Pwcheck::Saslauthd {
                     path,

@@ -9,6 +9,7 @@
 #![allow(non_camel_case_types, reason = "the C names are the ABI")]
 
 pub mod base64;
+mod buffer;
 pub mod config_api;
 pub mod conn;
 pub mod consts;
@@ -25,7 +26,7 @@ use std::sync::Arc;
 
 use puresasl::config::Config;
 use puresasl::credentials::{CredentialView, PasswordPolicy};
-use puresasl::{OsRandom, PasswordCheck, Random, Secret};
+use puresasl::{OsRandom, PasswordCheck};
 
 use crate::conn::{conn_callbacks, conn_mut, sasl_conn_t, server_parts};
 use crate::consts::*;
@@ -77,14 +78,21 @@ pub unsafe extern "C" fn sasl_server_init(
             };
             global::open_store(&|name| option(&lists, Some(&file), name), &log)
         };
-        let mut secret = vec![0u8; 32];
-        OsRandom.fill(&mut secret);
+        let server_secret = {
+            let lists: [&[global::Callback]; 1] = [&callbacks];
+            let log = global::CallbackLog {
+                lists: vec![callback_list],
+                log_level: SASL_LOG_ERR,
+            };
+            global::server_secret(&|name| option(&lists, Some(&file), name), &log)
+        };
         state.server = Some(Arc::new(ServerGlobal {
             appname: appname.map(|a| CString::new(a).unwrap_or_default()),
             callbacks: callback_list,
             file,
             store,
-            server_secret: Secret::new(secret),
+            server_secret,
+            decoys: Arc::default(),
         }));
         SASL_OK
     })
@@ -381,15 +389,10 @@ pub unsafe extern "C" fn sasl_user_exists(
         if let Some(r) = realm_arg.filter(|_| !user.contains('@')) {
             realm = r;
         }
-        let view = CredentialView::new(global.store.as_ref(), &name, &realm);
-        let exists = view.password().map(|p| p.is_some()).unwrap_or(false)
-            || puresasl::ScramHash::ALL
-                .iter()
-                .any(|h| view.scram_keys(*h).map(|k| k.is_some()).unwrap_or(false));
-        if exists {
-            SASL_OK
-        } else {
-            conn.error(SASL_NOUSER, "user not found")
+        match CredentialView::new(global.store.as_ref(), &name, &realm).exists() {
+            Ok(true) => SASL_OK,
+            Ok(false) => conn.error(SASL_NOUSER, "user not found"),
+            Err(error) => conn.error(SASL_FAIL, format!("credential store: {error}")),
         }
     })
 }
@@ -421,9 +424,17 @@ pub unsafe extern "C" fn sasl_setpass(
         let Some(user) = (unsafe { opt_string(user) }) else {
             return conn.error(SASL_BADPARAM, "Parameter error: no user");
         };
+        let disable = flags & SASL_SET_DISABLE != 0;
+        // As Cyrus: a password is required unless disabling, and create-and-disable is
+        // contradictory. (An empty password would otherwise be stored and then accepted.)
+        if (!disable && (pass.is_null() || passlen == 0))
+            || (disable && flags & SASL_SET_CREATE != 0)
+        {
+            return conn.error(SASL_BADPARAM, "Parameter error: no password");
+        }
         let (name, realm) = config.split_user(user.trim());
         let store = global.store.as_ref();
-        if flags & SASL_SET_DISABLE != 0 || pass.is_null() {
+        if disable {
             return match puresasl::credentials::delete_user(store, &name, &realm) {
                 Ok(()) => SASL_OK,
                 Err(error) => conn.error(SASL_FAIL, format!("could not delete user: {error}")),

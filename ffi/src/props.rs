@@ -13,19 +13,40 @@ use crate::types::propval;
 use crate::util::{guard, nonnull, opt_string};
 
 /// A property context (opaque to C): requested names and their values.
+///
+/// Pointer lifetimes, as Cyrus's: a value string stays valid until its property is erased or
+/// the context cleared or disposed; the array `prop_get` returns stays valid until the next
+/// change to the context (a repeated `prop_get` without change returns the same array).
 #[derive(Default)]
 pub struct propctx {
     entries: Vec<Entry>,
-    /// The `propval` array `prop_get` returns, rebuilt on each call.
+    /// The `propval` array `prop_get` returns, rebuilt only after a change.
     view: Vec<propval>,
     /// NULL-terminated value-pointer arrays backing `view`.
     value_ptrs: Vec<Vec<*const c_char>>,
+    /// Whether `entries` changed since `view` was built.
+    stale: bool,
 }
 
 #[derive(Clone)]
 struct Entry {
     name: CString,
     values: Vec<CString>,
+}
+
+impl Entry {
+    /// Drops the values, zeroing their bytes (they are often passwords).
+    fn erase_values(&mut self) {
+        for value in self.values.drain(..) {
+            drop(Secret::new(value.into_bytes_with_nul()));
+        }
+    }
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        self.erase_values();
+    }
 }
 
 impl propctx {
@@ -41,10 +62,15 @@ impl propctx {
                 name,
                 values: Vec::new(),
             });
+            self.stale = true;
         }
     }
 
     fn rebuild_view(&mut self) -> *const propval {
+        if !self.stale && !self.view.is_empty() {
+            return self.view.as_ptr();
+        }
+        self.stale = false;
         self.value_ptrs = self
             .entries
             .iter()
@@ -253,6 +279,7 @@ pub unsafe extern "C" fn prop_set(
         // A NUL inside a value cannot be represented as a C string: cut it there.
         let bytes: Vec<u8> = bytes.into_iter().take_while(|b| *b != 0).collect();
         entry.values.push(CString::new(bytes).unwrap_or_default());
+        ctx.stale = true;
         SASL_OK
     })
 }
@@ -273,9 +300,10 @@ pub unsafe extern "C" fn prop_clear(ctx: *mut propctx, requests: c_int) {
             ctx.entries.clear();
         } else {
             for entry in &mut ctx.entries {
-                entry.values.clear();
+                entry.erase_values();
             }
         }
+        ctx.stale = true;
     })
 }
 
@@ -320,10 +348,8 @@ pub unsafe extern "C" fn prop_erase(ctx: *mut propctx, name: *const c_char) {
             .iter_mut()
             .find(|e| e.name.to_bytes() == name.as_bytes())
         {
-            for value in entry.values.drain(..) {
-                // Dropping a Secret zeroizes the bytes.
-                drop(Secret::new(value.into_bytes()));
-            }
+            entry.erase_values();
+            ctx.stale = true;
         }
     })
 }

@@ -594,6 +594,10 @@ struct iovec; /* Defined in the OS headers (<sys/uio.h>). */
 
 /**
  * A property context (opaque to C): requested names and their values.
+ *
+ * Pointer lifetimes, as Cyrus's: a value string stays valid until its property is erased or
+ * the context cleared or disposed; the array `prop_get` returns stays valid until the next
+ * change to the context (a repeated `prop_get` without change returns the same array).
  */
 typedef struct propctx propctx;
 

@@ -40,6 +40,7 @@ pub fn binding() -> ChannelBinding {
     ChannelBinding {
         kind: "tls-exporter".into(),
         data: b"fuzz channel binding data".to_vec(),
+        required: false,
     }
 }
 

@@ -135,6 +135,7 @@ pub fn cb(kind: &str, data: &[u8]) -> ChannelBinding {
     ChannelBinding {
         kind: kind.to_owned(),
         data: data.to_vec(),
+        required: false,
     }
 }
 

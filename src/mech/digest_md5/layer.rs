@@ -167,33 +167,38 @@ impl Drop for Sealing {
 }
 
 impl Sealing {
-    fn new(cipher: Cipher, key: &[u8; 16]) -> Sealing {
-        let mut iv = [0u8; 8];
-        iv.copy_from_slice(key.get(8..16).unwrap_or(&[0; 8]));
-        match cipher {
+    /// The cipher state for `key` (Kcc or Kcs). Every slice below is within the 16 bytes, so
+    /// no branch can fail; they are errors rather than a fallback key all the same, so a
+    /// mistake here can never encrypt under a known all-zero key.
+    fn new(cipher: Cipher, key: &[u8; 16]) -> Result<Sealing, Error> {
+        const BAD_KEY: Error = Error::State("security layer key of the wrong length");
+        let iv: [u8; 8] = key
+            .get(8..16)
+            .and_then(|tail| tail.try_into().ok())
+            .ok_or(BAD_KEY)?;
+        Ok(match cipher {
             Cipher::Rc4_40 | Cipher::Rc4_56 | Cipher::Rc4 => Sealing::Rc4(Box::new(
-                // A 16-byte key is always valid for RC4 (1..=256 bytes).
-                rc4::Rc4::new_from_slice(key).unwrap_or_else(|_| rc4::Rc4::new(&[0; 32].into())),
+                rc4::Rc4::new_from_slice(key).map_err(|_| BAD_KEY)?,
             )),
             Cipher::Des => {
-                let k = des_key(key.get(..7).unwrap_or_default());
+                let k = des_key(key.get(..7).ok_or(BAD_KEY)?);
                 Sealing::Des {
                     cipher: Box::new(des::Des::new(&(*k).into())),
                     iv,
                 }
             }
             Cipher::TripleDes => {
-                let k1 = des_key(key.get(..7).unwrap_or_default());
-                let k2 = des_key(key.get(7..14).unwrap_or_default());
+                let k1 = des_key(key.get(..7).ok_or(BAD_KEY)?);
+                let k2 = des_key(key.get(7..14).ok_or(BAD_KEY)?);
                 let mut both = Zeroizing::new([0u8; 16]);
-                both.get_mut(..8).unwrap_or_default().copy_from_slice(&*k1);
-                both.get_mut(8..).unwrap_or_default().copy_from_slice(&*k2);
+                both.get_mut(..8).ok_or(BAD_KEY)?.copy_from_slice(&*k1);
+                both.get_mut(8..).ok_or(BAD_KEY)?.copy_from_slice(&*k2);
                 Sealing::TripleDes {
                     cipher: Box::new(des::TdesEde2::new(&(*both).into())),
                     iv,
                 }
             }
-        }
+        })
     }
 
     /// Encrypts in place; block ciphers need whole blocks.
@@ -295,13 +300,15 @@ impl DigestLayer {
         let kic = md5_concat(&[session_key, CLIENT_SIGN]);
         let kis = md5_concat(&[session_key, SERVER_SIGN]);
         let seal = |magic: &[u8]| {
-            cipher.map(|cipher| {
-                let n = cipher.key_bytes().min(session_key.len());
-                let key = md5_concat(&[session_key.get(..n).unwrap_or_default(), magic]);
-                (cipher, Sealing::new(cipher, &key))
-            })
+            cipher
+                .map(|cipher| {
+                    let n = cipher.key_bytes().min(session_key.len());
+                    let key = md5_concat(&[session_key.get(..n).unwrap_or_default(), magic]);
+                    Sealing::new(cipher, &key).map(|sealing| (cipher, sealing))
+                })
+                .transpose()
         };
-        let (kcc, kcs) = (seal(CLIENT_SEAL), seal(SERVER_SEAL));
+        let (kcc, kcs) = (seal(CLIENT_SEAL)?, seal(SERVER_SEAL)?);
         let client_dir = Direction {
             mac_key: kic,
             seq: 0,
@@ -497,10 +504,12 @@ mod tests {
     fn des_and_3des_match_openssl() {
         let kc: [u8; 16] = core::array::from_fn(|i| u8::try_from(i * 0x11).unwrap());
         let mut data = *b"sixteen byte msg";
-        Sealing::new(Cipher::Des, &kc).encrypt(&mut data);
+        Sealing::new(Cipher::Des, &kc).unwrap().encrypt(&mut data);
         assert_eq!(super::super::hex(&data), "63d9bf4e7dee21629bdccd4fe731d2e4");
         let mut data = *b"sixteen byte msg";
-        Sealing::new(Cipher::TripleDes, &kc).encrypt(&mut data);
+        Sealing::new(Cipher::TripleDes, &kc)
+            .unwrap()
+            .encrypt(&mut data);
         assert_eq!(super::super::hex(&data), "c73d97dea9769eceed875faa130a67cd");
         assert_eq!(super::super::hex(&*des_key(&kc[7..14])), "76c42634abdf32ba");
     }

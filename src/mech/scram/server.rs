@@ -14,16 +14,20 @@
 //! outcome themselves, and an extra round trip would only make clients abort instead of
 //! seeing an authentication failure.
 //!
-//! Timing: with stored keys (what [`crate::credentials::set_password`] writes by default) a
-//! known user and an unknown one cost the same few HMACs. A store holding only a plaintext
-//! password makes the server run PBKDF2 for that user at client-first, which an unknown user
-//! does not pay; store keys to close that gap.
+//! Timing: an unknown user costs what the server's known users cost (see
+//! [`crate::credentials::Decoys`]): with stored keys (what
+//! [`crate::credentials::set_password`] writes by default) a few HMACs and the stored
+//! iteration count; with only plaintext passwords a PBKDF2 derivation at client-first and the
+//! configured count. What still tells users apart: a store mixing users with keys and users
+//! with only plaintext, or keys of several iteration counts, gives an unknown user the cost and
+//! count of the last known user seen, so users unlike that one stand out.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::NONCE_LEN;
 use super::parse::{self, CbFlag};
+use crate::credentials::Decoy;
 use crate::error::{Error, ProtocolError, malformed};
 use crate::keys::{ScramHash, StoredKeys, normalize_password};
 use crate::log::LogLevel;
@@ -152,16 +156,35 @@ impl ScramServer {
         let secret = ctx.server_secret();
         let iterations = ctx.config.scram_iterations();
         let credentials = ctx.credentials(&identity.authcid, &identity.realm);
+        let decoys = ctx.config.decoys();
         let (keys, known) = match credentials.scram_keys(self.hash)? {
-            Some(keys) => (keys, true),
+            Some(keys) => {
+                decoys.learn(Decoy::Derive {
+                    hash: self.hash,
+                    iterations: keys.iterations,
+                });
+                (keys, true)
+            }
             None => match credentials.password()? {
                 Some(password) => {
+                    decoys.learn(Decoy::Compare);
                     let salt = derived_salt(secret, self.hash, &identity.authcid, &identity.realm);
                     let password = normalize_password(password.expose());
                     let keys = StoredKeys::derive(self.hash, password.expose(), &salt, iterations);
                     (keys, true)
                 }
                 None => {
+                    // The same work and the same iteration count as the users this server
+                    // knows: a PBKDF2 derivation where they have only a plaintext password,
+                    // their stored count where they have keys.
+                    let iterations = match decoys.current(ctx.config.store()) {
+                        Decoy::Compare => {
+                            let salt = derived_salt(secret, self.hash, "", "");
+                            let _ = StoredKeys::derive(self.hash, b"", &salt, iterations);
+                            iterations
+                        }
+                        Decoy::Derive { iterations, .. } => iterations,
+                    };
                     let keys = fake_keys(
                         secret,
                         self.hash,
