@@ -42,20 +42,6 @@ impl StableBuffer {
         self.current.push(0);
         self.current.as_ptr().cast()
     }
-
-    /// The current contents without the NUL (empty before the first publish).
-    pub fn contents(&self) -> &[u8] {
-        self.current.split_last().map_or(&[], |(_, rest)| rest)
-    }
-
-    /// The address of the current contents (NULL before the first publish).
-    pub fn as_ptr(&self) -> *const c_char {
-        if self.current.is_empty() {
-            std::ptr::null()
-        } else {
-            self.current.as_ptr().cast()
-        }
-    }
 }
 
 impl Drop for StableBuffer {
@@ -82,7 +68,8 @@ mod tests {
             .any(|v| v.as_ptr().cast::<c_char>() == first);
         assert!(owned);
         assert!(buffer.retired.len() < 8, "{} retired", buffer.retired.len());
-        assert_eq!(buffer.publish(b"bob"), buffer.as_ptr());
-        assert_eq!(buffer.contents(), b"bob");
+        let bob = buffer.publish(b"bob");
+        assert_eq!(bob, buffer.current.as_ptr().cast::<c_char>());
+        assert_eq!(buffer.current, b"bob\0");
     }
 }

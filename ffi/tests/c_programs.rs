@@ -1099,3 +1099,101 @@ fn debian_config_exports_as_cyrus() {
             .unwrap(),
     );
 }
+
+fn assert_security_ok(out: &Output) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success()
+            && [
+                "setpass",
+                "lifetimes",
+                "boundaries",
+                "critical",
+                "fork",
+                "all",
+            ]
+            .iter()
+            .all(|check| stdout.lines().any(|l| l == format!("ok {check}"))),
+        "{}",
+        text(out)
+    );
+}
+
+#[test]
+fn security_guarantees_as_cyrus_and_under_address_sanitizer() {
+    // security.c: fresh randomness in every fork()ed child (CRAM-MD5 challenge, DIGEST-MD5
+    // nonce, SCRAM nonce, sasl_rand), pointers held across hundreds of later calls, critical
+    // channel binding, sasl_setpass with an empty password, long seterror texts, base64 and
+    // prop_format output at the boundary. Ours plainly and under ASan; then Cyrus's.
+    if !have("cc", &["--version"]) || !have_file("/usr/include/sasl/sasl.h") {
+        return;
+    }
+    let dir = scratch("security");
+    let ours = dir.join("security-ours");
+    compile("security.c", &ours, true, &[]);
+    let db = fresh_db("security-ours");
+    assert_security_ok(&run_ours(&ours, &[], &[("TEST_SASLDB", &db)]));
+    let asan = dir.join("security-asan");
+    compile(
+        "security.c",
+        &asan,
+        true,
+        &["-fsanitize=address", "-fno-omit-frame-pointer"],
+    );
+    let db = fresh_db("security-asan");
+    assert_security_ok(&run_ours(
+        &asan,
+        &[],
+        &[("TEST_SASLDB", &db), ("ASAN_OPTIONS", "detect_leaks=0")],
+    ));
+    if have_file("/usr/lib/x86_64-linux-gnu/sasl2/libsasldb.so") {
+        let cyrus = dir.join("security-cyrus");
+        compile("security.c", &cyrus, false, &[]);
+        let db = fresh_db("security-cyrus");
+        assert_security_ok(
+            &cyrus_command(&cyrus)
+                .env("TEST_SASLDB", &db)
+                .output()
+                .unwrap(),
+        );
+    }
+}
+
+#[test]
+fn scram_salts_are_stable_across_processes() {
+    // An unknown user's fake salt, and a plaintext user's derived salt, are the same in every
+    // process (the server secret lives beside the store), and look alike.
+    if !have("cc", &["--version"]) {
+        return;
+    }
+    let dir = scratch("salts");
+    let program = dir.join("security-salts");
+    compile("security.c", &program, true, &[]);
+    let db = fresh_db("salts");
+    let _ = std::fs::remove_file(format!("{db}.puresasl-secret"));
+    let run = || {
+        let out = run_ours(&program, &[], &[("TEST_SASLDB", &db), ("TEST_SALTS", "1")]);
+        assert!(out.status.success(), "{}", text(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let salt = |user: &str| {
+            stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("salt {user} ")))
+                .unwrap()
+                .to_owned()
+        };
+        (salt("alice"), salt("nobody"))
+    };
+    let (alice, nobody) = run();
+    assert_ne!(nobody, "none");
+    assert_eq!(run(), (alice.clone(), nobody.clone()));
+    let secret = std::fs::metadata(format!("{db}.puresasl-secret")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&secret.permissions()) & 0o777,
+        0o640
+    );
+    let (salt, iterations) = alice.split_once(",i=").unwrap();
+    let (fake_salt, fake_iterations) = nobody.split_once(",i=").unwrap();
+    assert_eq!(salt.len(), fake_salt.len());
+    assert_eq!(iterations, fake_iterations);
+}

@@ -1,0 +1,315 @@
+/* The security guarantees of the C library, tried as an attacker or a careless application
+ * would: fresh randomness in every fork()ed child, pointers that stay readable as long as Cyrus
+ * says, critical channel binding, an empty password refused by sasl_setpass, long error texts
+ * and base64/prop_format output exactly at the buffer boundary. Run on our library (plain and
+ * under AddressSanitizer) and on Cyrus's by ffi/tests/c_programs.rs. Prints "ok" lines and
+ * exits 0 only if every check passed; with argument "salt" (or TEST_SALTS set) it prints the SCRAM salts the server
+ * gives a known and an unknown user (compared across processes by the harness). */
+#define _DEFAULT_SOURCE
+/* Copies below are bounded by snprintf on purpose. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <sasl/sasl.h>
+#include <sasl/saslutil.h>
+#include <sasl/prop.h>
+
+static int failures;
+#define CHECK(cond, ...) do { if (!(cond)) { failures++; fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__); fprintf(stderr, "\n"); } } while (0)
+
+static int getopt_cb(void *ctx, const char *plugin, const char *option, const char **result, unsigned *len)
+{
+    (void)ctx; (void)plugin;
+    const char *value = NULL;
+    if (strcmp(option, "pwcheck_method") == 0) value = "auxprop";
+    else if (strcmp(option, "auxprop_plugin") == 0) value = "sasldb";
+    else if (strcmp(option, "sasldb_path") == 0) value = getenv("TEST_SASLDB");
+    else if (strcmp(option, "mech_list") == 0) value = "PLAIN LOGIN CRAM-MD5 DIGEST-MD5 SCRAM-SHA-1 SCRAM-SHA-1-PLUS SCRAM-SHA-256 SCRAM-SHA-256-PLUS";
+    if (value == NULL) return SASL_FAIL;
+    *result = value;
+    if (len) *len = (unsigned)strlen(value);
+    return SASL_OK;
+}
+
+static int log_cb(void *ctx, int level, const char *msg)
+{
+    (void)ctx; (void)level; (void)msg;
+    return SASL_OK;
+}
+
+static sasl_callback_t callbacks[] = {
+    {SASL_CB_GETOPT, (int (*)(void))getopt_cb, NULL},
+    {SASL_CB_LOG, (int (*)(void))log_cb, NULL},
+    {SASL_CB_LIST_END, NULL, NULL},
+};
+
+static sasl_conn_t *server(void)
+{
+    sasl_conn_t *conn = NULL;
+    int r = sasl_server_new("imap", "mail.example.org", "example.org", NULL, NULL, NULL, 0, &conn);
+    CHECK(r == SASL_OK && conn != NULL, "sasl_server_new: %d", r);
+    return conn;
+}
+
+/* sasl_setpass refuses an empty password (it would be stored, then accepted). */
+static void check_setpass(sasl_conn_t *conn)
+{
+    int r = sasl_setpass(conn, "alice", "", 0, NULL, 0, SASL_SET_CREATE);
+    CHECK(r == SASL_BADPARAM, "setpass with an empty password gave %d", r);
+    r = sasl_setpass(conn, "alice", NULL, 0, NULL, 0, SASL_SET_CREATE);
+    CHECK(r == SASL_BADPARAM, "setpass with a NULL password gave %d", r);
+    r = sasl_setpass(conn, "alice", "secret", 6, NULL, 0, SASL_SET_CREATE);
+    CHECK(r == SASL_OK, "setpass: %d %s", r, sasl_errdetail(conn));
+    r = sasl_checkpass(conn, "alice", 0, "", 0);
+    CHECK(r != SASL_OK, "the empty password was accepted");
+    r = sasl_checkpass(conn, "alice", 0, "secret", 6);
+    CHECK(r == SASL_OK, "checkpass: %d", r);
+    printf("ok setpass\n");
+}
+
+/* Every pointer the library hands out stays readable across many later calls. */
+static void check_lifetimes(void)
+{
+    sasl_conn_t *conn = server();
+    const char *out; unsigned outlen;
+    int r = sasl_server_start(conn, "PLAIN", "\0alice\0secret", 13, &out, &outlen);
+    CHECK(r == SASL_OK, "PLAIN: %d %s", r, sasl_errdetail(conn));
+    const char *user = NULL;
+    r = sasl_getprop(conn, SASL_USERNAME, (const void **)&user);
+    CHECK(r == SASL_OK && user != NULL, "USERNAME: %d", r);
+    char name[256];
+    snprintf(name, sizeof name, "%s", user ? user : "");
+    CHECK(strncmp(name, "alice", 5) == 0, "USERNAME is %s", name);
+    const char *first_list = NULL;
+    r = sasl_listmech(conn, NULL, "(", " ", ")", &first_list, NULL, NULL);
+    CHECK(r == SASL_OK && first_list != NULL, "listmech: %d", r);
+    const char *detail = sasl_errdetail(conn);
+    char prefix[64];
+    for (int i = 0; i < 300; i++) {
+        /* Lists of growing and shrinking length, so buffers must move. */
+        int n = i % 60;
+        memset(prefix, '<', (size_t)n);
+        prefix[n] = 0;
+        const char *list = NULL;
+        r = sasl_listmech(conn, NULL, prefix, " ", "", &list, NULL, NULL);
+        CHECK(r == SASL_OK && list != NULL, "listmech %d: %d", i, r);
+        (void)sasl_errdetail(conn);
+        const char *again = NULL;
+        r = sasl_getprop(conn, SASL_USERNAME, (const void **)&again);
+        CHECK(r == SASL_OK && again != NULL && strcmp(again, name) == 0, "USERNAME %d", i);
+        /* Reading every held pointer: AddressSanitizer reports any freed one. */
+        CHECK(strcmp(user, name) == 0, "USERNAME pointer changed to %s", user);
+        CHECK(strlen(first_list) < 100000 && strlen(detail) < 100000, "held pointers");
+    }
+    sasl_dispose(&conn);
+
+    /* prop_get: the array stays valid while the context does not change. */
+    struct propctx *ctx = prop_new(0);
+    const char *names[] = {"userPassword", "cmusaslsecretPLAIN", NULL};
+    CHECK(prop_request(ctx, names) == SASL_OK, "prop_request");
+    CHECK(prop_set(ctx, "userPassword", "v1", 0) == SASL_OK, "prop_set");
+    const struct propval *values = prop_get(ctx);
+    for (int i = 0; i < 100; i++) {
+        const struct propval *again = prop_get(ctx);
+        CHECK(again != NULL, "prop_get");
+    }
+    CHECK(values != NULL && values[0].values != NULL && strcmp(values[0].values[0], "v1") == 0, "prop_get value");
+    prop_dispose(&ctx);
+    printf("ok lifetimes\n");
+}
+
+/* Long error texts and output exactly at the buffer boundary (CVE-2009-0688's class). */
+static void check_boundaries(sasl_conn_t *conn)
+{
+    char big[5000];
+    memset(big, 'e', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    sasl_seterror(conn, SASL_NOLOG, "%s", big);
+    const char *detail = sasl_errdetail(conn);
+    CHECK(detail != NULL && strlen(detail) > 100, "errdetail after a long seterror");
+
+    char out[8];
+    unsigned len = 99;
+    memset(out, 'x', sizeof out);
+    int r = sasl_encode64("abc", 3, out, 4, &len);
+    CHECK(r == SASL_BUFOVER, "encode64 without room for the NUL gave %d", r);
+    memset(out, 'x', sizeof out);
+    r = sasl_encode64("abc", 3, out, 5, &len);
+    CHECK(r == SASL_OK && len == 4 && out[4] == 0 && memcmp(out, "YWJj", 4) == 0, "encode64 at the boundary: %d %u", r, len);
+    CHECK(out[5] == 'x', "encode64 wrote past the NUL");
+
+    struct propctx *ctx = prop_new(0);
+    /* prop_format lists the requested names. */
+    const char *names[] = {"ab", "cd", NULL};
+    prop_request(ctx, names);
+    char formatted[16];
+    unsigned flen = 0;
+    memset(formatted, 'x', sizeof formatted);
+    r = prop_format(ctx, ",", 1, formatted, 5, &flen);
+    /* Cyrus's answer: the number of bytes missing. */
+    CHECK(r == 1, "prop_format without room for the NUL gave %d", r);
+    memset(formatted, 'x', sizeof formatted);
+    r = prop_format(ctx, ",", 1, formatted, 6, &flen);
+    CHECK(r == SASL_OK && strcmp(formatted, "ab,cd") == 0 && flen == 5, "prop_format at the boundary: %d %u", r, flen);
+    CHECK(formatted[6] == 'x', "prop_format wrote past the NUL");
+    prop_dispose(&ctx);
+    printf("ok boundaries\n");
+}
+
+/* A critical channel binding: only -PLUS mechanisms, and an exchange that does not bind fails. */
+static void check_critical_binding(void)
+{
+    static unsigned char data[] = "twelve bytes";
+    sasl_channel_binding_t cb = {"tls-unique", 1, 12, data};
+    sasl_conn_t *conn = server();
+    CHECK(sasl_setprop(conn, SASL_CHANNEL_BINDING, &cb) == SASL_OK, "setprop CHANNEL_BINDING");
+    const char *list = NULL;
+    unsigned len; int count = 0;
+    int r = sasl_listmech(conn, NULL, "", " ", "", &list, &len, &count);
+    CHECK(r == SASL_OK && count > 0, "listmech: %d", r);
+    if (r == SASL_OK) {
+        char copy[1024];
+        snprintf(copy, sizeof copy, "%s", list);
+        for (char *name = strtok(copy, " "); name; name = strtok(NULL, " "))
+            CHECK(strlen(name) > 5 && strcmp(name + strlen(name) - 5, "-PLUS") == 0, "%s offered with a critical binding", name);
+    }
+    const char *out; unsigned outlen;
+    r = sasl_server_start(conn, "PLAIN", "\0alice\0secret", 13, &out, &outlen);
+    CHECK(r != SASL_OK && r != SASL_CONTINUE, "PLAIN ran with a critical binding: %d", r);
+    sasl_dispose(&conn);
+    conn = server();
+    sasl_setprop(conn, SASL_CHANNEL_BINDING, &cb);
+    const char *first = "n,,n=alice,r=abcdefghijklmnop";
+    r = sasl_server_start(conn, "SCRAM-SHA-1-PLUS", first, (unsigned)strlen(first), &out, &outlen);
+#ifdef CYRUS
+    /* Cyrus answers server-first and refuses only at client-final. */
+    CHECK(r == SASL_CONTINUE || r == SASL_BADBINDING, "SCRAM-SHA-1-PLUS without binding: %d", r);
+#else
+    CHECK(r == SASL_BADBINDING, "SCRAM-SHA-1-PLUS without binding: %d", r);
+#endif
+    sasl_dispose(&conn);
+    printf("ok critical\n");
+}
+
+/* One line of what a server sends first, for the fork test: the CRAM-MD5 challenge, the
+ * DIGEST-MD5 nonce and the SCRAM server nonce for a fixed client-first, and sasl_rand bytes. */
+static void first_messages(char *line, size_t size)
+{
+    const char *out; unsigned outlen;
+    char cram[256] = "", digest[512] = "", scram[256] = "", rnd[40] = "";
+    sasl_conn_t *conn = server();
+    if (sasl_server_start(conn, "CRAM-MD5", NULL, 0, &out, &outlen) == SASL_CONTINUE)
+        snprintf(cram, sizeof cram, "%.*s", (int)outlen, out);
+    sasl_dispose(&conn);
+    conn = server();
+    if (sasl_server_start(conn, "DIGEST-MD5", NULL, 0, &out, &outlen) == SASL_CONTINUE) {
+        const char *nonce = strstr(out, "nonce=\"");
+        if (nonce) snprintf(digest, sizeof digest, "%.40s", nonce);
+    }
+    sasl_dispose(&conn);
+    conn = server();
+    const char *first = "n,,n=alice,r=fixedclientnonce";
+    if (sasl_server_start(conn, "SCRAM-SHA-1", first, (unsigned)strlen(first), &out, &outlen) == SASL_CONTINUE) {
+        const char *comma = memchr(out, ',', outlen);
+        snprintf(scram, sizeof scram, "%.*s", comma ? (int)(comma - out) : (int)outlen, out);
+    }
+    sasl_dispose(&conn);
+    sasl_rand_t *pool = NULL;
+    if (sasl_randcreate(&pool) == SASL_OK) {
+        unsigned char bytes[16];
+        sasl_rand(pool, (char *)bytes, sizeof bytes);
+        for (size_t i = 0; i < sizeof bytes; i++) sprintf(rnd + 2 * i, "%02x", bytes[i]);
+        sasl_randfree(&pool);
+    }
+    snprintf(line, size, "%s|%s|%s|%s", cram, digest, scram, rnd);
+}
+
+static void check_fork(void)
+{
+    enum { CHILDREN = 4 };
+    char lines[CHILDREN][1200];
+    /* The parent draws first, as a daemon does before it forks. */
+    char parent[1200];
+    first_messages(parent, sizeof parent);
+    for (int i = 0; i < CHILDREN; i++) {
+        int fds[2];
+        CHECK(pipe(fds) == 0, "pipe");
+        pid_t pid = fork();
+        if (pid == 0) {
+            char line[1200];
+            close(fds[0]);
+            first_messages(line, sizeof line);
+            ssize_t w = write(fds[1], line, strlen(line) + 1);
+            (void)w;
+            _exit(0);
+        }
+        close(fds[1]);
+        ssize_t n = read(fds[0], lines[i], sizeof lines[i] - 1);
+        lines[i][n > 0 ? n : 0] = 0;
+        close(fds[0]);
+        waitpid(pid, NULL, 0);
+    }
+    for (int i = 0; i < CHILDREN; i++) {
+        CHECK(strlen(lines[i]) > 20 && strchr(lines[i], '|') != NULL, "child %d printed %s", i, lines[i]);
+        char a[1200];
+        snprintf(a, sizeof a, "%s", lines[i]);
+        /* Field by field: no field may repeat in another process. */
+        for (int j = 0; j <= CHILDREN; j++) {
+            const char *other = j == CHILDREN ? parent : lines[j];
+            if (j == i) continue;
+            char b[1200];
+            snprintf(b, sizeof b, "%s", other);
+            char *sa, *sb;
+            char *fa = strtok_r(a, "|", &sa), *fb = strtok_r(b, "|", &sb);
+            int field = 0;
+            while (fa && fb) {
+                CHECK(strcmp(fa, fb) != 0, "field %d repeats across processes: %s", field, fa);
+                fa = strtok_r(NULL, "|", &sa); fb = strtok_r(NULL, "|", &sb); field++;
+            }
+            snprintf(a, sizeof a, "%s", lines[i]);
+        }
+    }
+    printf("ok fork\n");
+}
+
+/* The SCRAM salt and iteration count sent for a user (the part after "s="). */
+static void print_salt(const char *user)
+{
+    sasl_conn_t *conn = server();
+    char first[128];
+    snprintf(first, sizeof first, "n,,n=%s,r=clientnonce", user);
+    const char *out; unsigned outlen;
+    int r = sasl_server_start(conn, "SCRAM-SHA-256", first, (unsigned)strlen(first), &out, &outlen);
+    const char *salt = r == SASL_CONTINUE ? strstr(out, ",s=") : NULL;
+    printf("salt %s %s\n", user, salt ? salt + 3 : "none");
+    sasl_dispose(&conn);
+}
+
+int main(int argc, char **argv)
+{
+    int r = sasl_server_init(callbacks, "security");
+    CHECK(r == SASL_OK, "sasl_server_init: %d", r);
+    if ((argc > 1 && strcmp(argv[1], "salt") == 0) || getenv("TEST_SALTS")) {
+        sasl_conn_t *conn = server();
+        if (sasl_user_exists(conn, NULL, NULL, "alice") != SASL_OK)
+            sasl_setpass(conn, "alice", "secret", 6, NULL, 0, SASL_SET_CREATE);
+        sasl_dispose(&conn);
+        print_salt("alice");
+        print_salt("nobody");
+        sasl_server_done();
+        return failures ? 1 : 0;
+    }
+    sasl_conn_t *conn = server();
+    check_setpass(conn);
+    check_lifetimes();
+    check_boundaries(conn);
+    sasl_dispose(&conn);
+    check_critical_binding();
+    check_fork();
+    sasl_server_done();
+    if (failures == 0) printf("ok all\n");
+    return failures ? 1 : 0;
+}
