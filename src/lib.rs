@@ -61,6 +61,7 @@ pub mod fuzzing;
 pub mod keys;
 pub mod log;
 pub mod mech;
+pub mod pwcheck;
 pub mod random;
 pub mod sasldb;
 pub mod secret;
