@@ -11,7 +11,7 @@
 //!
 //! `<n>` is the decimal length of `<service>\nlogin\n<user>\n<password>\n`; the final
 //! blank line is Cyrus's and not counted. `<user>` is the canonical name
-//! ([`UserNames`](super::UserNames)); `<service>` is the application's service (`smtp`).
+//! ([`UserNames`]); `<service>` is the application's service (`smtp`).
 //! The daemon answers with `NAME=value` lines and a line `.` (the password is right),
 //! or `FAIL` (wrong password or unknown user), or closes the connection without a word
 //! (a temporary failure in one of its modules). The first `.` or `FAIL` line decides;

@@ -1,7 +1,7 @@
 //! Plaintext password checkers: Cyrus's `pwcheck_method`.
 //!
 //! PLAIN and LOGIN hand the offered password to a
-//! [`PasswordChecker`](crate::server::PasswordChecker). This module has the checkers Cyrus
+//! [`PasswordChecker`]. This module has the checkers Cyrus
 //! SASL 2.1.28 offers under `pwcheck_method` (`lib/checkpw.c`), and the list that tries them
 //! in order:
 //!

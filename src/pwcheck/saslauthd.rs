@@ -8,7 +8,7 @@
 //! <len><authid> <len><password> <len><service> <len><realm>
 //! ```
 //!
-//! The canonical name ([`UserNames`](super::UserNames)) is split at its **last** `@`:
+//! The canonical name ([`UserNames`]) is split at its **last** `@`:
 //! the left part is the authid, the right part the realm; a name without `@` goes with
 //! an empty realm. The request is at most 8192 bytes. The reply is a 16-bit big-endian
 //! count (at least 2) and that many bytes, `OK` or `NO <reason>`; only the first 1023
