@@ -36,11 +36,10 @@ const SHORT: Timeouts = Timeouts {
     exchange: Duration::from_millis(400),
 };
 
-/// A socket path of its own for each fake daemon (short: `sun_path` holds 108 bytes).
+/// A socket path of its own for each fake daemon (in /tmp: `sun_path` holds 108 bytes; the
+/// tests remove the sockets they make).
 fn socket_path(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("puresasl-pwcheck-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{name}.sock"));
+    let path = std::env::temp_dir().join(format!("puresasl-{}-{name}.sock", std::process::id()));
     let _ = std::fs::remove_file(&path);
     path
 }
@@ -199,6 +198,7 @@ fn saslauthd_without_socket_is_a_temporary_failure() {
     // A socket file nobody listens on any more: refused.
     drop(UnixListener::bind(&path).unwrap());
     unavailable(Saslauthd::new(&path, "smtp").check("alice", "example.org", b"pw"));
+    std::fs::remove_file(&path).unwrap();
     assert!(started.elapsed() < Duration::from_secs(1));
 }
 
@@ -317,6 +317,7 @@ fn saslauthd_connect_times_out_on_a_full_backlog() {
     let took = started.elapsed();
     assert!(took < Duration::from_millis(1000), "{took:?}");
     assert!(what.contains("connect timed out"), "{what}");
+    std::fs::remove_file(&path).unwrap();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -697,46 +698,44 @@ DEFAULTOPTIONS=""
 LOGGEROPTS=""
 "#;
 
-/// A throwaway authdaemond: its socket, and the guard that kills it.
-struct RealAuthdaemond {
+/// A throwaway daemon in its own mount and pid namespace: its socket, and the guard that
+/// kills it (and with it the whole namespace) and removes its directory.
+struct NamespacedDaemon {
     socket: PathBuf,
     _daemon: ChildGuard,
     dir: PathBuf,
 }
 
-impl Drop for RealAuthdaemond {
+impl Drop for NamespacedDaemon {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
-fn start_real_authdaemond() -> Option<RealAuthdaemond> {
-    let installed = [AUTHDAEMOND, USERDB_MODULE]
-        .iter()
-        .all(|path| Path::new(path).exists())
-        && ["userdb", "userdbpw", "makeuserdb", "unshare"]
-            .iter()
-            .all(|tool| find_tool(tool).is_some());
-    if !available(
-        "Courier authdaemond (courier-authdaemon, courier-authlib-userdb, unshare)",
-        installed,
-    ) {
-        return None;
-    }
-    // Mount and pid namespaces need root (CI runs as root).
+/// A fresh directory for a namespaced daemon (in /tmp: socket paths must be short).
+fn daemon_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("puresasl-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("run")).unwrap();
+    dir
+}
+
+/// Whether we may make mount and pid namespaces (root; CI runs as root).
+fn may_unshare() -> bool {
     let root = Command::new("id")
         .arg("-u")
         .output()
         .is_ok_and(|out| out.stdout == b"0\n");
-    if !available("root, for a private mount namespace", root) {
-        return None;
-    }
-    let dir = std::env::temp_dir().join(format!("puresasl-authdaemond-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("etc")).unwrap();
-    std::fs::create_dir_all(dir.join("run")).unwrap();
-    std::fs::write(dir.join("etc/authdaemonrc"), AUTHDAEMONRC).unwrap();
-    std::fs::write(dir.join("setup.sh"), SETUP).unwrap();
+    available(
+        "root and unshare, for a private mount namespace",
+        root && find_tool("unshare").is_some(),
+    )
+}
+
+/// Runs `sh dir/setup.sh dir` in new mount and pid namespaces and waits for the daemon's
+/// socket `dir/run/<socket>`.
+fn start_namespaced(dir: PathBuf, setup: &str, socket: &str) -> NamespacedDaemon {
+    std::fs::write(dir.join("setup.sh"), setup).unwrap();
     let log = std::fs::File::create(dir.join("log")).unwrap();
     // --kill-child: killing unshare kills the namespace's first process, and with it every
     // process of the pid namespace (the daemon's children too).
@@ -752,21 +751,41 @@ fn start_real_authdaemond() -> Option<RealAuthdaemond> {
             .spawn()
             .unwrap(),
     );
-    let socket = dir.join("run/socket");
+    let socket = dir.join("run").join(socket);
     let started = Instant::now();
     while UnixStream::connect(&socket).is_err() {
         assert!(
             started.elapsed() < Duration::from_secs(20),
-            "authdaemond did not start: {}",
+            "the daemon did not start: {}",
             std::fs::read_to_string(dir.join("log")).unwrap_or_default()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    Some(RealAuthdaemond {
+    NamespacedDaemon {
         socket,
         _daemon: daemon,
         dir,
-    })
+    }
+}
+
+fn start_real_authdaemond() -> Option<NamespacedDaemon> {
+    let installed = [AUTHDAEMOND, USERDB_MODULE]
+        .iter()
+        .all(|path| Path::new(path).exists())
+        && ["userdb", "userdbpw", "makeuserdb"]
+            .iter()
+            .all(|tool| find_tool(tool).is_some());
+    if !available(
+        "Courier authdaemond (courier-authdaemon, courier-authlib-userdb)",
+        installed,
+    ) || !may_unshare()
+    {
+        return None;
+    }
+    let dir = daemon_dir("authdaemond");
+    std::fs::create_dir_all(dir.join("etc")).unwrap();
+    std::fs::write(dir.join("etc/authdaemonrc"), AUTHDAEMONRC).unwrap();
+    Some(start_namespaced(dir, SETUP, "socket"))
 }
 
 #[test]
@@ -843,4 +862,101 @@ fn real_courier_authdaemond() {
             Ok(PasswordCheck::Match)
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The real saslauthd
+
+/// saslauthd with its shadow module, reading copies of /etc/passwd and /etc/shadow (with
+/// the test users added) bound over the real ones in its mount namespace.
+const SASLAUTHD_SETUP: &str = r#"set -e
+mount --bind "$1/passwd" /etc/passwd
+mount --bind "$1/shadow" /etc/shadow
+exec /usr/sbin/saslauthd -a shadow -m "$1/run" -n 0 -d
+"#;
+
+/// `openssl passwd -6 -salt puresasl 'shadow pw'` and the same of "line\nbreak".
+const SHADOW_USERS: &str = "\
+sasluser:$6$puresasl$i88lZHh1dnntUcwlbZq89hqOvaWuL2agpkQYVk3boQ4uQ84b/oIgU6mEopJZXDO4CJTOZH7YGIHiqP2vddQUh/:19000:0:99999:7:::
+lineuser:$6$puresasl$LBJKt3kD9OKeNqxOxMMMU4w8faWeb8WAMAV3be.If/WzVArauHOCqVN2c9mytEgdf2PPuBOYo5vw57/jqZLQU.:19000:0:99999:7:::
+";
+
+const PASSWD_USERS: &str = "\
+sasluser:x:4242:4242::/nonexistent:/usr/sbin/nologin
+lineuser:x:4243:4243::/nonexistent:/usr/sbin/nologin
+";
+
+fn start_real_saslauthd() -> Option<NamespacedDaemon> {
+    if !available(
+        "saslauthd (sasl2-bin)",
+        Path::new("/usr/sbin/saslauthd").exists(),
+    ) || !may_unshare()
+    {
+        return None;
+    }
+    let dir = daemon_dir("saslauthd");
+    for (file, users) in [("passwd", PASSWD_USERS), ("shadow", SHADOW_USERS)] {
+        let mut text = std::fs::read_to_string(Path::new("/etc").join(file)).unwrap();
+        text.push_str(users);
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+    Some(start_namespaced(dir, SASLAUTHD_SETUP, "mux"))
+}
+
+#[test]
+fn real_saslauthd() {
+    let Some(daemon) = start_real_saslauthd() else {
+        return;
+    };
+    let client =
+        Saslauthd::new(&daemon.socket, "smtp").user_names(UserNames::cyrus(None, "mx.example.org"));
+    assert_eq!(
+        client.check("sasluser", "mx.example.org", b"shadow pw"),
+        Ok(PasswordCheck::Match)
+    );
+    assert_eq!(
+        client.check("sasluser", "mx.example.org", b"shadow pw2"),
+        Ok(PasswordCheck::Mismatch)
+    );
+    assert_eq!(
+        client.check("nobody-here", "mx.example.org", b"shadow pw"),
+        Ok(PasswordCheck::Mismatch)
+    );
+    // Counted strings carry a line break; a NUL is refused before it gets there.
+    assert_eq!(
+        client.check("lineuser", "mx.example.org", b"line\nbreak"),
+        Ok(PasswordCheck::Match)
+    );
+    assert_eq!(
+        client.check("sasluser", "mx.example.org", b"shadow pw\0junk"),
+        Ok(PasswordCheck::Mismatch)
+    );
+    // The shadow module ignores the realm: sasluser@example.org is sasluser.
+    let qualified = Saslauthd::new(&daemon.socket, "smtp");
+    assert_eq!(
+        qualified.check("sasluser", "example.org", b"shadow pw"),
+        Ok(PasswordCheck::Match)
+    );
+    // PLAIN through `pwcheck_method: saslauthd`.
+    let chain = Chain::from_pwcheck_method("saslauthd", &{
+        let mut settings = Settings::new(store(), "smtp", None, "mx.example.org");
+        settings.saslauthd_path = Some(daemon.socket.clone());
+        settings
+    });
+    let config = Arc::new(
+        ServerConfig::builder("smtp", "mx.example.org")
+            .password_checker(Arc::new(chain))
+            .build()
+            .unwrap(),
+    );
+    let mut session = ServerSession::new(config.clone());
+    assert!(matches!(
+        session.start("PLAIN", Some(b"\0sasluser\0shadow pw")),
+        Ok(ServerStep::Done { .. })
+    ));
+    let mut session = ServerSession::new(config);
+    assert_eq!(
+        session.start("PLAIN", Some(b"\0sasluser\0wrong")),
+        Err(Error::AuthenticationFailed)
+    );
 }
