@@ -16,7 +16,7 @@ use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,8 @@ use puresasl::pwcheck::{
 };
 use puresasl::server::PasswordChecker;
 use puresasl::{
-    Error, MemoryStore, PasswordCheck, ServerConfig, ServerSession, ServerStep, StoreError,
+    Error, LogLevel, MemoryStore, PasswordCheck, ServerConfig, ServerSession, ServerStep,
+    StoreError,
 };
 
 use crate::interop::{available, find_tool};
@@ -598,6 +599,29 @@ fn chain_answer_is_the_last_methods() {
         chain.check("nobody", "example.org", b"pw"),
         Ok(PasswordCheck::NoSuchUser)
     );
+}
+
+#[test]
+fn chain_logs_the_errors_a_later_answer_hides() {
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    let chain = Chain::from_pwcheck_method(
+        "saslauthd auxprop",
+        &settings(Some(&socket_path("ch-log")), None),
+    )
+    .log(Arc::new(move |_level: LogLevel, message: &str| {
+        sink.lock().unwrap().push(message.to_owned());
+    }));
+    assert_eq!(
+        chain.check("alice", "example.org", b"from the store"),
+        Ok(PasswordCheck::Match)
+    );
+    let lines = lines.lock().unwrap();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("alice@example.org") && lines[0].contains("saslauthd: cannot connect")
+    );
+    assert!(!lines[0].contains("from the store"));
 }
 
 #[test]

@@ -78,6 +78,7 @@ use zeroize::Zeroizing;
 use crate::auxprop::Auxprop;
 use crate::credentials::{CredentialView, Decoy, PasswordCheck};
 use crate::error::{Error, StoreError};
+use crate::log::{LogLevel, LogSink};
 use crate::secret::Secret;
 use crate::server::PasswordChecker;
 
@@ -152,10 +153,15 @@ impl UserNames {
 /// Several checkers tried in order, as Cyrus's `pwcheck_method: a b c`: the first
 /// [`PasswordCheck::Match`] wins; otherwise the answer (result or error) is the last
 /// checker's. An empty chain knows nobody ([`PasswordCheck::NoSuchUser`]).
+///
+/// Errors that a later checker's answer hides (a daemon that is down, say) are not lost:
+/// they go to the [`LogSink`] given with [`Chain::log`], as Cyrus logs each verifier's
+/// failure.
 #[derive(Clone, Default)]
 pub struct Chain {
     methods: Vec<Arc<dyn PasswordChecker>>,
     unknown: Vec<String>,
+    log: Option<Arc<dyn LogSink>>,
 }
 
 impl std::fmt::Debug for Chain {
@@ -163,6 +169,7 @@ impl std::fmt::Debug for Chain {
         f.debug_struct("Chain")
             .field("methods", &self.methods.len())
             .field("unknown", &self.unknown)
+            .field("log", &self.log.is_some())
             .finish()
     }
 }
@@ -171,6 +178,13 @@ impl Chain {
     /// An empty chain.
     pub fn new() -> Self {
         Chain::default()
+    }
+
+    /// Sends each checker's error to `log` (at [`LogLevel::Error`]; messages name the
+    /// checker and never hold the password).
+    pub fn log(mut self, log: Arc<dyn LogSink>) -> Self {
+        self.log = Some(log);
+        self
     }
 
     /// The chain with `checker` appended.
@@ -252,8 +266,17 @@ impl PasswordChecker for Chain {
         let mut last = Ok(PasswordCheck::NoSuchUser);
         for method in &self.methods {
             last = method.check(user, realm, password);
-            if matches!(last, Ok(PasswordCheck::Match)) {
-                break;
+            match &last {
+                Ok(PasswordCheck::Match) => break,
+                Err(error) => {
+                    if let Some(log) = &self.log {
+                        log.log(
+                            LogLevel::Error,
+                            &format!("password check for {user}@{realm} failed: {error}"),
+                        );
+                    }
+                }
+                Ok(_) => {}
             }
         }
         last
@@ -365,6 +388,8 @@ fn connect(path: &Path, timeout: Duration) -> io::Result<UnixStream> {
     let target = path.to_owned();
     let spawned = std::thread::Builder::new()
         .name("puresasl-connect".into())
+        // It only connects; a small stack keeps a thread stuck on a dead daemon cheap.
+        .stack_size(64 * 1024)
         .spawn(move || {
             // The receiver may be gone (timed out); the stream then closes here.
             let _ = sender.send(UnixStream::connect(target));
