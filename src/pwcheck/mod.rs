@@ -21,6 +21,25 @@
 //! library's `SASL_CB_SERVER_USERDB_CHECKPASS` callback, which Cyrus asks before the list)
 //! joins the chain with [`Chain::push`].
 //!
+//! ```
+//! use std::sync::Arc;
+//! use puresasl::pwcheck::{Chain, Settings};
+//! use puresasl::{MemoryStore, ServerConfig};
+//!
+//! // pwcheck_method: saslauthd auxprop
+//! let store = Arc::new(MemoryStore::new().with_password("tim", "mx.example.org", "pw"));
+//! let mut settings = Settings::new(store.clone(), "smtp", None, "mx.example.org");
+//! settings.saslauthd_path = Some("/var/run/saslauthd/mux".into());
+//! let chain = Chain::from_pwcheck_method("saslauthd auxprop", &settings);
+//! let server = ServerConfig::builder("smtp", "mx.example.org")
+//!     .store(store)
+//!     .password_checker(Arc::new(chain))
+//!     .build()?;
+//! // PLAIN and LOGIN now ask saslauthd first, then the store.
+//! # let _ = server;
+//! # Ok::<(), puresasl::Error>(())
+//! ```
+//!
 //! # The daemons
 //!
 //! Both daemon clients speak exactly the bytes Cyrus speaks (see [`saslauthd`] and
