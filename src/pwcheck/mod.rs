@@ -1,9 +1,8 @@
 //! Plaintext password checkers: Cyrus's `pwcheck_method`.
 //!
-//! PLAIN and LOGIN hand the offered password to a
-//! [`PasswordChecker`]. This module has the checkers Cyrus
-//! SASL 2.1.28 offers under `pwcheck_method` (`lib/checkpw.c`), and the list that tries them
-//! in order:
+//! PLAIN and LOGIN hand the offered password to a [`PasswordChecker`]. This module has the
+//! checkers Cyrus SASL 2.1.28 offers under `pwcheck_method` (`lib/checkpw.c`), and the list
+//! that tries them in order:
 //!
 //! | `pwcheck_method` | checker | asks |
 //! |---|---|---|
@@ -54,7 +53,7 @@
 //!   and std has no non-blocking unix connect, so the connect runs on a short-lived helper
 //!   thread that the caller stops waiting for after `connect`; if the daemon accepts later,
 //!   that connection is closed unused.
-//! - **Bounded memory.** Replies are read into a fixed budget (saslauthd: 1024 bytes as
+//! - **Bounded memory.** Replies are read into a fixed budget (saslauthd: 1023 bytes as
 //!   Cyrus; authdaemond: 8191 bytes as Cyrus) and parsed as they arrive.
 //! - **Temporary failures are errors, never a wrong password.** No socket, a refused
 //!   connection, a timeout, a silent close or a reply that is not the protocol's are
@@ -68,9 +67,10 @@
 //!   Such a password cannot be anybody's right password, so this is a definite "no", not a
 //!   temporary failure.
 //! - **Secrets.** The request buffers holding the password are [`Secret`]s, allocated at
-//!   their final size (no reallocation leaves a copy behind) and zeroized on drop; the
-//!   daemon's answer (authdaemond's holds the password again, `PASSWD2=`) is a `Secret` too.
-//!   Error messages name the daemon and the socket, never the user's secret.
+//!   their final size (no reallocation leaves a copy behind) and zeroized on drop; so is
+//!   the buffer holding the daemon's answer (authdaemond's repeats the password,
+//!   `PASSWD2=`). Neither is ever logged: error messages name the daemon, the socket and
+//!   what went wrong, never a field of the request or the answer.
 //!
 //! # Names
 //!
