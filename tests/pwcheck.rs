@@ -200,14 +200,14 @@ fn saslauthd_without_socket_is_a_temporary_failure() {
     drop(UnixListener::bind(&path).unwrap());
     unavailable(Saslauthd::new(&path, "smtp").check("alice", "example.org", b"pw"));
     std::fs::remove_file(&path).unwrap();
-    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(started.elapsed() < Duration::from_secs(2));
 }
 
 #[test]
 fn saslauthd_that_never_answers_times_out() {
     let fake = Fake::start("sa-silent", |mut stream| {
         let request = read_saslauthd_request(&mut stream);
-        std::thread::sleep(Duration::from_millis(1500));
+        std::thread::sleep(Duration::from_millis(3000));
         request
     });
     let started = Instant::now();
@@ -215,7 +215,7 @@ fn saslauthd_that_never_answers_times_out() {
     let took = started.elapsed();
     assert!(what.contains("timed out"), "{what}");
     assert!(
-        took >= SHORT.exchange && took < Duration::from_millis(1200),
+        took >= SHORT.exchange && took < Duration::from_millis(2500),
         "{took:?}"
     );
     fake.request();
@@ -223,20 +223,20 @@ fn saslauthd_that_never_answers_times_out() {
 
 #[test]
 fn saslauthd_that_dribbles_is_cut_off_at_the_deadline() {
-    // One byte every 150 ms: each read is quick, the whole exchange is not.
+    // One byte every 300 ms: each read is within the 400 ms, the whole exchange is not.
     let fake = Fake::start("sa-dribble", |mut stream| {
         let request = read_saslauthd_request(&mut stream);
         for byte in b"\x00\x08NO ....." {
             if stream.write_all(&[*byte]).is_err() {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(150));
+            std::thread::sleep(Duration::from_millis(300));
         }
         request
     });
     let started = Instant::now();
     unavailable(saslauthd(&fake).check("alice", "example.org", b"pw"));
-    assert!(started.elapsed() < Duration::from_millis(800));
+    assert!(started.elapsed() < Duration::from_millis(2000));
     fake.request();
 }
 
@@ -316,7 +316,7 @@ fn saslauthd_connect_times_out_on_a_full_backlog() {
         b"pw",
     ));
     let took = started.elapsed();
-    assert!(took < Duration::from_millis(1000), "{took:?}");
+    assert!(took < Duration::from_millis(2500), "{took:?}");
     assert!(what.contains("connect timed out"), "{what}");
     std::fs::remove_file(&path).unwrap();
 }
@@ -366,7 +366,7 @@ fn authdaemond_ok_sends_cyrus_bytes_and_stops_at_the_dot() {
     let fake = authdaemond_answering(
         "ad-ok",
         b"UID=1000\nGID=1000\nHOME=/home/alice\nADDRESS=alice@example.org\nPASSWD2=s3cret pw\n.\n",
-        Duration::from_millis(1000),
+        Duration::from_millis(3000),
     );
     let started = Instant::now();
     let check = authdaemond(&fake).check("alice", "example.org", b"s3cret pw");
@@ -447,13 +447,13 @@ fn authdaemond_garbage_is_a_temporary_failure() {
 
 #[test]
 fn authdaemond_that_never_answers_times_out() {
-    let fake = authdaemond_answering("ad-silent", b"UID=1000\n", Duration::from_millis(1500));
+    let fake = authdaemond_answering("ad-silent", b"UID=1000\n", Duration::from_millis(3000));
     let started = Instant::now();
     let what = unavailable(authdaemond(&fake).check("alice", "example.org", b"pw"));
     let took = started.elapsed();
     assert!(what.contains("timed out"), "{what}");
     assert!(
-        took >= SHORT.exchange && took < Duration::from_millis(1200),
+        took >= SHORT.exchange && took < Duration::from_millis(2500),
         "{took:?}"
     );
     fake.request();
@@ -494,7 +494,7 @@ fn authdaemond_without_socket_is_a_temporary_failure() {
     );
     // Cyrus's compiled-in default path, /dev/null, is not a socket.
     unavailable(Authdaemond::new("/dev/null", "smtp").check("alice", "example.org", b"pw"));
-    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(started.elapsed() < Duration::from_secs(2));
 }
 
 #[test]
