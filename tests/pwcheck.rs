@@ -632,6 +632,13 @@ fn chain_unknown_methods_and_the_defaults() {
         chain.check("alice", "example.org", b"from the store"),
         Err(Error::NoMechanism(_))
     ));
+    assert!(!chain.is_auxprop_only());
+    let chain = Chain::from_pwcheck_method("pwcheck auxprop", &settings(None, None));
+    assert!(!chain.is_auxprop_only());
+    let mut chain = Chain::from_pwcheck_method("auxprop", &settings(None, None));
+    assert!(chain.is_auxprop_only() && Chain::new().is_auxprop_only());
+    chain.push_front(Arc::new(AlwaysTrue));
+    assert!(!chain.is_auxprop_only());
     let chain = Chain::from_pwcheck_method("pwcheck auxprop", &settings(None, None));
     assert_eq!(
         chain.check("alice", "example.org", b"from the store"),

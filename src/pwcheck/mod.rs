@@ -181,6 +181,8 @@ pub struct Chain {
     methods: Vec<Arc<dyn PasswordChecker>>,
     unknown: Vec<String>,
     log: Option<Arc<dyn LogSink>>,
+    /// Whether a checker other than `auxprop` is in the chain.
+    beyond_store: bool,
 }
 
 impl std::fmt::Debug for Chain {
@@ -208,19 +210,28 @@ impl Chain {
 
     /// The chain with `checker` appended.
     pub fn with(mut self, checker: impl PasswordChecker + 'static) -> Self {
-        self.methods.push(Arc::new(checker));
+        self.push(Arc::new(checker));
         self
     }
 
     /// Appends `checker` (tried after the ones already in the chain).
     pub fn push(&mut self, checker: Arc<dyn PasswordChecker>) {
         self.methods.push(checker);
+        self.beyond_store = true;
     }
 
     /// Puts `checker` first (as Cyrus asks the application's checkpass callback before the
     /// `pwcheck_method` list).
     pub fn push_front(&mut self, checker: Arc<dyn PasswordChecker>) {
         self.methods.insert(0, checker);
+        self.beyond_store = true;
+    }
+
+    /// Whether every checker in the chain is the store's (`pwcheck_method: auxprop`, the
+    /// default), so that "no such user" really means the store does not know the user
+    /// (true for an empty chain).
+    pub fn is_auxprop_only(&self) -> bool {
+        !self.beyond_store
     }
 
     /// How many checkers the chain holds.
@@ -241,7 +252,9 @@ impl Chain {
         let mut chain = Chain::new();
         for method in pwcheck_method.split_ascii_whitespace() {
             match method {
-                "auxprop" => chain.push(Arc::new(AuxpropChecker::new(settings.store.clone()))),
+                "auxprop" => chain
+                    .methods
+                    .push(Arc::new(AuxpropChecker::new(settings.store.clone()))),
                 "saslauthd" => chain.push(Arc::new(
                     Saslauthd::new(
                         settings
