@@ -227,9 +227,11 @@ impl Chain {
         self.beyond_store = true;
     }
 
-    /// Whether every checker in the chain is the store's (`pwcheck_method: auxprop`, the
-    /// default), so that "no such user" really means the store does not know the user
-    /// (true for an empty chain).
+    /// Whether every checker in the chain is an `auxprop` entry of
+    /// [`from_pwcheck_method`](Self::from_pwcheck_method) (the default method), so that "no
+    /// such user" really means the store does not know the user. Any checker added with
+    /// [`with`](Self::with), [`push`](Self::push) or [`push_front`](Self::push_front) counts
+    /// as another; an empty chain is auxprop-only.
     pub fn is_auxprop_only(&self) -> bool {
         !self.beyond_store
     }
