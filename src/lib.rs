@@ -8,7 +8,9 @@
 //! The crate never touches a socket: the application moves the bytes. A server is a
 //! long-lived [`ServerConfig`] from which a [`ServerSession`] is made per connection; a
 //! client is a [`ClientConfig`] and a [`ClientSession`]. Both are driven by `start` and
-//! `step`; see [`server`] and [`client`] for the loop.
+//! `step`; see [`server`] and [`client`] for the loop. (The one exception is opt-in: the
+//! password checkers of [`pwcheck`], Cyrus's `pwcheck_method`, ask saslauthd or Courier's
+//! authdaemond on their local unix sockets when a server is configured to use them.)
 //!
 //! ```
 //! use std::sync::Arc;
@@ -61,6 +63,7 @@ pub mod fuzzing;
 pub mod keys;
 pub mod log;
 pub mod mech;
+pub mod pwcheck;
 pub mod random;
 pub mod sasldb;
 pub mod secret;

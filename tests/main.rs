@@ -8,6 +8,7 @@ mod digest_md5;
 mod fuzz_corpus;
 mod interop;
 mod pair;
+mod pwcheck;
 mod sasldb;
 mod scram;
 mod security;
