@@ -653,7 +653,7 @@ fn chain_unknown_methods_and_the_defaults() {
     assert_eq!(chain.check("x", "y", b"z"), Ok(PasswordCheck::Match));
     assert_eq!(
         Chain::new()
-            .with(AuxpropChecker::new(store()))
+            .with(AuxpropChecker::new(store(), Arc::default()))
             .with(AlwaysTrue)
             .check("x", "y", b"z"),
         Ok(PasswordCheck::Match)

@@ -8,6 +8,9 @@ use std::ffi::{CStr, CString, c_char, c_int, c_uint, c_void};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use std::path::PathBuf;
+
+use puresasl::pwcheck::{Chain, Settings};
 use puresasl::server::ServerConfigBuilder;
 use puresasl::{
     AuthorizationPolicy, CanonicalizeUser, ChannelBinding, ClientConfig, ClientSession, ClientStep,
@@ -19,8 +22,8 @@ use crate::buffer::StableBuffer;
 use crate::consts::*;
 use crate::errors::code_of;
 use crate::global::{
-    Callback, CallbackList, CallbackLog, Pwcheck, PwcheckChain, ServerGlobal, find_callback,
-    global, option,
+    Callback, CallbackList, CallbackLog, CheckpassCallback, ServerGlobal, find_callback, global,
+    option,
 };
 use crate::props::propctx;
 use crate::types::*;
@@ -389,36 +392,38 @@ fn build_server_config(
     if let Some(iterations) = opt("scram_iteration_counter").and_then(|v| v.trim().parse().ok()) {
         builder = builder.scram_iterations(iterations);
     }
-    let mut methods = Vec::new();
-    if let Some(cb) = find_callback(&lists, SASL_CB_SERVER_USERDB_CHECKPASS) {
-        methods.push(Pwcheck::Callback(cb, std::ptr::from_ref(conn) as usize));
-    }
+    let log = Arc::new(CallbackLog {
+        lists: vec![conn.callbacks, global.callbacks],
+        log_level,
+    });
+    let fqdn = conn.fqdn.to_string_lossy().into_owned();
+    let user_realm = conn.user_realm_str();
+    let mut settings = Settings::new(global.store.clone(), &service, user_realm.as_deref(), &fqdn);
+    settings.decoys = global.decoys.clone();
+    settings.saslauthd_path = opt("saslauthd_path").map(PathBuf::from);
+    // Cyrus's documentation also spells it without the d.
+    settings.authdaemond_path = opt("authdaemond_path")
+        .or_else(|| opt("authdaemon_path"))
+        .map(PathBuf::from);
     let pwcheck = opt("pwcheck_method").unwrap_or_else(|| "auxprop".to_owned());
-    for method in pwcheck.split_ascii_whitespace() {
-        match method {
-            "auxprop" => methods.push(Pwcheck::Auxprop),
-            "saslauthd" => methods.push(Pwcheck::Saslauthd {
-                path: opt("saslauthd_path").unwrap_or_else(|| "/var/run/saslauthd/mux".to_owned()),
-                service: service.clone(),
-                user_realm: conn.user_realm_str(),
-            }),
-            other => {
-                CallbackLog {
-                    lists: vec![conn.callbacks, global.callbacks],
-                    log_level,
-                }
-                .log_text(SASL_LOG_ERR, &format!("unsupported pwcheck_method {other}"));
-            }
-        }
+    let mut chain = Chain::from_pwcheck_method(&pwcheck, &settings).log(log.clone());
+    for method in chain.unknown_methods() {
+        log.log_text(
+            SASL_LOG_ERR,
+            &format!("unsupported pwcheck_method {method}"),
+        );
     }
-    let auxprop_only = methods.iter().all(|m| matches!(m, Pwcheck::Auxprop));
+    // Cyrus asks the application's own user database before the configured methods.
+    if let Some(cb) = find_callback(&lists, SASL_CB_SERVER_USERDB_CHECKPASS) {
+        chain.push_front(Arc::new(CheckpassCallback {
+            callback: cb,
+            conn: std::ptr::from_ref(conn) as usize,
+        }));
+    }
+    let auxprop_only = chain.is_auxprop_only();
     // With the store alone, the core's own check runs (and its unknown-user decoy with it).
     if !auxprop_only {
-        builder = builder.password_checker(Arc::new(PwcheckChain {
-            store: global.store.clone(),
-            decoys: global.decoys.clone(),
-            methods,
-        }));
+        builder = builder.password_checker(Arc::new(chain));
     }
     builder
         .build()

@@ -2,7 +2,7 @@
 
 use std::ffi::{CStr, c_int};
 
-use puresasl::{Error, StoreError};
+use puresasl::Error;
 
 use crate::consts::*;
 
@@ -22,7 +22,8 @@ pub fn code_of(error: &Error) -> (c_int, String) {
         Error::ServerAuthenticationFailed => SASL_BADSERV,
         Error::PeerError(_) => SASL_BADAUTH,
         Error::ChannelBinding(_) => SASL_BADBINDING,
-        Error::Store(StoreError::Unavailable(_)) => SASL_UNAVAIL,
+        // A database or daemon that is down: a temporary failure, as Cyrus reports it (Postfix
+        // answers 454 and the client retries), never "wrong password".
         Error::Store(_) => SASL_FAIL,
         Error::MissingCredential(_) => SASL_INTERACT,
         Error::Integrity => SASL_BADMAC,

@@ -2,10 +2,8 @@
 //! `sasl_set_path`, the configuration file, the credential store, and the callback lists.
 
 use std::ffi::{CStr, CString, c_char, c_int, c_uint, c_ulong, c_void};
-use std::io::{Read, Write};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use puresasl::credentials::CredentialView;
 use puresasl::server::PasswordChecker;
 use puresasl::{Auxprop, Error, LogLevel, LogSink, MemoryStore, PasswordCheck, Secret, StoreError};
 
@@ -313,60 +311,18 @@ impl LogSink for CallbackLog {
     }
 }
 
-/// `pwcheck_method`: the plaintext password checkers, tried in order until one says yes.
-pub struct PwcheckChain {
-    /// The store, for `auxprop`.
-    pub store: Arc<dyn Auxprop>,
-    /// What an unknown user costs in the store.
-    pub decoys: Arc<puresasl::credentials::Decoys>,
-    /// The methods in order.
-    pub methods: Vec<Pwcheck>,
+/// The application's `SASL_CB_SERVER_USERDB_CHECKPASS` callback as a password checker (Cyrus
+/// asks it before the `pwcheck_method` list).
+pub struct CheckpassCallback {
+    /// The callback.
+    pub callback: Callback,
+    /// The connection the check is for (passed to the callback).
+    pub conn: usize,
 }
 
-/// One `pwcheck_method` entry.
-pub enum Pwcheck {
-    /// The credential store.
-    Auxprop,
-    /// saslauthd at this socket path, with this service name.
-    Saslauthd {
-        /// The socket path.
-        path: String,
-        /// The service (`smtp`).
-        service: String,
-        /// The user realm (`user_realm`), if any.
-        user_realm: Option<String>,
-    },
-    /// The application's `SASL_CB_SERVER_USERDB_CHECKPASS` callback.
-    Callback(Callback, usize),
-}
-
-impl PasswordChecker for PwcheckChain {
+impl PasswordChecker for CheckpassCallback {
     fn check(&self, user: &str, realm: &str, password: &[u8]) -> Result<PasswordCheck, Error> {
-        let mut last = Ok(PasswordCheck::NoSuchUser);
-        for method in &self.methods {
-            let result = match method {
-                Pwcheck::Auxprop => self
-                    .decoys
-                    .check_password(
-                        &CredentialView::new(self.store.as_ref(), user, realm),
-                        password,
-                    )
-                    .map_err(Error::Store),
-                Pwcheck::Saslauthd {
-                    path,
-                    service,
-                    user_realm,
-                } => saslauthd(path, user, realm, user_realm.as_deref(), service, password),
-                Pwcheck::Callback(cb, conn) => {
-                    checkpass_callback(*cb, *conn, user, realm, password)
-                }
-            };
-            if matches!(result, Ok(PasswordCheck::Match)) {
-                return result;
-            }
-            last = result;
-        }
-        last
+        checkpass_callback(self.callback, self.conn, user, realm, password)
     }
 }
 
@@ -405,62 +361,5 @@ fn checkpass_callback(
             "checkpass callback failed".into(),
         ))),
         _ => Ok(PasswordCheck::Mismatch),
-    }
-}
-
-/// Asks saslauthd (the protocol of Cyrus's `checkpw.c`): four counted strings, a counted reply
-/// starting with `OK`.
-fn saslauthd(
-    path: &str,
-    user: &str,
-    realm: &str,
-    user_realm: Option<&str>,
-    service: &str,
-    password: &[u8],
-) -> Result<PasswordCheck, Error> {
-    let _ = realm;
-    // saslauthd splits user@realm at the last '@'; otherwise the realm is user_realm or empty.
-    let (authid, realm) = match user.rsplit_once('@') {
-        Some((u, r)) => (u, r),
-        None => (user, user_realm.unwrap_or("")),
-    };
-    let unavailable =
-        |what: &str| Error::Store(StoreError::Unavailable(format!("saslauthd: {what}")));
-    let mut request = Vec::new();
-    for field in [
-        authid.as_bytes(),
-        password,
-        service.as_bytes(),
-        realm.as_bytes(),
-    ] {
-        let len = u16::try_from(field.len()).map_err(|_| unavailable("field too long"))?;
-        request.extend_from_slice(&len.to_be_bytes());
-        request.extend_from_slice(field);
-    }
-    if request.len() > 8192 {
-        return Err(unavailable("request too long"));
-    }
-    let request = Secret::new(request);
-    let mut socket = std::os::unix::net::UnixStream::connect(path)
-        .map_err(|e| unavailable(&format!("cannot connect to {path}: {e}")))?;
-    socket
-        .write_all(request.expose())
-        .map_err(|e| unavailable(&e.to_string()))?;
-    let mut count = [0u8; 2];
-    socket
-        .read_exact(&mut count)
-        .map_err(|e| unavailable(&e.to_string()))?;
-    let count = usize::from(u16::from_be_bytes(count));
-    if count < 2 {
-        return Err(unavailable("short reply"));
-    }
-    let mut reply = vec![0u8; count.min(1024)];
-    socket
-        .read_exact(&mut reply)
-        .map_err(|e| unavailable(&e.to_string()))?;
-    if reply.starts_with(b"OK") {
-        Ok(PasswordCheck::Match)
-    } else {
-        Ok(PasswordCheck::Mismatch)
     }
 }

@@ -89,13 +89,13 @@ pub use saslauthd::Saslauthd;
 use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
 use crate::auxprop::Auxprop;
-use crate::credentials::{CredentialView, Decoy, PasswordCheck};
+use crate::credentials::{CredentialView, Decoys, PasswordCheck};
 use crate::error::{Error, StoreError};
 use crate::log::{LogLevel, LogSink};
 use crate::secret::Secret;
@@ -254,9 +254,10 @@ impl Chain {
         let mut chain = Chain::new();
         for method in pwcheck_method.split_ascii_whitespace() {
             match method {
-                "auxprop" => chain
-                    .methods
-                    .push(Arc::new(AuxpropChecker::new(settings.store.clone()))),
+                "auxprop" => chain.methods.push(Arc::new(AuxpropChecker::new(
+                    settings.store.clone(),
+                    settings.decoys.clone(),
+                ))),
                 "saslauthd" => chain.push(Arc::new(
                     Saslauthd::new(
                         settings
@@ -322,6 +323,8 @@ impl PasswordChecker for Chain {
 pub struct Settings {
     /// The credential store, for `auxprop`.
     pub store: Arc<dyn Auxprop>,
+    /// What an unknown user costs in the store (shared with the server configurations).
+    pub decoys: Arc<Decoys>,
     /// The application's service name (`smtp` under Postfix), sent to the daemons.
     pub service: String,
     /// `saslauthd_path`, or `None` for [`saslauthd::DEFAULT_PATH`].
@@ -345,6 +348,7 @@ impl Settings {
     ) -> Self {
         Settings {
             store,
+            decoys: Arc::default(),
             service: service.to_owned(),
             saslauthd_path: None,
             authdaemond_path: None,
@@ -359,28 +363,25 @@ impl Settings {
 /// check cost (as [`ServerConfig`](crate::ServerConfig) does without a checker).
 pub struct AuxpropChecker {
     store: Arc<dyn Auxprop>,
-    decoy: Mutex<Decoy>,
+    decoys: Arc<Decoys>,
 }
 
 impl AuxpropChecker {
-    /// Checks against `store`.
-    pub fn new(store: Arc<dyn Auxprop>) -> Self {
-        AuxpropChecker {
-            store,
-            decoy: Mutex::new(Decoy::default()),
-        }
+    /// Checks against `store`, with unknown users costing what `decoys` says (share it with
+    /// the [`ServerConfig`](crate::ServerConfig)s over the same store).
+    pub fn new(store: Arc<dyn Auxprop>, decoys: Arc<Decoys>) -> Self {
+        AuxpropChecker { store, decoys }
     }
 }
 
 impl PasswordChecker for AuxpropChecker {
     fn check(&self, user: &str, realm: &str, password: &[u8]) -> Result<PasswordCheck, Error> {
-        let decoy = *self.decoy.lock().unwrap_or_else(|p| p.into_inner());
-        let (check, path) = CredentialView::new(self.store.as_ref(), user, realm)
-            .check_password_like(password, decoy)?;
-        if check != PasswordCheck::NoSuchUser {
-            *self.decoy.lock().unwrap_or_else(|p| p.into_inner()) = path;
-        }
-        Ok(check)
+        self.decoys
+            .check_password(
+                &CredentialView::new(self.store.as_ref(), user, realm),
+                password,
+            )
+            .map_err(Error::Store)
     }
 }
 
