@@ -1110,6 +1110,7 @@ fn assert_security_ok(out: &Output) {
                 "boundaries",
                 "critical",
                 "fork",
+                "unknown",
                 "all",
             ]
             .iter()
@@ -1146,16 +1147,28 @@ fn security_guarantees_as_cyrus_and_under_address_sanitizer() {
         &[],
         &[("TEST_SASLDB", &db), ("ASAN_OPTIONS", "detect_leaks=0")],
     ));
+    let codes = |out: &Output| -> Vec<String> {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("code "))
+            .map(str::to_owned)
+            .collect()
+    };
+    let db = fresh_db("security-ours-codes");
+    let our_codes = codes(&run_ours(&ours, &[], &[("TEST_SASLDB", &db)]));
+    // An unknown user and a wrong password: the same prompts, and the codes Cyrus gives.
+    assert!(our_codes.contains(&"code LOGIN alice -13 Username:|Password:".to_owned()));
+    assert!(our_codes.contains(&"code LOGIN nobody -20 Username:|Password:".to_owned()));
     if have_file("/usr/lib/x86_64-linux-gnu/sasl2/libsasldb.so") {
         let cyrus = dir.join("security-cyrus");
         compile("security.c", &cyrus, false, &[]);
         let db = fresh_db("security-cyrus");
-        assert_security_ok(
-            &cyrus_command(&cyrus)
-                .env("TEST_SASLDB", &db)
-                .output()
-                .unwrap(),
-        );
+        let out = cyrus_command(&cyrus)
+            .env("TEST_SASLDB", &db)
+            .output()
+            .unwrap();
+        assert_security_ok(&out);
+        assert_eq!(codes(&out), our_codes);
     }
 }
 

@@ -288,6 +288,35 @@ static void print_salt(const char *user)
     sasl_dispose(&conn);
 }
 
+/* An unknown user and a wrong password: the same server messages and the codes Cyrus gives
+ * the application (printed as "code MECH who CODE", compared across libraries by the harness). */
+static void check_unknown_user(void)
+{
+    const char *who[] = {"alice", "nobody"};
+    for (int i = 0; i < 2; i++) {
+        const char *out; unsigned outlen;
+        char message[64];
+        int n = snprintf(message, sizeof message, "%c%s%cwrong", 0, who[i], 0);
+        sasl_conn_t *conn = server();
+        int r = sasl_server_start(conn, "PLAIN", message, (unsigned)n, &out, &outlen);
+        printf("code PLAIN %s %d\n", who[i], r);
+        CHECK(r != SASL_OK, "PLAIN accepted a wrong password for %s", who[i]);
+        sasl_dispose(&conn);
+
+        conn = server();
+        char prompts[64] = "";
+        r = sasl_server_start(conn, "LOGIN", NULL, 0, &out, &outlen);
+        if (r == SASL_CONTINUE) snprintf(prompts, sizeof prompts, "%.*s", (int)outlen, out);
+        r = sasl_server_step(conn, who[i], (unsigned)strlen(who[i]), &out, &outlen);
+        if (r == SASL_CONTINUE) snprintf(prompts + strlen(prompts), sizeof prompts - strlen(prompts), "|%.*s", (int)outlen, out);
+        r = sasl_server_step(conn, "wrong", 5, &out, &outlen);
+        printf("code LOGIN %s %d %s\n", who[i], r, prompts);
+        CHECK(r != SASL_OK, "LOGIN accepted a wrong password for %s", who[i]);
+        sasl_dispose(&conn);
+    }
+    printf("ok unknown\n");
+}
+
 int main(int argc, char **argv)
 {
     int r = sasl_server_init(callbacks, "security");
@@ -309,6 +338,7 @@ int main(int argc, char **argv)
     sasl_dispose(&conn);
     check_critical_binding();
     check_fork();
+    check_unknown_user();
     sasl_server_done();
     if (failures == 0) printf("ok all\n");
     return failures ? 1 : 0;
