@@ -3,8 +3,10 @@
 //! works in groups of four, returns `SASL_CONTINUE` on a trailing partial group, counts the
 //! NUL in `outmax`, and rejects whitespace.
 
-use crate::consts::{SASL_BADPROT, SASL_BUFOVER, SASL_CONTINUE, SASL_FAIL, SASL_OK};
-use std::ffi::c_int;
+use std::ffi::{c_char, c_int, c_uint};
+
+use crate::consts::*;
+use crate::util::{bytes, guard, nonnull, put};
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -165,6 +167,94 @@ pub fn fuzz(data: &[u8]) {
         Some(input),
         "round trip changed the data"
     );
+}
+
+/// Base64-encodes `inlen` bytes; `*outlen` is always written, the output NUL-terminated, and
+/// `outmax` must leave room for the NUL.
+///
+/// # Safety
+/// `in_` NULL or `inlen` bytes; `out` writable for `outmax` bytes; `outlen` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_encode64(
+    in_: *const c_char,
+    inlen: c_uint,
+    out: *mut c_char,
+    outmax: c_uint,
+    outlen: *mut c_uint,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        let needed = encoded_len(inlen as usize);
+        // SAFETY: NULL or writable.
+        unsafe { put(outlen, c_uint::try_from(needed).unwrap_or(c_uint::MAX)) };
+        if in_.is_null() && inlen > 0 {
+            return SASL_BADPARAM;
+        }
+        if needed >= outmax as usize {
+            return SASL_BUFOVER;
+        }
+        nonnull!(out);
+        // SAFETY: in_ holds inlen bytes (or NULL with 0).
+        let input = unsafe { bytes(in_, inlen) }.unwrap_or_default();
+        // SAFETY: out holds outmax > needed bytes.
+        let output = unsafe { std::slice::from_raw_parts_mut(out.cast::<u8>(), outmax as usize) };
+        encode_into(input, output);
+        SASL_OK
+    })
+}
+
+/// Base64-decodes with Cyrus's rules (see [`base64::decode`]).
+///
+/// # Safety
+/// `in_` `inlen` bytes; `out` writable for `outmax` bytes; `outlen` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_decode64(
+    in_: *const c_char,
+    inlen: c_uint,
+    out: *mut c_char,
+    outmax: c_uint,
+    outlen: *mut c_uint,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        if out.is_null() {
+            return SASL_FAIL;
+        }
+        // SAFETY: in_ holds inlen bytes (or NULL with 0).
+        let Some(input) = (unsafe { bytes(in_, inlen) }) else {
+            return SASL_BADPARAM;
+        };
+        // SAFETY: out holds outmax bytes.
+        let output = unsafe { std::slice::from_raw_parts_mut(out.cast::<u8>(), outmax as usize) };
+        let decoded = decode(input, output);
+        if let Some(len) = decoded.len {
+            // SAFETY: NULL or writable.
+            unsafe { put(outlen, c_uint::try_from(len).unwrap_or(c_uint::MAX)) };
+        }
+        decoded.status
+    })
+}
+
+/// Checks that `len` bytes (or a NUL-terminated string when `len` is 0) are valid UTF-8.
+///
+/// # Safety
+/// `str_` NULL or readable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_utf8verify(str_: *const c_char, len: c_uint) -> c_int {
+    guard!(SASL_FAIL, {
+        nonnull!(str_);
+        // SAFETY: len bytes, or a NUL-terminated string when len is 0.
+        let bytes = unsafe {
+            if len == 0 {
+                std::ffi::CStr::from_ptr(str_).to_bytes()
+            } else {
+                std::slice::from_raw_parts(str_.cast::<u8>(), len as usize)
+            }
+        };
+        if std::str::from_utf8(bytes).is_ok() {
+            SASL_OK
+        } else {
+            SASL_BADPROT
+        }
+    })
 }
 
 #[cfg(test)]

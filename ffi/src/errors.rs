@@ -1,10 +1,11 @@
 //! Result codes: the one table from core errors to Cyrus codes, and `sasl_errstring`'s texts.
 
-use std::ffi::{CStr, c_int};
+use std::ffi::{CStr, c_char, c_int};
 
 use puresasl::Error;
 
 use crate::consts::*;
+use crate::util::{guard, put};
 
 /// The Cyrus result code of a core error, and the detail text `sasl_errdetail` shows.
 pub fn code_of(error: &Error) -> (c_int, String) {
@@ -81,4 +82,22 @@ pub fn errstring(code: c_int) -> &'static CStr {
         SASL_CONFIGERR => c"error when parsing configuration file",
         _ => c"undefined error!",
     }
+}
+
+/// The text of a result code; `*outlang` is set to `"en-us"`.
+///
+/// # Safety
+/// `outlang` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_errstring(
+    saslerr: c_int,
+    langlist: *const c_char,
+    outlang: *mut *const c_char,
+) -> *const c_char {
+    let _ = langlist;
+    guard!(c"undefined error!".as_ptr(), {
+        // SAFETY: NULL or writable.
+        unsafe { put(outlang, c"en-us".as_ptr()) };
+        errstring(saslerr).as_ptr()
+    })
 }

@@ -1,93 +1,15 @@
 //! Process-wide state: what `sasl_server_init`/`sasl_client_init` set up, the paths of
 //! `sasl_set_path`, the configuration file, the credential store, and the callback lists.
 
-use std::ffi::{CStr, CString, c_char, c_int, c_uint, c_ulong, c_void};
+use std::ffi::{CStr, CString, c_char};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use puresasl::server::PasswordChecker;
-use puresasl::{Auxprop, Error, LogLevel, LogSink, MemoryStore, PasswordCheck, Secret, StoreError};
+use puresasl::{Auxprop, LogLevel, LogSink, MemoryStore, Secret};
 
+use crate::callbacks::{Callback, CallbackList, CallbackLog, find_callback, sasl_getconfpath_t};
 use crate::consts::*;
-use crate::types::*;
 use puresasl::config::{Config, DEFAULT_SEARCH_PATH};
 use puresasl::sasldb::SasldbStore;
-
-/// A copy of one `sasl_callback_t` entry.
-#[derive(Debug, Clone, Copy)]
-pub struct Callback {
-    /// The `SASL_CB_*` id.
-    pub id: c_ulong,
-    /// The procedure.
-    pub proc: sasl_callback_ft,
-    /// Its context.
-    pub context: *mut c_void,
-}
-
-// SAFETY: the callbacks and their contexts belong to the application, which by registering
-// them promises they may be called from any thread that calls into the library.
-unsafe impl Send for Callback {}
-// SAFETY: as above; the library never dereferences the context itself.
-unsafe impl Sync for Callback {}
-
-/// Copies a `SASL_CB_LIST_END`-terminated callback list (NULL gives an empty list).
-///
-/// # Safety
-/// `list` is NULL or points to a terminated array of `sasl_callback_t`.
-pub unsafe fn copy_callbacks(list: *const sasl_callback_t) -> Vec<Callback> {
-    let mut out = Vec::new();
-    if list.is_null() {
-        return out;
-    }
-    let mut entry = list;
-    loop {
-        // SAFETY: the caller guarantees the array is terminated, so each entry up to the
-        // terminator is readable.
-        let cb = unsafe { &*entry };
-        if cb.id == SASL_CB_LIST_END {
-            break;
-        }
-        out.push(Callback {
-            id: cb.id,
-            proc: cb.proc,
-            context: cb.context,
-        });
-        // SAFETY: not past the terminator, so the next entry is inside the array.
-        entry = unsafe { entry.add(1) };
-        if out.len() > 4096 {
-            break;
-        }
-    }
-    out
-}
-
-/// A callback list the application owns, kept by pointer as Cyrus does: applications (Postfix's
-/// SMTP client among them) fill in the contexts after `sasl_client_new` returns, so the entries
-/// are read at each use, never copied ahead of time.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CallbackList(usize);
-
-impl CallbackList {
-    /// Keeps `list` (NULL or a terminated array the application keeps alive while it is used).
-    pub fn new(list: *const sasl_callback_t) -> Self {
-        CallbackList(list as usize)
-    }
-
-    /// The current entries.
-    pub fn entries(self) -> Vec<Callback> {
-        // SAFETY: the application promised, when handing the list to sasl_*_init/new, that it
-        // stays valid and terminated for as long as the library may use it (Cyrus's contract).
-        unsafe { copy_callbacks(self.0 as *const sasl_callback_t) }
-    }
-}
-
-/// Finds the callback `id` in `lists`, first list first.
-pub fn find_callback(lists: &[&[Callback]], id: c_ulong) -> Option<Callback> {
-    lists
-        .iter()
-        .flat_map(|list| list.iter())
-        .find(|cb| cb.id == id && cb.proc.is_some())
-        .copied()
-}
 
 /// What `sasl_server_init` established.
 pub struct ServerGlobal {
@@ -129,36 +51,6 @@ pub fn global() -> MutexGuard<'static, Global> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Looks up a library option: the application's GETOPT callbacks (connection first), then
-/// the configuration file.
-pub fn option(callbacks: &[&[Callback]], file: Option<&Config>, name: &str) -> Option<String> {
-    if let Some(cb) = find_callback(callbacks, SASL_CB_GETOPT) {
-        let key = CString::new(name).ok()?;
-        let mut result: *const c_char = std::ptr::null();
-        let mut len: c_uint = 0;
-        // SAFETY: GETOPT callbacks have the sasl_getopt_t prototype; the id says so.
-        let getopt: sasl_getopt_t = unsafe { std::mem::transmute(cb.proc) };
-        if let Some(getopt) = getopt {
-            // SAFETY: the arguments are valid for the call; the result is the application's.
-            let status = unsafe {
-                getopt(
-                    cb.context,
-                    std::ptr::null(),
-                    key.as_ptr(),
-                    &mut result,
-                    &mut len,
-                )
-            };
-            if status == SASL_OK && !result.is_null() {
-                // SAFETY: the callback returned a NUL-terminated string it owns.
-                let value = unsafe { CStr::from_ptr(result) };
-                return Some(value.to_string_lossy().into_owned());
-            }
-        }
-    }
-    file.and_then(|f| f.get(name)).map(str::to_owned)
-}
-
 /// The configuration search path: GETCONFPATH, else `sasl_set_path`, else `$SASL_CONF_PATH`
 /// (only when not set-uid), else Debian's default.
 pub fn config_search_path(callbacks: &[Callback], set_path: Option<&str>) -> String {
@@ -193,7 +85,6 @@ unsafe extern "C" {
     fn geteuid() -> u32;
     fn getgid() -> u32;
     fn getegid() -> u32;
-    fn syslog(priority: c_int, format: *const c_char, ...);
 }
 
 fn not_setuid() -> bool {
@@ -273,93 +164,4 @@ fn uses_sasldb(lookup: &dyn Fn(&str) -> Option<String>) -> bool {
             .split_ascii_whitespace()
             .any(|p| p.eq_ignore_ascii_case("sasldb"))
     })
-}
-
-/// The `SASL_CB_LOG` adapter (connection callbacks first), falling back to syslog filtered by
-/// `log_level`.
-pub struct CallbackLog {
-    /// The callback lists to search.
-    pub lists: Vec<CallbackList>,
-    /// `log_level` for the syslog fallback.
-    pub log_level: c_int,
-}
-
-impl LogSink for CallbackLog {
-    fn log(&self, level: LogLevel, message: &str) {
-        let owned: Vec<Vec<Callback>> = self.lists.iter().map(|l| l.entries()).collect();
-        let lists: Vec<&[Callback]> = owned.iter().map(Vec::as_slice).collect();
-        let text = CString::new(message.replace('\0', " ")).unwrap_or_default();
-        let level = level as c_int;
-        if let Some(cb) = find_callback(&lists, SASL_CB_LOG) {
-            // SAFETY: LOG callbacks have the sasl_log_t prototype.
-            let log: sasl_log_t = unsafe { std::mem::transmute(cb.proc) };
-            if let Some(log) = log {
-                // SAFETY: valid NUL-terminated message; the context is the application's.
-                unsafe { log(cb.context, level, text.as_ptr()) };
-            }
-        } else if level <= self.log_level {
-            const LOG_AUTH: c_int = 4 << 3;
-            let priority = match level {
-                1 => 3,     // LOG_ERR
-                2 | 3 => 4, // LOG_WARNING
-                4 => 5,     // LOG_NOTICE
-                _ => 7,     // LOG_DEBUG
-            };
-            // SAFETY: the format is a constant "%s" and the argument a valid C string.
-            unsafe { syslog(LOG_AUTH | priority, c"%s".as_ptr(), text.as_ptr()) };
-        }
-    }
-}
-
-/// The application's `SASL_CB_SERVER_USERDB_CHECKPASS` callback as a password checker (Cyrus
-/// asks it before the `pwcheck_method` list).
-pub struct CheckpassCallback {
-    /// The callback.
-    pub callback: Callback,
-    /// The connection the check is for (passed to the callback).
-    pub conn: usize,
-}
-
-impl PasswordChecker for CheckpassCallback {
-    fn check(&self, user: &str, realm: &str, password: &[u8]) -> Result<PasswordCheck, Error> {
-        checkpass_callback(self.callback, self.conn, user, realm, password)
-    }
-}
-
-fn checkpass_callback(
-    cb: Callback,
-    conn: usize,
-    user: &str,
-    realm: &str,
-    password: &[u8],
-) -> Result<PasswordCheck, Error> {
-    let name = CString::new(format!("{user}@{realm}")).map_err(|_| Error::AuthenticationFailed)?;
-    let mut pass = password.to_vec();
-    pass.push(0);
-    let pass = Secret::new(pass);
-    // SAFETY: SERVER_USERDB_CHECKPASS callbacks have this prototype.
-    let check: sasl_server_userdb_checkpass_t = unsafe { std::mem::transmute(cb.proc) };
-    let Some(check) = check else {
-        return Ok(PasswordCheck::NoSuchUser);
-    };
-    let len = c_uint::try_from(password.len()).map_err(|_| Error::AuthenticationFailed)?;
-    // SAFETY: valid strings; conn is the connection making the call (or NULL).
-    let status = unsafe {
-        check(
-            conn as *mut crate::conn::sasl_conn_t,
-            cb.context,
-            name.as_ptr(),
-            pass.expose().as_ptr().cast(),
-            len,
-            std::ptr::null_mut(),
-        )
-    };
-    match status {
-        SASL_OK => Ok(PasswordCheck::Match),
-        SASL_NOUSER => Ok(PasswordCheck::NoSuchUser),
-        SASL_FAIL | SASL_UNAVAIL | SASL_TRYAGAIN => Err(Error::Store(StoreError::Unavailable(
-            "checkpass callback failed".into(),
-        ))),
-        _ => Ok(PasswordCheck::Mismatch),
-    }
 }

@@ -8,7 +8,9 @@ use std::ffi::{c_char, c_int, c_uint};
 
 use puresasl::{OsRandom, Random};
 
+use crate::conn::conn_ref;
 use crate::consts::*;
+use crate::handles::sasl_conn_t;
 use crate::util::{guard, nonnull};
 
 /// A random pool (opaque to C). Every byte comes from the operating system's generator, which
@@ -136,3 +138,50 @@ pub unsafe extern "C" fn sasl_rand(rpool: *mut sasl_rand_t, buf: *mut c_char, le
         pool.served = pool.served.wrapping_add(u64::from(len));
     })
 }
+
+/// Writes a challenge `<random.time@fqdn>` (without `@fqdn` if `hostflag` is 0), NUL-terminated,
+/// into `buf`; returns its length, or 0 if `maxlen` cannot hold the longest such string.
+///
+/// # Safety
+/// `conn` NULL or live (needed when `hostflag` is set); `buf` writable for `maxlen` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_mkchal(
+    conn: *mut sasl_conn_t,
+    buf: *mut c_char,
+    maxlen: c_uint,
+    hostflag: c_uint,
+) -> c_int {
+    guard!(0, {
+        if buf.is_null() {
+            return 0;
+        }
+        // SAFETY: per the contract.
+        let host = match (hostflag, unsafe { conn_ref(conn) }) {
+            (0, _) => None,
+            (_, Some(conn)) => Some(conn.fqdn.to_bytes().to_vec()),
+            (_, None) => return 0,
+        };
+        // As Cyrus: room for "<" "." ">" NUL and two 20-digit numbers, plus "@host".
+        let needed = 4 + 2 * 20 + host.as_ref().map_or(0, |h| h.len() + 1);
+        if (maxlen as usize) < needed {
+            return 0;
+        }
+        let mut random = [0u8; 8];
+        puresasl::Random::fill(&puresasl::OsRandom, &mut random);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut text = format!("<{}.{}", u64::from_ne_bytes(random), now).into_bytes();
+        if let Some(host) = host {
+            text.push(b'@');
+            text.extend_from_slice(&host);
+        }
+        text.extend_from_slice(b">\0");
+        // SAFETY: buf is writable for maxlen >= needed >= text.len() bytes.
+        unsafe { std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), text.len()) };
+        c_int::try_from(text.len() - 1).unwrap_or(0)
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Client side

@@ -7,50 +7,15 @@ use std::ffi::{CString, c_char, c_int, c_uint};
 
 use puresasl::Secret;
 
-use crate::conn::{conn_mut, conn_user_realm, sasl_conn_t, server_parts};
+use crate::conn::{conn_mut, conn_user_realm};
 use crate::consts::*;
+use crate::handles::{Entry, propctx, sasl_conn_t};
+use crate::server::server_parts;
 use crate::types::propval;
 use crate::util::{guard, nonnull, opt_string};
 
-/// A property context (opaque to C): requested names and their values.
-///
-/// Pointer lifetimes, as Cyrus's: a value string stays valid until its property is erased or
-/// the context cleared or disposed; the array `prop_get` returns stays valid until the next
-/// change to the context (a repeated `prop_get` without change returns the same array).
-#[derive(Default)]
-pub struct propctx {
-    entries: Vec<Entry>,
-    /// The `propval` array `prop_get` returns, rebuilt only after a change.
-    view: Vec<propval>,
-    /// NULL-terminated value-pointer arrays backing `view`.
-    value_ptrs: Vec<Vec<*const c_char>>,
-    /// Whether `entries` changed since `view` was built.
-    stale: bool,
-}
-
-#[derive(Clone)]
-struct Entry {
-    name: CString,
-    values: Vec<CString>,
-}
-
-impl Entry {
-    /// Drops the values, zeroing their bytes (they are often passwords).
-    fn erase_values(&mut self) {
-        for value in self.values.drain(..) {
-            drop(Secret::new(value.into_bytes_with_nul()));
-        }
-    }
-}
-
-impl Drop for Entry {
-    fn drop(&mut self) {
-        self.erase_values();
-    }
-}
-
 impl propctx {
-    fn request(&mut self, name: &str) {
+    pub(crate) fn request(&mut self, name: &str) {
         let name = name.trim_start_matches('*');
         if !self
             .entries
@@ -66,7 +31,7 @@ impl propctx {
         }
     }
 
-    fn rebuild_view(&mut self) -> *const propval {
+    pub(crate) fn rebuild_view(&mut self) -> *const propval {
         if !self.stale && !self.view.is_empty() {
             return self.view.as_ptr();
         }

@@ -1,0 +1,124 @@
+//! The opaque handles C holds: a connection (`sasl_conn_t`) and its parts. The modules that
+//! work on a connection depend on this one, not on each other.
+
+#![allow(non_camel_case_types, reason = "the C names are the ABI")]
+
+use std::ffi::{CString, c_char, c_int, c_uint};
+use std::sync::Arc;
+use std::sync::atomic::AtomicI32;
+
+use puresasl::Secret;
+use puresasl::{ChannelBinding, ClientSession, ServerConfig, ServerSession};
+
+use crate::buffer::StableBuffer;
+use crate::callbacks::*;
+use crate::global::ServerGlobal;
+use crate::types::*;
+
+/// A connection (opaque to C).
+pub struct sasl_conn {
+    pub(crate) service: CString,
+    pub(crate) fqdn: CString,
+    pub(crate) user_realm: Option<CString>,
+    pub(crate) iplocal: Option<CString>,
+    pub(crate) ipremote: Option<CString>,
+    pub(crate) callbacks: CallbackList,
+    pub(crate) flags: c_uint,
+    pub(crate) props: sasl_security_properties_t,
+    pub(crate) external_ssf: sasl_ssf_t,
+    pub(crate) auth_external: Option<CString>,
+    pub(crate) channel_binding: Option<ChannelBinding>,
+    /// `serverout`/`clientout` (valid until the next step; zeroed when replaced).
+    pub(crate) out: StableBuffer,
+    /// `sasl_encode`/`sasl_encodev` output (valid until the next call).
+    pub(crate) encoded: StableBuffer,
+    /// `sasl_decode` output (valid until the next call).
+    pub(crate) decoded: StableBuffer,
+    /// `SASL_USERNAME` (the address stays readable until `sasl_dispose`).
+    pub(crate) username: StableBuffer,
+    /// `SASL_AUTHUSER` (likewise).
+    pub(crate) authuser: StableBuffer,
+    /// `sasl_listmech`'s result (likewise; the contents change with the next call).
+    pub(crate) mechlist: StableBuffer,
+    pub(crate) ssf: sasl_ssf_t,
+    pub(crate) maxoutbuf: c_uint,
+    pub(crate) detail: String,
+    pub(crate) detail_code: c_int,
+    /// `sasl_errdetail`'s result (likewise).
+    pub(crate) errdetail: StableBuffer,
+    pub(crate) propctx: Box<propctx>,
+    pub(crate) side: Side,
+}
+
+/// Cyrus's name for [`sasl_conn`].
+pub type sasl_conn_t = sasl_conn;
+
+pub(crate) enum Side {
+    Server(Box<ServerSide>),
+    Client(Box<ClientSide>),
+}
+
+pub(crate) enum Outcome {
+    NotStarted,
+    Running,
+    Done,
+    Failed,
+}
+
+pub(crate) struct ServerSide {
+    pub(crate) global: Arc<ServerGlobal>,
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) session: Option<ServerSession>,
+    pub(crate) outcome: Outcome,
+    pub(crate) sent_last: bool,
+    /// Whether passwords are checked only against the store, so an unknown user is known.
+    pub(crate) auxprop_only: bool,
+    /// The result code of a failed `SASL_CB_CANON_USER` call in the current exchange
+    /// (`SASL_OK` if none failed): the exchange fails with that code, as in Cyrus.
+    pub(crate) canon_status: Arc<AtomicI32>,
+}
+
+pub(crate) struct ClientSide {
+    pub(crate) global: Arc<CallbackList>,
+    pub(crate) session: Option<ClientSession>,
+    pub(crate) authcid: Option<String>,
+    pub(crate) prompts: Vec<sasl_interact_t>,
+    pub(crate) prompt_text: Vec<CString>,
+}
+
+/// A property context (opaque to C): requested names and their values.
+///
+/// Pointer lifetimes, as Cyrus's: a value string stays valid until its property is erased or
+/// the context cleared or disposed; the array `prop_get` returns stays valid until the next
+/// change to the context (a repeated `prop_get` without change returns the same array).
+#[derive(Default)]
+pub struct propctx {
+    pub(crate) entries: Vec<Entry>,
+    /// The `propval` array `prop_get` returns, rebuilt only after a change.
+    pub(crate) view: Vec<propval>,
+    /// NULL-terminated value-pointer arrays backing `view`.
+    pub(crate) value_ptrs: Vec<Vec<*const c_char>>,
+    /// Whether `entries` changed since `view` was built.
+    pub(crate) stale: bool,
+}
+
+#[derive(Clone)]
+pub(crate) struct Entry {
+    pub(crate) name: CString,
+    pub(crate) values: Vec<CString>,
+}
+
+impl Entry {
+    /// Drops the values, zeroing their bytes (they are often passwords).
+    pub(crate) fn erase_values(&mut self) {
+        for value in self.values.drain(..) {
+            drop(Secret::new(value.into_bytes_with_nul()));
+        }
+    }
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        self.erase_values();
+    }
+}

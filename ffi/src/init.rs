@@ -1,0 +1,255 @@
+//! Library set-up and tear-down: `sasl_server_init`, `sasl_client_init`, the `*_done` calls,
+//! `sasl_set_path`, version information and the global mechanism list.
+
+#![allow(non_camel_case_types, reason = "the C names are the ABI")]
+
+use std::ffi::{CString, c_char, c_int, c_void};
+use std::sync::Arc;
+
+use puresasl::config::Config;
+
+use crate::callbacks::*;
+use crate::consts::*;
+use crate::global::*;
+use crate::types::*;
+use crate::util::{guard, opt_string, put};
+
+/// Initialises the server side: reads `<appname>.conf` (unless `appname` is NULL) and sets up
+/// the credential store (opened lazily, on first use).
+///
+/// # Safety
+/// `callbacks` NULL or a terminated list that stays valid; `appname` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_server_init(
+    callbacks: *const sasl_callback_t,
+    appname: *const c_char,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        // SAFETY: NULL or a terminated list / a NUL-terminated string, per the contract.
+        let appname = unsafe { opt_string(appname) };
+        let callback_list = CallbackList::new(callbacks);
+        let callbacks = callback_list.entries();
+        let mut state = global();
+        if state.server.is_some() {
+            return SASL_OK;
+        }
+        let file = match &appname {
+            Some(appname) => {
+                let path = config_search_path(&callbacks, state.config_path.as_deref());
+                match Config::find(appname, &path) {
+                    Ok(file) => file.unwrap_or_default(),
+                    Err(error) => {
+                        CallbackLog {
+                            lists: vec![callback_list],
+                            log_level: SASL_LOG_ERR,
+                        }
+                        .log_error(&error.to_string());
+                        return SASL_CONFIGERR;
+                    }
+                }
+            }
+            None => Config::default(),
+        };
+        let store = {
+            let lists: [&[Callback]; 1] = [&callbacks];
+            let log = CallbackLog {
+                lists: vec![callback_list],
+                log_level: SASL_LOG_ERR,
+            };
+            crate::global::open_store(&|name| option(&lists, Some(&file), name), &log)
+        };
+        let server_secret = {
+            let lists: [&[Callback]; 1] = [&callbacks];
+            let log = CallbackLog {
+                lists: vec![callback_list],
+                log_level: SASL_LOG_ERR,
+            };
+            crate::global::server_secret(&|name| option(&lists, Some(&file), name), &log)
+        };
+        state.server = Some(Arc::new(ServerGlobal {
+            appname: appname.map(|a| CString::new(a).unwrap_or_default()),
+            callbacks: callback_list,
+            file,
+            store,
+            server_secret,
+            decoys: Arc::default(),
+        }));
+        SASL_OK
+    })
+}
+
+impl CallbackLog {
+    fn log_error(&self, message: &str) {
+        use puresasl::LogSink;
+        self.log(puresasl::LogLevel::Error, message);
+    }
+}
+
+/// Initialises the client side (the client reads no configuration file, as in Cyrus).
+///
+/// # Safety
+/// `callbacks` NULL or a terminated list.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_client_init(callbacks: *const sasl_callback_t) -> c_int {
+    guard!(SASL_FAIL, {
+        let callbacks = CallbackList::new(callbacks);
+        let mut state = global();
+        if state.client.is_none() {
+            state.client = Some(Arc::new(callbacks));
+        }
+        SASL_OK
+    })
+}
+
+/// Frees the server side's global state.
+#[unsafe(no_mangle)]
+pub extern "C" fn sasl_server_done() -> c_int {
+    guard!(SASL_FAIL, {
+        let mut state = global();
+        if state.server.take().is_none() {
+            return SASL_NOTINIT;
+        }
+        SASL_OK
+    })
+}
+
+/// Frees the client side's global state.
+#[unsafe(no_mangle)]
+pub extern "C" fn sasl_client_done() -> c_int {
+    guard!(SASL_FAIL, {
+        let mut state = global();
+        if state.client.take().is_none() {
+            return SASL_NOTINIT;
+        }
+        SASL_OK
+    })
+}
+
+/// Frees all global state (connections still open keep what they use).
+#[unsafe(no_mangle)]
+pub extern "C" fn sasl_done() {
+    guard!((), {
+        let mut state = global();
+        state.server = None;
+        state.client = None;
+    })
+}
+
+/// The implementation and version: "Cyrus SASL" 2.1.28, as Postfix checks the major version.
+///
+/// # Safety
+/// Each pointer NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_version_info(
+    implementation: *mut *const c_char,
+    version_string: *mut *const c_char,
+    version_major: *mut c_int,
+    version_minor: *mut c_int,
+    version_step: *mut c_int,
+    version_patch: *mut c_int,
+) {
+    guard!((), {
+        // SAFETY: each pointer NULL or writable.
+        unsafe {
+            put(implementation, c"Cyrus SASL".as_ptr());
+            put(version_string, c"2.1.28".as_ptr());
+            put(version_major, SASL_VERSION_MAJOR);
+            put(version_minor, SASL_VERSION_MINOR);
+            put(version_step, SASL_VERSION_STEP);
+            put(version_patch, 0);
+        }
+    })
+}
+
+/// The implementation and the version as `major<<24 | minor<<16 | step`.
+///
+/// # Safety
+/// Each pointer NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_version(implementation: *mut *const c_char, version: *mut c_int) {
+    guard!((), {
+        // SAFETY: each pointer NULL or writable.
+        unsafe {
+            put(implementation, c"Cyrus SASL".as_ptr());
+            put(
+                version,
+                (SASL_VERSION_MAJOR << 24) | (SASL_VERSION_MINOR << 16) | SASL_VERSION_STEP,
+            );
+        }
+    })
+}
+
+/// Sets the plugin (0) or configuration (1) path; the string is copied.
+///
+/// # Safety
+/// `path` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_set_path(path_type: c_int, path: *mut c_char) -> c_int {
+    guard!(SASL_FAIL, {
+        // SAFETY: NULL or NUL-terminated.
+        let Some(path) = (unsafe { opt_string(path) }) else {
+            return SASL_FAIL;
+        };
+        let mut state = global();
+        match path_type {
+            SASL_PATH_TYPE_PLUGIN => state.plugin_path = Some(path),
+            SASL_PATH_TYPE_CONFIG => state.config_path = Some(path),
+            _ => return SASL_FAIL,
+        }
+        SASL_OK
+    })
+}
+
+/// Accepts the application's mutex functions. The library synchronises with Rust's own
+/// mutexes, so they are not needed.
+#[unsafe(no_mangle)]
+pub extern "C" fn sasl_set_mutex(
+    alloc: Option<unsafe extern "C" fn() -> *mut c_void>,
+    lock: Option<unsafe extern "C" fn(mutex: *mut c_void) -> c_int>,
+    unlock: Option<unsafe extern "C" fn(mutex: *mut c_void) -> c_int>,
+    free: Option<unsafe extern "C" fn(mutex: *mut c_void)>,
+) {
+    let _ = (alloc, lock, unlock, free);
+}
+
+/// Accepts the application's allocator. Nothing the library returns is to be freed by the
+/// application, and nothing the application hands in is freed by the library, so the
+/// library's own allocator is used throughout.
+#[unsafe(no_mangle)]
+pub extern "C" fn sasl_set_alloc(
+    malloc: Option<unsafe extern "C" fn(size: usize) -> *mut c_void>,
+    calloc: Option<unsafe extern "C" fn(count: usize, size: usize) -> *mut c_void>,
+    realloc: Option<unsafe extern "C" fn(ptr: *mut c_void, size: usize) -> *mut c_void>,
+    free: Option<unsafe extern "C" fn(ptr: *mut c_void)>,
+) {
+    let _ = (malloc, calloc, realloc, free);
+}
+
+/// The mechanisms the library implements, as a NULL-terminated array (static).
+#[unsafe(no_mangle)]
+pub extern "C" fn sasl_global_listmech() -> *mut *const c_char {
+    use std::sync::OnceLock;
+    struct List {
+        _names: Vec<CString>,
+        pointers: Vec<usize>,
+    }
+    static LIST: OnceLock<List> = OnceLock::new();
+    guard!(std::ptr::null_mut(), {
+        if global().server.is_none() && global().client.is_none() {
+            return std::ptr::null_mut();
+        }
+        let list = LIST.get_or_init(|| {
+            let names: Vec<CString> = puresasl::mech::MECHANISMS
+                .iter()
+                .map(|m| CString::new(m.name).unwrap_or_default())
+                .collect();
+            let mut ptrs: Vec<usize> = names.iter().map(|n| n.as_ptr() as usize).collect();
+            ptrs.push(0);
+            List {
+                _names: names,
+                pointers: ptrs,
+            }
+        });
+        list.pointers.as_ptr().cast_mut().cast()
+    })
+}

@@ -1,0 +1,274 @@
+//! `sasl_setprop`, `sasl_getprop` and `sasl_listmech`.
+
+#![allow(non_camel_case_types, reason = "the C names are the ABI")]
+
+use std::ffi::{CString, c_char, c_int, c_uint, c_void};
+
+use puresasl::{ChannelBinding, ClientSession, Identity, SecurityFlags, ServerSession, mech};
+
+use crate::conn::*;
+use crate::consts::*;
+use crate::handles::*;
+use crate::server::*;
+use crate::types::*;
+use crate::util::{bytes, guard, nonnull, opt_string, put};
+
+/// Lists the mechanisms a connection offers: `prefix`, names joined by `sep`, `suffix`.
+///
+/// # Safety
+/// `conn` live; strings NULL or NUL-terminated; out-pointers NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_listmech(
+    conn: *mut sasl_conn_t,
+    user: *const c_char,
+    prefix: *const c_char,
+    sep: *const c_char,
+    suffix: *const c_char,
+    result: *mut *const c_char,
+    plen: *mut c_uint,
+    pcount: *mut c_int,
+) -> c_int {
+    let _ = user;
+    guard!(SASL_FAIL, {
+        // SAFETY: per the contract.
+        let Some(conn) = (unsafe { conn_ref(conn) }) else {
+            return SASL_BADPARAM;
+        };
+        nonnull!(result);
+        // SAFETY: NUL-terminated or NULL.
+        let (prefix, sep, suffix) = unsafe {
+            (
+                opt_string(prefix).unwrap_or_default(),
+                opt_string(sep).unwrap_or_else(|| " ".to_owned()),
+                opt_string(suffix).unwrap_or_default(),
+            )
+        };
+        let names: Vec<&str> = match &conn.side {
+            Side::Server(side) => {
+                let mut session = ServerSession::new(side.config.clone());
+                session.set_security_properties(conn.security_properties());
+                session.set_external_ssf(conn.external_ssf);
+                session.set_channel_binding(conn.channel_binding.clone());
+                session.mechanisms()
+            }
+            Side::Client(_) => mech::MECHANISMS
+                .iter()
+                .filter(|info| {
+                    info.satisfies(SecurityFlags::from_bits(conn.props.security_flags))
+                        && match &conn.channel_binding {
+                            Some(binding) => info.channel_binding || !binding.required,
+                            None => !info.channel_binding,
+                        }
+                })
+                .map(|info| info.name)
+                .collect(),
+        };
+        if names.is_empty() {
+            return conn.error(SASL_NOMECH, "no mechanisms available");
+        }
+        let text = format!("{prefix}{}{suffix}", names.join(&sep));
+        let count = c_int::try_from(names.len()).unwrap_or(c_int::MAX);
+        let len = c_uint::try_from(text.len()).unwrap_or(c_uint::MAX);
+        let ptr = conn.mechlist.publish(text.replace('\0', "").as_bytes());
+        // SAFETY: out-pointers NULL or writable; result checked non-NULL above.
+        unsafe {
+            put(result, ptr);
+            put(plen, len);
+            put(pcount, count);
+        }
+        SASL_OK
+    })
+}
+
+/// Sets a property of a connection.
+///
+/// # Safety
+/// `conn` live; `value` points at the type the property defines.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_setprop(
+    conn: *mut sasl_conn_t,
+    propnum: c_int,
+    value: *const c_void,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        // SAFETY: per the contract.
+        let Some(conn) = (unsafe { conn_ref(conn) }) else {
+            return SASL_BADPARAM;
+        };
+        match propnum {
+            SASL_SEC_PROPS => {
+                if value.is_null() {
+                    return conn.error(SASL_BADPARAM, "Parameter error: no security properties");
+                }
+                // SAFETY: SASL_SEC_PROPS takes a sasl_security_properties_t (copied shallowly,
+                // as Cyrus does).
+                let props = unsafe { *value.cast::<sasl_security_properties_t>() };
+                if props.maxbufsize == 0 && props.min_ssf > 0 {
+                    return conn.error(SASL_TOOWEAK, "maxbufsize is 0 but min_ssf is not");
+                }
+                conn.props = props;
+                SASL_OK
+            }
+            SASL_SSF_EXTERNAL => {
+                if value.is_null() {
+                    return conn.error(SASL_BADPARAM, "Parameter error: no SSF");
+                }
+                // SAFETY: SASL_SSF_EXTERNAL takes a sasl_ssf_t.
+                conn.external_ssf = unsafe { *value.cast::<sasl_ssf_t>() };
+                SASL_OK
+            }
+            SASL_AUTH_EXTERNAL => {
+                // SAFETY: a NUL-terminated string or NULL.
+                conn.auth_external = unsafe { opt_string(value.cast()) }.map(|s| cstring(&s));
+                SASL_OK
+            }
+            SASL_DEFUSERREALM => {
+                if matches!(conn.side, Side::Client(_)) {
+                    return conn.error(SASL_BADPROT, "user realm on a client connection");
+                }
+                // SAFETY: a NUL-terminated string or NULL.
+                let realm = unsafe { opt_string(value.cast()) };
+                conn.user_realm = realm.map(|s| cstring(&s));
+                rebuild_server_config(conn)
+            }
+            SASL_IPLOCALPORT | SASL_IPREMOTEPORT => {
+                // SAFETY: a NUL-terminated string or NULL.
+                let text = unsafe { opt_string(value.cast()) };
+                if let Some(text) = &text
+                    && !valid_ipport(text)
+                {
+                    return conn.error(SASL_BADPARAM, "bad address;port");
+                }
+                let text = text.map(|s| cstring(&s));
+                if propnum == SASL_IPLOCALPORT {
+                    conn.iplocal = text;
+                } else {
+                    conn.ipremote = text;
+                }
+                SASL_OK
+            }
+            SASL_APPNAME => SASL_OK,
+            SASL_CHANNEL_BINDING => {
+                if value.is_null() {
+                    conn.channel_binding = None;
+                    return SASL_OK;
+                }
+                // SAFETY: SASL_CHANNEL_BINDING takes a sasl_channel_binding_t.
+                let cb = unsafe { &*value.cast::<sasl_channel_binding_t>() };
+                // SAFETY: name NUL-terminated or NULL; data holds len bytes.
+                let (name, data) = unsafe {
+                    (
+                        opt_string(cb.name).unwrap_or_default(),
+                        bytes(cb.data.cast(), u32::try_from(cb.len).unwrap_or(0)),
+                    )
+                };
+                conn.channel_binding = Some(ChannelBinding {
+                    kind: name,
+                    data: data.unwrap_or_default().to_vec(),
+                    // Cyrus's `critical`: only mechanisms that bind may run.
+                    required: cb.critical != 0,
+                });
+                SASL_OK
+            }
+            _ => conn.error(SASL_BADPARAM, format!("unknown property {propnum}")),
+        }
+    })
+}
+
+/// Gets a property of a connection.
+///
+/// # Safety
+/// `conn` live; `pvalue` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_getprop(
+    conn: *mut sasl_conn_t,
+    propnum: c_int,
+    pvalue: *mut *const c_void,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        nonnull!(pvalue);
+        // SAFETY: per the contract.
+        let Some(conn) = (unsafe { conn_ref(conn) }) else {
+            return SASL_BADPARAM;
+        };
+        let string = |s: &Option<CString>| s.as_ref().map(|s| s.as_ptr().cast::<c_void>());
+        let value: Result<*const c_void, c_int> = match propnum {
+            SASL_USERNAME | SASL_AUTHUSER => match user_prop(conn, propnum == SASL_AUTHUSER) {
+                Some(name) => {
+                    let slot = if propnum == SASL_AUTHUSER {
+                        &mut conn.authuser
+                    } else {
+                        &mut conn.username
+                    };
+                    Ok(slot.publish(name.replace('\0', "").as_bytes()).cast())
+                }
+                None => Err(SASL_NOTDONE),
+            },
+            SASL_SSF => Ok(std::ptr::from_ref(&conn.ssf).cast()),
+            SASL_MAXOUTBUF => Ok(std::ptr::from_ref(&conn.maxoutbuf).cast()),
+            SASL_DEFUSERREALM => match conn.side {
+                Side::Client(_) => Err(SASL_BADPROT),
+                Side::Server(_) => Ok(string(&conn.user_realm).unwrap_or(std::ptr::null())),
+            },
+            SASL_IPLOCALPORT => string(&conn.iplocal).ok_or(SASL_NOTDONE),
+            SASL_IPREMOTEPORT => string(&conn.ipremote).ok_or(SASL_NOTDONE),
+            SASL_SERVICE => Ok(conn.service.as_ptr().cast()),
+            SASL_SERVERFQDN => Ok(conn.fqdn.as_ptr().cast()),
+            SASL_MECHNAME => {
+                let name = match &conn.side {
+                    Side::Server(side) => side.session.as_ref().and_then(ServerSession::mechanism),
+                    Side::Client(side) => side.session.as_ref().and_then(ClientSession::mechanism),
+                };
+                name.map(|n| static_mech_name(n).cast()).ok_or(SASL_NOTDONE)
+            }
+            SASL_APPNAME => match &conn.side {
+                Side::Server(side) => Ok(side
+                    .global
+                    .appname
+                    .as_ref()
+                    .map_or(std::ptr::null(), |a| a.as_ptr().cast())),
+                Side::Client(_) => Err(SASL_BADPROT),
+            },
+            SASL_SEC_PROPS => Ok(std::ptr::from_ref(&conn.props).cast()),
+            SASL_SSF_EXTERNAL => Ok(std::ptr::from_ref(&conn.external_ssf).cast()),
+            SASL_AUTH_EXTERNAL => Ok(string(&conn.auth_external).unwrap_or(std::ptr::null())),
+            _ => Err(SASL_BADPARAM),
+        };
+        match value {
+            Ok(ptr) => {
+                // SAFETY: pvalue checked non-NULL; it is writable per the contract.
+                unsafe { *pvalue = ptr };
+                SASL_OK
+            }
+            Err(code) => conn.error(code, format!("property {propnum} not available")),
+        }
+    })
+}
+
+pub(crate) fn user_prop(conn: &sasl_conn_t, authuser: bool) -> Option<String> {
+    match &conn.side {
+        Side::Server(side) => {
+            let session = side.session.as_ref()?;
+            match (&side.outcome, session.identity()) {
+                (Outcome::Done, Some(identity)) if authuser => {
+                    Some(conn.canonical_name(&Identity {
+                        authzid: None,
+                        ..identity.clone()
+                    }))
+                }
+                (Outcome::Done, Some(identity)) => Some(conn.canonical_name(identity)),
+                (Outcome::Failed | Outcome::Running, _) => {
+                    session.attempted_user().map(|u| conn.qualify(u))
+                }
+                _ => None,
+            }
+        }
+        Side::Client(side) => {
+            if side.session.as_ref().is_some_and(ClientSession::is_done) {
+                side.authcid.clone()
+            } else {
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! The server calls: `sasl_server_new`, `sasl_server_start`, `sasl_server_step`, and the
+//! configuration each server connection is built from (`<app>.conf`, GETOPT, the pwcheck chain).
+
+#![allow(non_camel_case_types, reason = "the C names are the ABI")]
+
+use std::ffi::{c_char, c_int, c_uint};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use puresasl::pwcheck::{Chain, Settings};
+use puresasl::server::ServerConfigBuilder;
+use puresasl::{Error, NameKind, ServerConfig, ServerSession, ServerStep, mech};
+
+use crate::callbacks::*;
+use crate::conn::*;
+use crate::consts::*;
+use crate::global::{ServerGlobal, global};
+use crate::handles::*;
+use crate::types::*;
+use crate::util::{bytes, guard, nonnull, opt_string, put};
+
+pub(crate) fn build_server_config(
+    conn: &sasl_conn_t,
+    global: &Arc<ServerGlobal>,
+) -> Result<(ServerConfig, bool), c_int> {
+    let (conn_cbs, global_cbs) = (conn.callbacks.entries(), global.callbacks.entries());
+    let lists: [&[Callback]; 2] = [&conn_cbs, &global_cbs];
+    let opt = |name: &str| option(&lists, Some(&global.file), name);
+    let service = conn.service.to_string_lossy().into_owned();
+    let log_level = opt("log_level")
+        .and_then(|v| v.trim().parse::<c_int>().ok())
+        .unwrap_or(SASL_LOG_ERR);
+    let mut builder: ServerConfigBuilder =
+        ServerConfig::builder(&service, &conn.fqdn.to_string_lossy())
+            .store(global.store.clone())
+            .server_secret(global.server_secret.clone())
+            .decoys(global.decoys.clone())
+            // Cyrus's DIGEST-MD5 accepts a digest-uri naming any host (clients that connect
+            // by IP address send `smtp/127.0.0.1`); the service must still match.
+            .digest_uri_any_host(true)
+            .log(Arc::new(CallbackLog {
+                lists: vec![conn.callbacks, global.callbacks],
+                log_level,
+            }))
+            .authorization(Arc::new(ProxyPolicy {
+                callback: find_callback(&lists, SASL_CB_PROXY_POLICY),
+                conn: std::ptr::from_ref(conn) as usize,
+                user_realm: conn.user_realm_str(),
+            }));
+    if let Some(realm) = conn.user_realm_str() {
+        builder = builder.user_realm(&realm);
+    }
+    if let (Some(callback), Side::Server(side)) =
+        (find_callback(&lists, SASL_CB_CANON_USER), &conn.side)
+    {
+        builder = builder.canonicalize_user(Arc::new(CanonUser {
+            callback,
+            conn: std::ptr::from_ref(conn) as usize,
+            user_realm: conn.user_realm_str(),
+            status: side.canon_status.clone(),
+        }));
+    }
+    if let Some(list) = opt("mech_list") {
+        // Whitespace-separated; unknown names (including "plain,") are silently dropped.
+        let names: Vec<&str> = list
+            .split_ascii_whitespace()
+            .filter(|name| mech::find(name).is_some())
+            .collect();
+        builder = builder.mechanisms(names);
+    }
+    if let Some(iterations) = opt("scram_iteration_counter").and_then(|v| v.trim().parse().ok()) {
+        builder = builder.scram_iterations(iterations);
+    }
+    let log = Arc::new(CallbackLog {
+        lists: vec![conn.callbacks, global.callbacks],
+        log_level,
+    });
+    let fqdn = conn.fqdn.to_string_lossy().into_owned();
+    let user_realm = conn.user_realm_str();
+    let mut settings = Settings::new(global.store.clone(), &service, user_realm.as_deref(), &fqdn);
+    settings.decoys = global.decoys.clone();
+    settings.saslauthd_path = opt("saslauthd_path").map(PathBuf::from);
+    // Cyrus's documentation also spells it without the d.
+    settings.authdaemond_path = opt("authdaemond_path")
+        .or_else(|| opt("authdaemon_path"))
+        .map(PathBuf::from);
+    let pwcheck = opt("pwcheck_method").unwrap_or_else(|| "auxprop".to_owned());
+    let mut chain = Chain::from_pwcheck_method(&pwcheck, &settings).log(log.clone());
+    for method in chain.unknown_methods() {
+        log.log_text(
+            SASL_LOG_ERR,
+            &format!("unsupported pwcheck_method {method}"),
+        );
+    }
+    // Cyrus asks the application's own user database before the configured methods.
+    if let Some(cb) = find_callback(&lists, SASL_CB_SERVER_USERDB_CHECKPASS) {
+        chain.push_front(Arc::new(CheckpassCallback {
+            callback: cb,
+            conn: std::ptr::from_ref(conn) as usize,
+        }));
+    }
+    let auxprop_only = chain.is_auxprop_only();
+    // With the store alone, the core's own check runs (and its unknown-user decoy with it).
+    if !auxprop_only {
+        builder = builder.password_checker(Arc::new(chain));
+    }
+    builder
+        .build()
+        .map(|config| (config, auxprop_only))
+        .map_err(|_| SASL_CONFIGERR)
+}
+
+/// Creates a server connection.
+///
+/// # Safety
+/// Pointers as in Cyrus's `sasl.h`: strings NUL-terminated or NULL, `callbacks` NULL or a
+/// terminated list, `pconn` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_server_new(
+    service: *const c_char,
+    server_fqdn: *const c_char,
+    user_realm: *const c_char,
+    iplocalport: *const c_char,
+    ipremoteport: *const c_char,
+    callbacks: *const sasl_callback_t,
+    flags: c_uint,
+    pconn: *mut *mut sasl_conn_t,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        nonnull!(pconn, service);
+        // SAFETY: pconn is non-NULL and writable per the contract.
+        unsafe { *pconn = std::ptr::null_mut() };
+        let Some(server) = global().server.clone() else {
+            return SASL_NOTINIT;
+        };
+        // SAFETY: the strings are NUL-terminated or NULL per the contract.
+        let (service, fqdn, realm, local, remote) = unsafe {
+            (
+                opt_string(service).unwrap_or_default(),
+                opt_string(server_fqdn),
+                opt_string(user_realm),
+                opt_string(iplocalport),
+                opt_string(ipremoteport),
+            )
+        };
+        for ip in [&local, &remote].into_iter().flatten() {
+            if !valid_ipport(ip) {
+                return SASL_BADPARAM;
+            }
+        }
+        let fqdn = fqdn.unwrap_or_else(hostname);
+        let callbacks = CallbackList::new(callbacks);
+        let placeholder = Arc::new(match ServerConfig::builder(&service, &fqdn).build() {
+            Ok(config) => config,
+            Err(_) => return SASL_FAIL,
+        });
+        let mut conn = Box::new(sasl_conn_t::new(
+            &service,
+            &fqdn,
+            callbacks,
+            flags,
+            Side::Server(Box::new(ServerSide {
+                global: server.clone(),
+                config: placeholder,
+                session: None,
+                outcome: Outcome::NotStarted,
+                sent_last: false,
+                auxprop_only: true,
+                canon_status: Arc::new(AtomicI32::new(SASL_OK)),
+            })),
+        ));
+        conn.user_realm = realm.filter(|r| !r.is_empty()).map(|r| cstring(&r));
+        conn.iplocal = local.map(|s| cstring(&s));
+        conn.ipremote = remote.map(|s| cstring(&s));
+        let (config, auxprop_only) = match build_server_config(&conn, &server) {
+            Ok(built) => built,
+            Err(code) => return code,
+        };
+        if let Side::Server(side) = &mut conn.side {
+            side.config = Arc::new(config);
+            side.auxprop_only = auxprop_only;
+        }
+        // SAFETY: pconn is writable; ownership of the Box passes to the application until
+        // sasl_dispose.
+        unsafe { *pconn = Box::into_raw(conn) };
+        SASL_OK
+    })
+}
+
+pub(crate) fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".to_owned())
+}
+
+/// Writes a server step's result to the C out-parameters.
+///
+/// # Safety
+/// `serverout`/`serveroutlen` NULL or writable.
+pub(crate) unsafe fn server_result(
+    conn: &mut sasl_conn_t,
+    result: Result<ServerStep, Error>,
+    serverout: *mut *const c_char,
+    serveroutlen: *mut c_uint,
+) -> c_int {
+    // SAFETY: (for every put below) the out-pointers are NULL or writable per the contract.
+    unsafe {
+        put(serverout, std::ptr::null());
+        put(serveroutlen, 0);
+    }
+    let success_data = conn.flags & SASL_SUCCESS_DATA != 0;
+    match result {
+        Ok(ServerStep::Continue(challenge)) => {
+            if let Side::Server(side) = &mut conn.side {
+                side.outcome = Outcome::Running;
+            }
+            let (ptr, len) = conn.output(&challenge);
+            // SAFETY: see above.
+            unsafe {
+                put(serverout, ptr);
+                put(serveroutlen, len);
+            }
+            SASL_CONTINUE
+        }
+        Ok(ServerStep::Done {
+            additional_data,
+            identity: _,
+        }) => {
+            let mut code = SASL_OK;
+            if let Side::Server(side) = &mut conn.side {
+                side.outcome = Outcome::Done;
+                if additional_data.is_some() && !success_data {
+                    side.sent_last = true;
+                    code = SASL_CONTINUE;
+                }
+            }
+            if let Some(data) = additional_data {
+                let (ptr, len) = conn.output(&data);
+                // SAFETY: see above.
+                unsafe {
+                    put(serverout, ptr);
+                    put(serveroutlen, len);
+                }
+            }
+            if let Side::Server(side) = &conn.side {
+                conn.ssf = side.session.as_ref().map_or(0, ServerSession::ssf);
+                conn.maxoutbuf = side
+                    .session
+                    .as_ref()
+                    .map_or(conn.props.maxbufsize, ServerSession::max_outbuf);
+            }
+            code
+        }
+        Err(error) => {
+            let mut unknown_user = false;
+            if let Side::Server(side) = &mut conn.side {
+                side.outcome = Outcome::Failed;
+                let canon_status = side.canon_status.load(Ordering::Relaxed);
+                if canon_status != SASL_OK {
+                    return conn.error(canon_status, "canon_user callback failed");
+                }
+                // Cyrus tells the application (not the peer) that the user does not exist.
+                if error == Error::AuthenticationFailed
+                    && side.auxprop_only
+                    && let Some(user) = side
+                        .session
+                        .as_ref()
+                        .and_then(ServerSession::attempted_user)
+                {
+                    unknown_user = !user_known(&side.global, &side.config, user);
+                }
+            }
+            if unknown_user {
+                return conn.error(SASL_NOUSER, "user not found");
+            }
+            conn.fail(&error)
+        }
+    }
+}
+
+/// Whether the store holds any credential of `user` (a store that fails counts as knowing
+/// the user: the failure, not the name, is what the log should show).
+pub(crate) fn user_known(global: &ServerGlobal, config: &ServerConfig, user: &str) -> bool {
+    let (name, realm) = config.split_user(user);
+    puresasl::credentials::CredentialView::new(global.store.as_ref(), &name, &realm)
+        .exists()
+        .unwrap_or(true)
+}
+
+/// Starts a server exchange with `mech` and the client's initial response, if any.
+///
+/// # Safety
+/// `conn` from `sasl_server_new`; `mech` NUL-terminated; `clientin` NULL or `clientinlen`
+/// bytes; out-pointers NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_server_start(
+    conn: *mut sasl_conn_t,
+    mech: *const c_char,
+    clientin: *const c_char,
+    clientinlen: c_uint,
+    serverout: *mut *const c_char,
+    serveroutlen: *mut c_uint,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        // SAFETY: per the contract.
+        let Some(conn) = (unsafe { conn_ref(conn) }) else {
+            return SASL_BADPARAM;
+        };
+        // SAFETY: the out-pointers are NULL or writable.
+        unsafe {
+            put(serverout, std::ptr::null());
+            put(serveroutlen, 0);
+        }
+        if mech.is_null() {
+            return conn.error(SASL_BADPARAM, "Parameter error: no mechanism");
+        }
+        // SAFETY: NUL-terminated per the contract.
+        let mech = unsafe { opt_string(mech) }.unwrap_or_default();
+        // SAFETY: clientin is NULL or holds clientinlen bytes.
+        let initial = unsafe { bytes(clientin, clientinlen) };
+        // No initial response is NULL; an empty one is a non-NULL pointer with length 0.
+        let initial = if clientin.is_null() { None } else { initial };
+        let props = conn.security_properties();
+        let binding = conn.channel_binding.clone();
+        let external_ssf = conn.external_ssf;
+        let Side::Server(side) = &mut conn.side else {
+            return conn.error(SASL_BADPARAM, "not a server connection");
+        };
+        let mut session = ServerSession::new(side.config.clone());
+        session.set_security_properties(props);
+        session.set_external_ssf(external_ssf);
+        session.set_channel_binding(binding);
+        side.sent_last = false;
+        side.canon_status.store(SASL_OK, Ordering::Relaxed);
+        let result = session.start(&mech, initial);
+        side.session = Some(session);
+        // SAFETY: out-pointers NULL or writable.
+        unsafe { server_result(conn, result, serverout, serveroutlen) }
+    })
+}
+
+/// Continues a server exchange with the client's answer.
+///
+/// # Safety
+/// As `sasl_server_start`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_server_step(
+    conn: *mut sasl_conn_t,
+    clientin: *const c_char,
+    clientinlen: c_uint,
+    serverout: *mut *const c_char,
+    serveroutlen: *mut c_uint,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        // SAFETY: per the contract.
+        let Some(conn) = (unsafe { conn_ref(conn) }) else {
+            return SASL_BADPARAM;
+        };
+        let Side::Server(side) = &mut conn.side else {
+            return conn.error(SASL_BADPARAM, "not a server connection");
+        };
+        if side.sent_last {
+            // The success data went out as a last challenge; its (empty) answer completes the
+            // exchange, and the output parameters are left alone, as Cyrus does.
+            side.sent_last = false;
+            return SASL_OK;
+        }
+        // SAFETY: the out-pointers are NULL or writable.
+        unsafe {
+            put(serverout, std::ptr::null());
+            put(serveroutlen, 0);
+        }
+        // SAFETY: clientin is NULL or holds clientinlen bytes.
+        let Some(input) = (unsafe { bytes(clientin, clientinlen) }) else {
+            return conn.error(SASL_BADPARAM, "Parameter error: clientin is NULL");
+        };
+        // A copy the application cannot change under us; it may hold a password.
+        let input = zeroize::Zeroizing::new(input.to_vec());
+        let Some(session) = side.session.as_mut() else {
+            return conn.error(SASL_BADPROT, "sasl_server_step before sasl_server_start");
+        };
+        let result = session.step(&input);
+        // SAFETY: out-pointers NULL or writable.
+        unsafe { server_result(conn, result, serverout, serveroutlen) }
+    })
+}
+
+pub(crate) fn rebuild_server_config(conn: &mut sasl_conn_t) -> c_int {
+    let Side::Server(side) = &conn.side else {
+        return SASL_OK;
+    };
+    let global = side.global.clone();
+    match build_server_config(conn, &global) {
+        Ok((config, auxprop_only)) => {
+            if let Side::Server(side) = &mut conn.side {
+                side.config = Arc::new(config);
+                side.auxprop_only = auxprop_only;
+            }
+            SASL_OK
+        }
+        Err(code) => code,
+    }
+}
+
+/// The server-global state and store of a server connection (for checkpass, setpass...).
+pub(crate) fn server_parts(conn: &sasl_conn_t) -> Option<(Arc<ServerGlobal>, Arc<ServerConfig>)> {
+    match &conn.side {
+        Side::Server(side) => Some((side.global.clone(), side.config.clone())),
+        Side::Client(_) => None,
+    }
+}
+
+/// Runs `name` through the connection's canonicalisation (the `CANON_USER` callback) as
+/// `sasl_checkpass` and `sasl_user_exists` do; on failure, the callback's own result code.
+pub(crate) fn canonical_user(conn: &sasl_conn_t, name: &str) -> Result<String, c_int> {
+    let Side::Server(side) = &conn.side else {
+        return Err(SASL_BADPARAM);
+    };
+    side.canon_status.store(SASL_OK, Ordering::Relaxed);
+    side.config
+        .canonical_user(name, NameKind::AuthcidAndAuthzid)
+        .map_err(
+            |error| match side.canon_status.swap(SASL_OK, Ordering::Relaxed) {
+                SASL_OK => crate::errors::code_of(&error).0,
+                code => code,
+            },
+        )
+}

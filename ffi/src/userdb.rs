@@ -1,0 +1,226 @@
+//! The user database calls: `sasl_checkpass`, `sasl_user_exists`, `sasl_setpass` and
+//! `sasl_checkapop`.
+
+#![allow(non_camel_case_types, reason = "the C names are the ABI")]
+
+use std::ffi::{CString, c_char, c_int, c_uint};
+
+use puresasl::OsRandom;
+use puresasl::PasswordCheck;
+use puresasl::credentials::{CredentialView, PasswordPolicy};
+
+use crate::callbacks::*;
+use crate::conn::*;
+use crate::consts::*;
+use crate::errors::code_of;
+use crate::handles::*;
+use crate::server::*;
+use crate::util::{bytes, guard, opt_string};
+
+/// Checks a plaintext password as PLAIN would (`pwcheck_method`); with `pass` NULL, checks
+/// only that the user exists.
+///
+/// # Safety
+/// `conn` live; `user` `userlen` bytes; `pass` NULL or `passlen` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_checkpass(
+    conn: *mut sasl_conn_t,
+    user: *const c_char,
+    userlen: c_uint,
+    pass: *const c_char,
+    passlen: c_uint,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        // SAFETY: per the contract.
+        let Some(conn) = (unsafe { conn_mut(conn) }) else {
+            return SASL_BADPARAM;
+        };
+        let Some((_, config)) = server_parts(conn) else {
+            return SASL_BADPARAM;
+        };
+        if pass.is_null() {
+            return SASL_OK;
+        }
+        // SAFETY: user holds userlen bytes (or strlen when 0), pass holds passlen bytes.
+        let (user, password) = unsafe {
+            let user = if userlen == 0 {
+                opt_string(user)
+            } else {
+                bytes(user, userlen).map(|b| String::from_utf8_lossy(b).into_owned())
+            };
+            (user, bytes(pass, passlen))
+        };
+        let (Some(user), Some(password)) = (user, password) else {
+            return SASL_BADPARAM;
+        };
+        // As Cyrus: the name goes through canonicalisation (CANON_USER) first.
+        let user = match canonical_user(conn, user.trim()) {
+            Ok(user) => user,
+            Err(code) => return conn.error(code, "canon_user failed"),
+        };
+        let (name, realm) = config.split_user(&user);
+        match config.check_password(&name, &realm, password) {
+            Ok(PasswordCheck::Match) => SASL_OK,
+            Ok(PasswordCheck::Mismatch) => conn.error(SASL_BADAUTH, "Password verification failed"),
+            Ok(PasswordCheck::NoSuchUser) => conn.error(SASL_NOUSER, "user not found"),
+            Err(error) => {
+                let (code, detail) = code_of(&error);
+                conn.error(code, detail)
+            }
+        }
+    })
+}
+
+/// Whether `user` exists in the credential store (`SASL_OK`, else `SASL_NOUSER`).
+///
+/// # Safety
+/// `conn` live; strings NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_user_exists(
+    conn: *mut sasl_conn_t,
+    service: *const c_char,
+    user_realm: *const c_char,
+    user: *const c_char,
+) -> c_int {
+    let _ = service;
+    guard!(SASL_FAIL, {
+        // SAFETY: per the contract.
+        let Some(conn) = (unsafe { conn_mut(conn) }) else {
+            return SASL_BADPARAM;
+        };
+        let Some((global, config)) = server_parts(conn) else {
+            return SASL_BADPARAM;
+        };
+        // SAFETY: NULL or NUL-terminated.
+        let (user, realm_arg) = unsafe { (opt_string(user), opt_string(user_realm)) };
+        let Some(user) = user else {
+            return SASL_BADPARAM;
+        };
+        let user = match canonical_user(conn, &user) {
+            Ok(user) => user,
+            Err(code) => return conn.error(code, "canon_user failed"),
+        };
+        let (name, mut realm) = config.split_user(&user);
+        if let Some(r) = realm_arg.filter(|_| !user.contains('@')) {
+            realm = r;
+        }
+        match CredentialView::new(global.store.as_ref(), &name, &realm).exists() {
+            Ok(true) => SASL_OK,
+            Ok(false) => conn.error(SASL_NOUSER, "user not found"),
+            Err(error) => conn.error(SASL_FAIL, format!("credential store: {error}")),
+        }
+    })
+}
+
+/// Sets (or with `SASL_SET_DISABLE`/NULL `pass`, removes) a user's password in the store.
+///
+/// # Safety
+/// `conn` live; `user` NUL-terminated; `pass` NULL or `passlen` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_setpass(
+    conn: *mut sasl_conn_t,
+    user: *const c_char,
+    pass: *const c_char,
+    passlen: c_uint,
+    oldpass: *const c_char,
+    oldpasslen: c_uint,
+    flags: c_uint,
+) -> c_int {
+    let _ = (oldpass, oldpasslen);
+    guard!(SASL_FAIL, {
+        // SAFETY: per the contract.
+        let Some(conn) = (unsafe { conn_mut(conn) }) else {
+            return SASL_BADPARAM;
+        };
+        let Some((global, config)) = server_parts(conn) else {
+            return SASL_BADPARAM;
+        };
+        // SAFETY: NUL-terminated or NULL.
+        let Some(user) = (unsafe { opt_string(user) }) else {
+            return conn.error(SASL_BADPARAM, "Parameter error: no user");
+        };
+        let disable = flags & SASL_SET_DISABLE != 0;
+        // As Cyrus: a password is required unless disabling, and create-and-disable is
+        // contradictory. (An empty password would otherwise be stored and then accepted.)
+        if (!disable && (pass.is_null() || passlen == 0))
+            || (disable && flags & SASL_SET_CREATE != 0)
+        {
+            return conn.error(SASL_BADPARAM, "Parameter error: no password");
+        }
+        let (name, realm) = config.split_user(user.trim());
+        let store = global.store.as_ref();
+        if disable {
+            return match puresasl::credentials::delete_user(store, &name, &realm) {
+                Ok(()) => SASL_OK,
+                Err(error) => conn.error(SASL_FAIL, format!("could not delete user: {error}")),
+            };
+        }
+        // SAFETY: passlen readable bytes.
+        let Some(password) = (unsafe { bytes(pass, passlen) }) else {
+            return SASL_BADPARAM;
+        };
+        let (conn_cbs, global_cbs) = (conn_callbacks(conn), global.callbacks.entries());
+        let lists: [&[Callback]; 2] = [&conn_cbs, &global_cbs];
+        let iterations = option(&lists, Some(&global.file), "scram_iteration_counter")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(4096);
+        let policy = PasswordPolicy {
+            keep_plaintext: flags & SASL_SET_NOPLAIN == 0,
+            scram_iterations: iterations,
+            ..PasswordPolicy::default()
+        };
+        if let Err(error) =
+            puresasl::credentials::set_password(store, &name, &realm, password, &policy, &OsRandom)
+        {
+            return conn.error(SASL_FAIL, format!("could not store password: {error}"));
+        }
+        // The application's own user database, if it registered one, is told too.
+        if let Some(cb) = find_callback(&lists, SASL_CB_SERVER_USERDB_SETPASS) {
+            // SAFETY: SERVER_USERDB_SETPASS callbacks have the sasl_server_userdb_setpass_t
+            // prototype.
+            let setpass: sasl_server_userdb_setpass_t = unsafe { std::mem::transmute(cb.proc) };
+            if let Some(setpass) = setpass {
+                let user = CString::new(user.trim()).unwrap_or_default();
+                // SAFETY: valid strings; pass holds passlen bytes; the connection is live.
+                let status = unsafe {
+                    setpass(
+                        std::ptr::from_mut(conn),
+                        cb.context,
+                        user.as_ptr(),
+                        pass,
+                        passlen,
+                        std::ptr::null_mut(),
+                        flags,
+                    )
+                };
+                if status != SASL_OK {
+                    return conn.error(status, "the application's setpass callback failed");
+                }
+            }
+        }
+        SASL_OK
+    })
+}
+
+/// APOP (RFC 1939) is not supported: returns `SASL_NOMECH` with that as the error detail, as
+/// a Cyrus built without APOP does.
+///
+/// # Safety
+/// `conn` NULL or live; the other pointers are not dereferenced.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_checkapop(
+    conn: *mut sasl_conn_t,
+    challenge: *const c_char,
+    challen: c_uint,
+    response: *const c_char,
+    resplen: c_uint,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        let _ = (challenge, challen, response, resplen);
+        // SAFETY: per the contract.
+        match unsafe { conn_ref(conn) } {
+            Some(conn) => conn.error(SASL_NOMECH, "APOP is not supported"),
+            None => SASL_NOMECH,
+        }
+    })
+}
