@@ -98,6 +98,51 @@ impl CallbackList {
     }
 }
 
+/// Typed views of a callback's procedure: the one place where the generic
+/// `sasl_callback_ft` becomes the prototype its id declares. Each returns `None` when the
+/// entry has another id or a NULL procedure.
+macro_rules! typed_procedures {
+    ($($(#[$doc:meta])* $name:ident: $prototype:ty = $($id:ident)|+;)*) => {
+        impl Callback {
+            $(
+                $(#[$doc])*
+                pub(crate) fn $name(&self) -> $prototype {
+                    if !matches!(self.id, $($id)|+) {
+                        return None;
+                    }
+                    // SAFETY: the application registered this procedure under an id whose
+                    // prototype is this one (Cyrus's contract for callback lists); both types
+                    // are nullable function pointers of the same size.
+                    unsafe { std::mem::transmute::<sasl_callback_ft, $prototype>(self.proc) }
+                }
+            )*
+        }
+    };
+}
+
+typed_procedures! {
+    /// `SASL_CB_GETOPT`.
+    getopt: sasl_getopt_t = SASL_CB_GETOPT;
+    /// `SASL_CB_LOG`.
+    log: sasl_log_t = SASL_CB_LOG;
+    /// `SASL_CB_GETCONFPATH`.
+    getconfpath: sasl_getconfpath_t = SASL_CB_GETCONFPATH;
+    /// `SASL_CB_USER`, `SASL_CB_AUTHNAME`, `SASL_CB_LANGUAGE`, `SASL_CB_CNONCE`.
+    getsimple: sasl_getsimple_t = SASL_CB_USER | SASL_CB_AUTHNAME | SASL_CB_LANGUAGE | SASL_CB_CNONCE;
+    /// `SASL_CB_PASS`.
+    getsecret: sasl_getsecret_t = SASL_CB_PASS;
+    /// `SASL_CB_GETREALM`.
+    getrealm: sasl_getrealm_t = SASL_CB_GETREALM;
+    /// `SASL_CB_PROXY_POLICY`.
+    authorize: sasl_authorize_t = SASL_CB_PROXY_POLICY;
+    /// `SASL_CB_SERVER_USERDB_CHECKPASS`.
+    checkpass: sasl_server_userdb_checkpass_t = SASL_CB_SERVER_USERDB_CHECKPASS;
+    /// `SASL_CB_SERVER_USERDB_SETPASS`.
+    setpass: sasl_server_userdb_setpass_t = SASL_CB_SERVER_USERDB_SETPASS;
+    /// `SASL_CB_CANON_USER`.
+    canon_user: sasl_canon_user_t = SASL_CB_CANON_USER;
+}
+
 /// Finds the callback `id` in `lists`, first list first.
 pub fn find_callback(lists: &[&[Callback]], id: c_ulong) -> Option<Callback> {
     lists
@@ -114,8 +159,7 @@ pub fn option(callbacks: &[&[Callback]], file: Option<&Config>, name: &str) -> O
         let key = CString::new(name).ok()?;
         let mut result: *const c_char = std::ptr::null();
         let mut len: c_uint = 0;
-        // SAFETY: GETOPT callbacks have the sasl_getopt_t prototype; the id says so.
-        let getopt: sasl_getopt_t = unsafe { std::mem::transmute(cb.proc) };
+        let getopt = cb.getopt();
         if let Some(getopt) = getopt {
             // SAFETY: the arguments are valid for the call; the result is the application's.
             let status = unsafe {
@@ -153,8 +197,7 @@ impl LogSink for CallbackLog {
         let text = CString::new(message.replace('\0', " ")).unwrap_or_default();
         let level = level as c_int;
         if let Some(cb) = find_callback(&lists, SASL_CB_LOG) {
-            // SAFETY: LOG callbacks have the sasl_log_t prototype.
-            let log: sasl_log_t = unsafe { std::mem::transmute(cb.proc) };
+            let log = cb.log();
             if let Some(log) = log {
                 // SAFETY: valid NUL-terminated message; the context is the application's.
                 unsafe { log(cb.context, level, text.as_ptr()) };
@@ -199,8 +242,7 @@ pub(crate) fn checkpass_callback(
     let mut pass = password.to_vec();
     pass.push(0);
     let pass = Secret::new(pass);
-    // SAFETY: SERVER_USERDB_CHECKPASS callbacks have this prototype.
-    let check: sasl_server_userdb_checkpass_t = unsafe { std::mem::transmute(cb.proc) };
+    let check = cb.checkpass();
     let Some(check) = check else {
         return Ok(PasswordCheck::NoSuchUser);
     };
@@ -360,8 +402,7 @@ impl AuthorizationPolicy for ProxyPolicy {
         let Some(cb) = self.callback else {
             return false;
         };
-        // SAFETY: PROXY_POLICY callbacks have the sasl_authorize_t prototype.
-        let policy: sasl_authorize_t = unsafe { std::mem::transmute(cb.proc) };
+        let policy = cb.authorize();
         let Some(policy) = policy else {
             return false;
         };
@@ -405,8 +446,7 @@ impl CanonicalizeUser for CanonUser {
             self.status.store(code, Ordering::Relaxed);
             Err(Error::AuthenticationFailed)
         };
-        // SAFETY: CANON_USER callbacks have the sasl_canon_user_t prototype.
-        let canon: sasl_canon_user_t = unsafe { std::mem::transmute(self.callback.proc) };
+        let canon = self.callback.canon_user();
         let Some(canon) = canon else {
             return Ok(name.to_owned());
         };

@@ -14,7 +14,7 @@ use crate::global::global;
 use crate::handles::*;
 use crate::interact::*;
 use crate::types::*;
-use crate::util::{bytes, guard, nonnull, opt_string, put};
+use crate::util::{bytes, conn, guard, nonnull, opt_string, put};
 
 /// The client's credentials, gathered from callbacks or prompts before the mechanism runs.
 pub(crate) struct GatheredCredentials {
@@ -38,15 +38,21 @@ impl CredentialSource for GatheredCredentials {
         let Some(cb) = self.realm_callback else {
             return offered.first().cloned();
         };
-        // SAFETY: GETREALM callbacks have the sasl_getrealm_t prototype.
-        let getrealm: sasl_getrealm_t = unsafe { std::mem::transmute(cb.proc) };
+        let getrealm = cb.getrealm();
         let getrealm = getrealm?;
         let owned: Vec<CString> = offered.iter().map(|r| cstring(r)).collect();
         let mut list: Vec<*const c_char> = owned.iter().map(|r| r.as_ptr()).collect();
         list.push(std::ptr::null());
         let mut result: *const c_char = std::ptr::null();
         // SAFETY: a NULL-terminated array of valid strings, and a writable result.
-        let status = unsafe { getrealm(cb.context, 0x4008, list.as_mut_ptr(), &mut result) };
+        let status = unsafe {
+            getrealm(
+                cb.context,
+                c_int::try_from(SASL_CB_GETREALM).unwrap_or(0),
+                list.as_mut_ptr(),
+                &mut result,
+            )
+        };
         if status != SASL_OK {
             return offered.first().cloned();
         }
@@ -128,10 +134,7 @@ pub unsafe extern "C" fn sasl_client_start(
 ) -> c_int {
     guard!(SASL_FAIL, {
         let conn_ptr = conn;
-        // SAFETY: per the contract.
-        let Some(conn) = (unsafe { conn_ref(conn) }) else {
-            return SASL_BADPARAM;
-        };
+        let conn = conn!(conn);
         // SAFETY: out-pointers NULL or writable.
         unsafe {
             put(clientout, std::ptr::null());
@@ -152,7 +155,10 @@ pub unsafe extern "C" fn sasl_client_start(
         };
         let global_callbacks = side.global.entries();
         let lists: [&[Callback]; 2] = [&callbacks, &global_callbacks];
+        // GETOPT may call back into the library: the connection is reached again after it,
+        // and after every callback below.
         let client_mechs = option(&lists, None, "client_mech_list");
+        let conn = conn!(conn_ptr);
         let configure = |credentials: GatheredCredentials| -> Result<ClientSession, Error> {
             let mut config =
                 ClientConfig::new(&service, &fqdn, Arc::new(credentials)).with_flags(props.flags);
@@ -198,6 +204,7 @@ pub unsafe extern "C" fn sasl_client_start(
         let authzid = unsafe { simple_value(&lists, &answers, SASL_CB_USER) };
         // SAFETY: conn_ptr is this connection.
         let password = unsafe { password_value(conn_ptr, &lists, &answers) };
+        let conn = conn!(conn_ptr);
         let mut needed = Vec::new();
         let authcid = match authcid {
             Gathered::Value(v) => Some(v),
@@ -273,6 +280,7 @@ pub unsafe extern "C" fn sasl_client_start(
             Err(error) => return conn.fail(&error),
         };
         let started = session.start(&list);
+        let conn = conn!(conn_ptr);
         let Side::Client(side) = &mut conn.side else {
             return SASL_BADPARAM;
         };
@@ -313,10 +321,8 @@ pub unsafe extern "C" fn sasl_client_step(
 ) -> c_int {
     let _ = prompt_need;
     guard!(SASL_FAIL, {
-        // SAFETY: per the contract.
-        let Some(conn) = (unsafe { conn_ref(conn) }) else {
-            return SASL_BADPARAM;
-        };
+        let conn_ptr = conn;
+        let conn = conn!(conn);
         // SAFETY: out-pointers NULL or writable.
         unsafe {
             put(clientout, std::ptr::null());
@@ -331,11 +337,17 @@ pub unsafe extern "C" fn sasl_client_step(
         let Side::Client(side) = &mut conn.side else {
             return conn.error(SASL_BADPARAM, "not a client connection");
         };
-        let Some(session) = side.session.as_mut() else {
+        // The session leaves the connection while it runs (its GETREALM callback may call back
+        // into the library on this connection).
+        let Some(mut session) = side.session.take() else {
             return conn.error(SASL_BADPROT, "sasl_client_step before sasl_client_start");
         };
         let result = session.step(&input);
         let (ssf, maxoutbuf) = (session.ssf(), session.max_outbuf());
+        let conn = conn!(conn_ptr);
+        if let Side::Client(side) = &mut conn.side {
+            side.session = Some(session);
+        }
         match result {
             Ok(ClientStep::Continue(response)) => {
                 // Client responses may carry the password (LOGIN): no copy outlives the call.

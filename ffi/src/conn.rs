@@ -14,7 +14,7 @@ use crate::consts::*;
 use crate::errors::code_of;
 use crate::handles::*;
 use crate::types::*;
-use crate::util::{guard, opt_string};
+use crate::util::{conn, guard, opt_string};
 
 impl sasl_conn {
     pub(crate) fn new(
@@ -145,16 +145,6 @@ pub(crate) fn valid_ipport(text: &str) -> bool {
     address.parse::<std::net::IpAddr>().is_ok() && port.parse::<u16>().is_ok()
 }
 
-/// Borrows the connection behind a C pointer.
-///
-/// # Safety
-/// `conn` is NULL or a pointer returned by `sasl_server_new`/`sasl_client_new` and not yet
-/// disposed, used by one thread at a time.
-pub(crate) unsafe fn conn_ref<'a>(conn: *mut sasl_conn_t) -> Option<&'a mut sasl_conn_t> {
-    // SAFETY: per the contract above, a non-NULL pointer is a live, exclusively used Box.
-    unsafe { conn.as_mut() }
-}
-
 /// Ends a connection and frees it; `*pconn` becomes NULL.
 ///
 /// # Safety
@@ -181,10 +171,7 @@ pub unsafe extern "C" fn sasl_dispose(pconn: *mut *mut sasl_conn_t) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_errdetail(conn: *mut sasl_conn_t) -> *const c_char {
     guard!(std::ptr::null(), {
-        // SAFETY: per the contract.
-        let Some(conn) = (unsafe { conn_ref(conn) }) else {
-            return std::ptr::null();
-        };
+        let conn = conn!(conn, std::ptr::null());
         // Cyrus's form: "SASL(code): errstring: detail", with NOUSER shown as BADAUTH.
         let code = match conn.detail_code {
             SASL_NOUSER => SASL_BADAUTH,
@@ -207,12 +194,16 @@ pub unsafe extern "C" fn puresasl_seterror_text(
     message: *const c_char,
 ) {
     guard!((), {
-        // SAFETY: per the contract.
-        let Some(conn) = (unsafe { conn_ref(conn) }) else {
-            return;
-        };
+        let conn_ptr = conn;
         // SAFETY: NUL-terminated or NULL.
         let text = unsafe { opt_string(message) }.unwrap_or_default();
+        let conn = conn!(conn_ptr, ());
+        // The detail is set before the LOG callback runs, so a callback that asks for
+        // sasl_errdetail sees it; no reference is held across the callback.
+        conn.detail = text.clone();
+        if conn.detail_code == SASL_OK {
+            conn.detail_code = SASL_FAIL;
+        }
         if flags & SASL_NOLOG == 0 {
             let lists = match &conn.side {
                 Side::Server(side) => vec![conn.callbacks, side.global.callbacks],
@@ -223,10 +214,6 @@ pub unsafe extern "C" fn puresasl_seterror_text(
                 log_level: SASL_LOG_ERR,
             }
             .log_text(SASL_LOG_FAIL, &text);
-        }
-        conn.detail = text;
-        if conn.detail_code == SASL_OK {
-            conn.detail_code = SASL_FAIL;
         }
     })
 }
@@ -251,13 +238,4 @@ pub(crate) fn conn_callbacks(conn: &sasl_conn_t) -> Vec<Callback> {
 /// `user_realm` of a connection.
 pub(crate) fn conn_user_realm(conn: &sasl_conn_t) -> Option<String> {
     conn.user_realm_str()
-}
-
-/// Borrows a connection (for the other modules).
-///
-/// # Safety
-/// As `conn_ref`.
-pub(crate) unsafe fn conn_mut<'a>(conn: *mut sasl_conn_t) -> Option<&'a mut sasl_conn_t> {
-    // SAFETY: forwarded contract.
-    unsafe { conn_ref(conn) }
 }

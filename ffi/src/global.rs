@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use puresasl::{Auxprop, LogLevel, LogSink, MemoryStore, Secret};
 
-use crate::callbacks::{Callback, CallbackList, CallbackLog, find_callback, sasl_getconfpath_t};
+use crate::callbacks::{Callback, CallbackList, CallbackLog, find_callback};
 use crate::consts::*;
 use puresasl::config::{Config, DEFAULT_SEARCH_PATH};
 use puresasl::sasldb::SasldbStore;
@@ -55,8 +55,7 @@ pub fn global() -> MutexGuard<'static, Global> {
 /// (only when not set-uid), else Debian's default.
 pub fn config_search_path(callbacks: &[Callback], set_path: Option<&str>) -> String {
     if let Some(cb) = find_callback(&[callbacks], SASL_CB_GETCONFPATH) {
-        // SAFETY: GETCONFPATH callbacks have the sasl_getconfpath_t prototype.
-        let getconfpath: sasl_getconfpath_t = unsafe { std::mem::transmute(cb.proc) };
+        let getconfpath = cb.getconfpath();
         if let Some(getconfpath) = getconfpath {
             let mut path: *mut c_char = std::ptr::null_mut();
             // SAFETY: valid out-pointer; the returned string is the application's (never freed).

@@ -29,13 +29,18 @@ pub unsafe extern "C" fn sasl_server_init(
         let appname = unsafe { opt_string(appname) };
         let callback_list = CallbackList::new(callbacks);
         let callbacks = callback_list.entries();
-        let mut state = global();
-        if state.server.is_some() {
-            return SASL_OK;
-        }
+        // The global lock is not held while the application's callbacks run (GETCONFPATH,
+        // GETOPT, LOG): they may call back into the library.
+        let config_path = {
+            let state = global();
+            if state.server.is_some() {
+                return SASL_OK;
+            }
+            state.config_path.clone()
+        };
         let file = match &appname {
             Some(appname) => {
-                let path = config_search_path(&callbacks, state.config_path.as_deref());
+                let path = config_search_path(&callbacks, config_path.as_deref());
                 match Config::find(appname, &path) {
                     Ok(file) => file.unwrap_or_default(),
                     Err(error) => {
@@ -66,6 +71,11 @@ pub unsafe extern "C" fn sasl_server_init(
             };
             crate::global::server_secret(&|name| option(&lists, Some(&file), name), &log)
         };
+        let mut state = global();
+        if state.server.is_some() {
+            // Another thread finished first; theirs stands.
+            return SASL_OK;
+        }
         state.server = Some(Arc::new(ServerGlobal {
             appname: appname.map(|a| CString::new(a).unwrap_or_default()),
             callbacks: callback_list,

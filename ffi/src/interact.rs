@@ -33,8 +33,7 @@ pub(crate) unsafe fn simple_value(
     let Some(cb) = find_callback(lists, id) else {
         return Gathered::Prompt;
     };
-    // SAFETY: USER/AUTHNAME callbacks have the sasl_getsimple_t prototype.
-    let getsimple: sasl_getsimple_t = unsafe { std::mem::transmute(cb.proc) };
+    let getsimple = cb.getsimple();
     let Some(getsimple) = getsimple else {
         return Gathered::Prompt;
     };
@@ -75,14 +74,20 @@ pub(crate) unsafe fn password_value(
     let Some(cb) = find_callback(lists, SASL_CB_PASS) else {
         return Gathered::Prompt;
     };
-    // SAFETY: PASS callbacks have the sasl_getsecret_t prototype.
-    let getsecret: sasl_getsecret_t = unsafe { std::mem::transmute(cb.proc) };
+    let getsecret = cb.getsecret();
     let Some(getsecret) = getsecret else {
         return Gathered::Prompt;
     };
     let mut secret: *mut sasl_secret_t = std::ptr::null_mut();
     // SAFETY: valid out-pointer; the secret stays the application's (never freed here).
-    let status = unsafe { getsecret(conn_ptr, cb.context, 0x4004, &mut secret) };
+    let status = unsafe {
+        getsecret(
+            conn_ptr,
+            cb.context,
+            c_int::try_from(SASL_CB_PASS).unwrap_or(0),
+            &mut secret,
+        )
+    };
     if status != SASL_OK {
         return Gathered::Error(status);
     }

@@ -4,10 +4,9 @@
 
 use std::ffi::{c_char, c_int, c_uint, c_void};
 
-use crate::conn::*;
 use crate::consts::*;
 use crate::handles::*;
-use crate::util::{bytes, guard, nonnull};
+use crate::util::{bytes, conn, guard, nonnull};
 
 /// Which way [`apply_layer`] goes.
 #[derive(Clone, Copy)]
@@ -96,10 +95,7 @@ pub unsafe extern "C" fn sasl_encode(
     outputlen: *mut c_uint,
 ) -> c_int {
     guard!(SASL_FAIL, {
-        // SAFETY: per the contract.
-        let Some(conn) = (unsafe { conn_ref(conn) }) else {
-            return SASL_BADPARAM;
-        };
+        let conn = conn!(conn);
         nonnull!(output, outputlen);
         // SAFETY: input holds inputlen bytes or is NULL.
         let Some(data) = (unsafe { bytes(input, inputlen) }) else {
@@ -123,10 +119,7 @@ pub unsafe extern "C" fn sasl_decode(
     outputlen: *mut c_uint,
 ) -> c_int {
     guard!(SASL_FAIL, {
-        // SAFETY: per the contract.
-        let Some(conn) = (unsafe { conn_ref(conn) }) else {
-            return SASL_BADPARAM;
-        };
+        let conn = conn!(conn);
         nonnull!(output, outputlen);
         // SAFETY: input holds inputlen bytes or is NULL.
         let Some(data) = (unsafe { bytes(input, inputlen) }) else {
@@ -159,10 +152,7 @@ pub unsafe extern "C" fn sasl_encodev(
     outputlen: *mut c_uint,
 ) -> c_int {
     guard!(SASL_FAIL, {
-        // SAFETY: per the contract.
-        let Some(conn) = (unsafe { conn_ref(conn) }) else {
-            return SASL_BADPARAM;
-        };
+        let conn = conn!(conn);
         nonnull!(output, outputlen);
         if invec.is_null() {
             return conn.error(SASL_BADPARAM, "Parameter error: invec is NULL");

@@ -7,12 +7,13 @@ use std::ffi::{CString, c_char, c_int, c_uint};
 
 use puresasl::Secret;
 
-use crate::conn::{conn_mut, conn_user_realm};
+use crate::conn::conn_user_realm;
 use crate::consts::*;
 use crate::handles::{Entry, propctx, sasl_conn_t};
-use crate::server::server_parts;
+use crate::server::{ServerParts, server_parts};
 use crate::types::propval;
-use crate::util::{guard, nonnull, opt_string};
+use crate::util::conn_or_null;
+use crate::util::{conn, guard, nonnull, opt_string};
 
 impl propctx {
     pub(crate) fn request(&mut self, name: &str) {
@@ -412,10 +413,7 @@ pub unsafe extern "C" fn sasl_auxprop_request(
     propnames: *mut *const c_char,
 ) -> c_int {
     guard!(SASL_FAIL, {
-        // SAFETY: per the contract.
-        let Some(conn) = (unsafe { conn_mut(conn) }) else {
-            return SASL_BADPARAM;
-        };
+        let conn = conn!(conn);
         // SAFETY: NULL-terminated array.
         let names = unsafe { string_list(propnames) };
         for name in names {
@@ -433,7 +431,7 @@ pub unsafe extern "C" fn sasl_auxprop_request(
 pub unsafe extern "C" fn sasl_auxprop_getctx(conn: *mut sasl_conn_t) -> *mut propctx {
     guard!(std::ptr::null_mut(), {
         // SAFETY: per the contract.
-        match unsafe { conn_mut(conn) } {
+        match unsafe { conn_or_null(conn) } {
             Some(conn) => std::ptr::from_mut(conn.propctx.as_mut()),
             None => std::ptr::null_mut(),
         }
@@ -452,11 +450,8 @@ pub unsafe extern "C" fn sasl_auxprop_store(
     user: *const c_char,
 ) -> c_int {
     guard!(SASL_FAIL, {
-        // SAFETY: per the contract.
-        let Some(conn) = (unsafe { conn_mut(conn) }) else {
-            return SASL_BADPARAM;
-        };
-        let Some((global, config)) = server_parts(conn) else {
+        let conn = conn!(conn);
+        let Some(ServerParts { global, config, .. }) = server_parts(conn) else {
             return SASL_BADPARAM;
         };
         if ctx.is_null() {

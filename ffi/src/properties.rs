@@ -11,7 +11,7 @@ use crate::consts::*;
 use crate::handles::*;
 use crate::server::*;
 use crate::types::*;
-use crate::util::{bytes, guard, nonnull, opt_string, put};
+use crate::util::{bytes, conn, guard, nonnull, opt_string, put};
 
 /// Lists the mechanisms a connection offers: `prefix`, names joined by `sep`, `suffix`.
 ///
@@ -30,10 +30,7 @@ pub unsafe extern "C" fn sasl_listmech(
 ) -> c_int {
     let _ = user;
     guard!(SASL_FAIL, {
-        // SAFETY: per the contract.
-        let Some(conn) = (unsafe { conn_ref(conn) }) else {
-            return SASL_BADPARAM;
-        };
+        let conn = conn!(conn);
         nonnull!(result);
         // SAFETY: NUL-terminated or NULL.
         let (prefix, sep, suffix) = unsafe {
@@ -91,10 +88,8 @@ pub unsafe extern "C" fn sasl_setprop(
     value: *const c_void,
 ) -> c_int {
     guard!(SASL_FAIL, {
-        // SAFETY: per the contract.
-        let Some(conn) = (unsafe { conn_ref(conn) }) else {
-            return SASL_BADPARAM;
-        };
+        let conn_ptr = conn;
+        let conn = conn!(conn);
         match propnum {
             SASL_SEC_PROPS => {
                 if value.is_null() {
@@ -129,7 +124,8 @@ pub unsafe extern "C" fn sasl_setprop(
                 // SAFETY: a NUL-terminated string or NULL.
                 let realm = unsafe { opt_string(value.cast()) };
                 conn.user_realm = realm.map(|s| cstring(&s));
-                rebuild_server_config(conn)
+                // SAFETY: conn_ptr is this live connection; `conn` is not used after.
+                unsafe { rebuild_server_config(conn_ptr) }
             }
             SASL_IPLOCALPORT | SASL_IPREMOTEPORT => {
                 // SAFETY: a NUL-terminated string or NULL.
@@ -187,10 +183,7 @@ pub unsafe extern "C" fn sasl_getprop(
 ) -> c_int {
     guard!(SASL_FAIL, {
         nonnull!(pvalue);
-        // SAFETY: per the contract.
-        let Some(conn) = (unsafe { conn_ref(conn) }) else {
-            return SASL_BADPARAM;
-        };
+        let conn = conn!(conn);
         let string = |s: &Option<CString>| s.as_ref().map(|s| s.as_ptr().cast::<c_void>());
         let value: Result<*const c_void, c_int> = match propnum {
             SASL_USERNAME | SASL_AUTHUSER => match user_prop(conn, propnum == SASL_AUTHUSER) {

@@ -8,9 +8,9 @@ use std::ffi::{c_char, c_int, c_uint};
 
 use puresasl::{OsRandom, Random};
 
-use crate::conn::conn_ref;
 use crate::consts::*;
 use crate::handles::sasl_conn_t;
+use crate::util::conn_or_null;
 use crate::util::{guard, nonnull};
 
 /// A random pool (opaque to C). Every byte comes from the operating system's generator, which
@@ -156,7 +156,7 @@ pub unsafe extern "C" fn sasl_mkchal(
             return 0;
         }
         // SAFETY: per the contract.
-        let host = match (hostflag, unsafe { conn_ref(conn) }) {
+        let host = match (hostflag, unsafe { conn_or_null(conn) }) {
             (0, _) => None,
             (_, Some(conn)) => Some(conn.fqdn.to_bytes().to_vec()),
             (_, None) => return 0,

@@ -18,47 +18,76 @@ use crate::consts::*;
 use crate::global::{ServerGlobal, global};
 use crate::handles::*;
 use crate::types::*;
-use crate::util::{bytes, guard, nonnull, opt_string, put};
+use crate::util::{bytes, conn, guard, nonnull, opt_string, put};
 
-pub(crate) fn build_server_config(
-    conn: &sasl_conn_t,
-    global: &Arc<ServerGlobal>,
-) -> Result<(ServerConfig, bool), c_int> {
+/// What a server configuration is built from, copied out of the connection so that no
+/// reference to it is held while GETOPT and LOG callbacks run (they may call back into the
+/// library on this connection).
+pub(crate) struct ServerSnapshot {
+    pub(crate) conn: usize,
+    pub(crate) service: String,
+    pub(crate) fqdn: String,
+    pub(crate) user_realm: Option<String>,
+    pub(crate) callbacks: CallbackList,
+    pub(crate) canon_status: Arc<AtomicI32>,
+    pub(crate) global: Arc<ServerGlobal>,
+}
+
+impl ServerSnapshot {
+    /// The snapshot of a server connection (`None` for a client).
+    pub(crate) fn of(conn: &sasl_conn_t) -> Option<ServerSnapshot> {
+        let Side::Server(side) = &conn.side else {
+            return None;
+        };
+        Some(ServerSnapshot {
+            conn: std::ptr::from_ref(conn) as usize,
+            service: conn.service.to_string_lossy().into_owned(),
+            fqdn: conn.fqdn.to_string_lossy().into_owned(),
+            user_realm: conn.user_realm_str(),
+            callbacks: conn.callbacks,
+            canon_status: side.canon_status.clone(),
+            global: side.global.clone(),
+        })
+    }
+}
+
+/// Builds the configuration of a server connection: `<app>.conf` and GETOPT options, the
+/// mechanism list, the application's callbacks, the `pwcheck_method` chain. Also says whether
+/// passwords are checked against the store alone (so an unknown user is known to be unknown).
+pub(crate) fn build_server_config(conn: &ServerSnapshot) -> Result<(ServerConfig, bool), c_int> {
+    let global = &conn.global;
     let (conn_cbs, global_cbs) = (conn.callbacks.entries(), global.callbacks.entries());
     let lists: [&[Callback]; 2] = [&conn_cbs, &global_cbs];
     let opt = |name: &str| option(&lists, Some(&global.file), name);
-    let service = conn.service.to_string_lossy().into_owned();
+    let service = conn.service.clone();
     let log_level = opt("log_level")
         .and_then(|v| v.trim().parse::<c_int>().ok())
         .unwrap_or(SASL_LOG_ERR);
-    let mut builder: ServerConfigBuilder =
-        ServerConfig::builder(&service, &conn.fqdn.to_string_lossy())
-            .store(global.store.clone())
-            .server_secret(global.server_secret.clone())
-            .decoys(global.decoys.clone())
-            // Cyrus's DIGEST-MD5 accepts a digest-uri naming any host (clients that connect
-            // by IP address send `smtp/127.0.0.1`); the service must still match.
-            .digest_uri_any_host(true)
-            .log(Arc::new(CallbackLog {
-                lists: vec![conn.callbacks, global.callbacks],
-                log_level,
-            }))
-            .authorization(Arc::new(ProxyPolicy {
-                callback: find_callback(&lists, SASL_CB_PROXY_POLICY),
-                conn: std::ptr::from_ref(conn) as usize,
-                user_realm: conn.user_realm_str(),
-            }));
-    if let Some(realm) = conn.user_realm_str() {
-        builder = builder.user_realm(&realm);
+    let mut builder: ServerConfigBuilder = ServerConfig::builder(&service, &conn.fqdn)
+        .store(global.store.clone())
+        .server_secret(global.server_secret.clone())
+        .decoys(global.decoys.clone())
+        // Cyrus's DIGEST-MD5 accepts a digest-uri naming any host (clients that connect
+        // by IP address send `smtp/127.0.0.1`); the service must still match.
+        .digest_uri_any_host(true)
+        .log(Arc::new(CallbackLog {
+            lists: vec![conn.callbacks, global.callbacks],
+            log_level,
+        }))
+        .authorization(Arc::new(ProxyPolicy {
+            callback: find_callback(&lists, SASL_CB_PROXY_POLICY),
+            conn: conn.conn,
+            user_realm: conn.user_realm.clone(),
+        }));
+    if let Some(realm) = &conn.user_realm {
+        builder = builder.user_realm(realm);
     }
-    if let (Some(callback), Side::Server(side)) =
-        (find_callback(&lists, SASL_CB_CANON_USER), &conn.side)
-    {
+    if let Some(callback) = find_callback(&lists, SASL_CB_CANON_USER) {
         builder = builder.canonicalize_user(Arc::new(CanonUser {
             callback,
-            conn: std::ptr::from_ref(conn) as usize,
-            user_realm: conn.user_realm_str(),
-            status: side.canon_status.clone(),
+            conn: conn.conn,
+            user_realm: conn.user_realm.clone(),
+            status: conn.canon_status.clone(),
         }));
     }
     if let Some(list) = opt("mech_list") {
@@ -76,9 +105,12 @@ pub(crate) fn build_server_config(
         lists: vec![conn.callbacks, global.callbacks],
         log_level,
     });
-    let fqdn = conn.fqdn.to_string_lossy().into_owned();
-    let user_realm = conn.user_realm_str();
-    let mut settings = Settings::new(global.store.clone(), &service, user_realm.as_deref(), &fqdn);
+    let mut settings = Settings::new(
+        global.store.clone(),
+        &service,
+        conn.user_realm.as_deref(),
+        &conn.fqdn,
+    );
     settings.decoys = global.decoys.clone();
     settings.saslauthd_path = opt("saslauthd_path").map(PathBuf::from);
     // Cyrus's documentation also spells it without the d.
@@ -97,7 +129,7 @@ pub(crate) fn build_server_config(
     if let Some(cb) = find_callback(&lists, SASL_CB_SERVER_USERDB_CHECKPASS) {
         chain.push_front(Arc::new(CheckpassCallback {
             callback: cb,
-            conn: std::ptr::from_ref(conn) as usize,
+            conn: conn.conn,
         }));
     }
     let auxprop_only = chain.is_auxprop_only();
@@ -173,7 +205,10 @@ pub unsafe extern "C" fn sasl_server_new(
         conn.user_realm = realm.filter(|r| !r.is_empty()).map(|r| cstring(&r));
         conn.iplocal = local.map(|s| cstring(&s));
         conn.ipremote = remote.map(|s| cstring(&s));
-        let (config, auxprop_only) = match build_server_config(&conn, &server) {
+        let Some(snapshot) = ServerSnapshot::of(&conn) else {
+            return SASL_FAIL;
+        };
+        let (config, auxprop_only) = match build_server_config(&snapshot) {
             Ok(built) => built,
             Err(code) => return code,
         };
@@ -303,10 +338,8 @@ pub unsafe extern "C" fn sasl_server_start(
     serveroutlen: *mut c_uint,
 ) -> c_int {
     guard!(SASL_FAIL, {
-        // SAFETY: per the contract.
-        let Some(conn) = (unsafe { conn_ref(conn) }) else {
-            return SASL_BADPARAM;
-        };
+        let conn_ptr = conn;
+        let conn = conn!(conn);
         // SAFETY: the out-pointers are NULL or writable.
         unsafe {
             put(serverout, std::ptr::null());
@@ -331,10 +364,16 @@ pub unsafe extern "C" fn sasl_server_start(
         session.set_security_properties(props);
         session.set_external_ssf(external_ssf);
         session.set_channel_binding(binding);
+        side.session = None;
         side.sent_last = false;
         side.canon_status.store(SASL_OK, Ordering::Relaxed);
+        // The exchange calls the application (CANON_USER, PROXY_POLICY, CHECKPASS, LOG), which
+        // may call back into the library on this connection: no reference to it is held.
         let result = session.start(&mech, initial);
-        side.session = Some(session);
+        let conn = conn!(conn_ptr);
+        if let Side::Server(side) = &mut conn.side {
+            side.session = Some(session);
+        }
         // SAFETY: out-pointers NULL or writable.
         unsafe { server_result(conn, result, serverout, serveroutlen) }
     })
@@ -353,10 +392,8 @@ pub unsafe extern "C" fn sasl_server_step(
     serveroutlen: *mut c_uint,
 ) -> c_int {
     guard!(SASL_FAIL, {
-        // SAFETY: per the contract.
-        let Some(conn) = (unsafe { conn_ref(conn) }) else {
-            return SASL_BADPARAM;
-        };
+        let conn_ptr = conn;
+        let conn = conn!(conn);
         let Side::Server(side) = &mut conn.side else {
             return conn.error(SASL_BADPARAM, "not a server connection");
         };
@@ -377,21 +414,33 @@ pub unsafe extern "C" fn sasl_server_step(
         };
         // A copy the application cannot change under us; it may hold a password.
         let input = zeroize::Zeroizing::new(input.to_vec());
-        let Some(session) = side.session.as_mut() else {
+        // The session leaves the connection while it runs: the application's callbacks may
+        // call back into the library on this connection, and nothing of it may be borrowed.
+        let Some(mut session) = side.session.take() else {
             return conn.error(SASL_BADPROT, "sasl_server_step before sasl_server_start");
         };
         let result = session.step(&input);
+        let conn = conn!(conn_ptr);
+        if let Side::Server(side) = &mut conn.side {
+            side.session = Some(session);
+        }
         // SAFETY: out-pointers NULL or writable.
         unsafe { server_result(conn, result, serverout, serveroutlen) }
     })
 }
 
-pub(crate) fn rebuild_server_config(conn: &mut sasl_conn_t) -> c_int {
-    let Side::Server(side) = &conn.side else {
+/// Rebuilds the configuration of the server connection `conn_ptr` after a property it
+/// depends on changed (`SASL_DEFUSERREALM`); GETOPT runs with no reference to the connection.
+///
+/// # Safety
+/// `conn_ptr` is a live connection (the caller's export contract).
+pub(crate) unsafe fn rebuild_server_config(conn_ptr: *mut sasl_conn_t) -> c_int {
+    let Some(snapshot) = ServerSnapshot::of(conn!(conn_ptr)) else {
         return SASL_OK;
     };
-    let global = side.global.clone();
-    match build_server_config(conn, &global) {
+    let built = build_server_config(&snapshot);
+    let conn = conn!(conn_ptr);
+    match built {
         Ok((config, auxprop_only)) => {
             if let Side::Server(side) = &mut conn.side {
                 side.config = Arc::new(config);
@@ -403,25 +452,35 @@ pub(crate) fn rebuild_server_config(conn: &mut sasl_conn_t) -> c_int {
     }
 }
 
-/// The server-global state and store of a server connection (for checkpass, setpass...).
-pub(crate) fn server_parts(conn: &sasl_conn_t) -> Option<(Arc<ServerGlobal>, Arc<ServerConfig>)> {
+/// What the user-database calls need of a server connection, owned, so that no reference to
+/// the connection is held while they call the application (CANON_USER, CHECKPASS, SETPASS).
+pub(crate) struct ServerParts {
+    pub(crate) global: Arc<ServerGlobal>,
+    pub(crate) config: Arc<ServerConfig>,
+    canon_status: Arc<AtomicI32>,
+}
+
+/// The parts of a server connection (`None` for a client connection).
+pub(crate) fn server_parts(conn: &sasl_conn_t) -> Option<ServerParts> {
     match &conn.side {
-        Side::Server(side) => Some((side.global.clone(), side.config.clone())),
+        Side::Server(side) => Some(ServerParts {
+            global: side.global.clone(),
+            config: side.config.clone(),
+            canon_status: side.canon_status.clone(),
+        }),
         Side::Client(_) => None,
     }
 }
 
 /// Runs `name` through the connection's canonicalisation (the `CANON_USER` callback) as
 /// `sasl_checkpass` and `sasl_user_exists` do; on failure, the callback's own result code.
-pub(crate) fn canonical_user(conn: &sasl_conn_t, name: &str) -> Result<String, c_int> {
-    let Side::Server(side) = &conn.side else {
-        return Err(SASL_BADPARAM);
-    };
-    side.canon_status.store(SASL_OK, Ordering::Relaxed);
-    side.config
+pub(crate) fn canonical_user(parts: &ServerParts, name: &str) -> Result<String, c_int> {
+    parts.canon_status.store(SASL_OK, Ordering::Relaxed);
+    parts
+        .config
         .canonical_user(name, NameKind::AuthcidAndAuthzid)
         .map_err(
-            |error| match side.canon_status.swap(SASL_OK, Ordering::Relaxed) {
+            |error| match parts.canon_status.swap(SASL_OK, Ordering::Relaxed) {
                 SASL_OK => crate::errors::code_of(&error).0,
                 code => code,
             },

@@ -15,7 +15,7 @@ use crate::consts::*;
 use crate::errors::code_of;
 use crate::handles::*;
 use crate::server::*;
-use crate::util::{bytes, guard, opt_string};
+use crate::util::{bytes, conn, conn_or_null, guard, opt_string};
 
 /// Checks a plaintext password as PLAIN would (`pwcheck_method`); with `pass` NULL, checks
 /// only that the user exists.
@@ -31,13 +31,11 @@ pub unsafe extern "C" fn sasl_checkpass(
     passlen: c_uint,
 ) -> c_int {
     guard!(SASL_FAIL, {
-        // SAFETY: per the contract.
-        let Some(conn) = (unsafe { conn_mut(conn) }) else {
+        let conn_ptr = conn;
+        let Some(parts) = server_parts(conn!(conn)) else {
             return SASL_BADPARAM;
         };
-        let Some((_, config)) = server_parts(conn) else {
-            return SASL_BADPARAM;
-        };
+        let config = &parts.config;
         if pass.is_null() {
             return SASL_OK;
         }
@@ -53,13 +51,16 @@ pub unsafe extern "C" fn sasl_checkpass(
         let (Some(user), Some(password)) = (user, password) else {
             return SASL_BADPARAM;
         };
-        // As Cyrus: the name goes through canonicalisation (CANON_USER) first.
-        let user = match canonical_user(conn, user.trim()) {
+        // As Cyrus: the name goes through canonicalisation (CANON_USER) first. The
+        // application's callbacks run with no reference to the connection held.
+        let user = match canonical_user(&parts, user.trim()) {
             Ok(user) => user,
-            Err(code) => return conn.error(code, "canon_user failed"),
+            Err(code) => return conn!(conn_ptr).error(code, "canon_user failed"),
         };
         let (name, realm) = config.split_user(&user);
-        match config.check_password(&name, &realm, password) {
+        let checked = config.check_password(&name, &realm, password);
+        let conn = conn!(conn_ptr);
+        match checked {
             Ok(PasswordCheck::Match) => SASL_OK,
             Ok(PasswordCheck::Mismatch) => conn.error(SASL_BADAUTH, "Password verification failed"),
             Ok(PasswordCheck::NoSuchUser) => conn.error(SASL_NOUSER, "user not found"),
@@ -84,11 +85,8 @@ pub unsafe extern "C" fn sasl_user_exists(
 ) -> c_int {
     let _ = service;
     guard!(SASL_FAIL, {
-        // SAFETY: per the contract.
-        let Some(conn) = (unsafe { conn_mut(conn) }) else {
-            return SASL_BADPARAM;
-        };
-        let Some((global, config)) = server_parts(conn) else {
+        let conn_ptr = conn;
+        let Some(parts) = server_parts(conn!(conn)) else {
             return SASL_BADPARAM;
         };
         // SAFETY: NULL or NUL-terminated.
@@ -96,15 +94,16 @@ pub unsafe extern "C" fn sasl_user_exists(
         let Some(user) = user else {
             return SASL_BADPARAM;
         };
-        let user = match canonical_user(conn, &user) {
+        let user = match canonical_user(&parts, &user) {
             Ok(user) => user,
-            Err(code) => return conn.error(code, "canon_user failed"),
+            Err(code) => return conn!(conn_ptr).error(code, "canon_user failed"),
         };
-        let (name, mut realm) = config.split_user(&user);
+        let (name, mut realm) = parts.config.split_user(&user);
         if let Some(r) = realm_arg.filter(|_| !user.contains('@')) {
             realm = r;
         }
-        match CredentialView::new(global.store.as_ref(), &name, &realm).exists() {
+        let conn = conn!(conn_ptr);
+        match CredentialView::new(parts.global.store.as_ref(), &name, &realm).exists() {
             Ok(true) => SASL_OK,
             Ok(false) => conn.error(SASL_NOUSER, "user not found"),
             Err(error) => conn.error(SASL_FAIL, format!("credential store: {error}")),
@@ -128,11 +127,9 @@ pub unsafe extern "C" fn sasl_setpass(
 ) -> c_int {
     let _ = (oldpass, oldpasslen);
     guard!(SASL_FAIL, {
-        // SAFETY: per the contract.
-        let Some(conn) = (unsafe { conn_mut(conn) }) else {
-            return SASL_BADPARAM;
-        };
-        let Some((global, config)) = server_parts(conn) else {
+        let conn_ptr = conn;
+        let conn = conn!(conn);
+        let Some(ServerParts { global, config, .. }) = server_parts(conn) else {
             return SASL_BADPARAM;
         };
         // SAFETY: NUL-terminated or NULL.
@@ -159,6 +156,8 @@ pub unsafe extern "C" fn sasl_setpass(
         let Some(password) = (unsafe { bytes(pass, passlen) }) else {
             return SASL_BADPARAM;
         };
+        // From here on the application may be called (GETOPT, SETPASS), and may call back into
+        // the library on this connection: it is reached again through `conn!` each time.
         let (conn_cbs, global_cbs) = (conn_callbacks(conn), global.callbacks.entries());
         let lists: [&[Callback]; 2] = [&conn_cbs, &global_cbs];
         let iterations = option(&lists, Some(&global.file), "scram_iteration_counter")
@@ -172,19 +171,17 @@ pub unsafe extern "C" fn sasl_setpass(
         if let Err(error) =
             puresasl::credentials::set_password(store, &name, &realm, password, &policy, &OsRandom)
         {
-            return conn.error(SASL_FAIL, format!("could not store password: {error}"));
+            return conn!(conn_ptr).error(SASL_FAIL, format!("could not store password: {error}"));
         }
         // The application's own user database, if it registered one, is told too.
         if let Some(cb) = find_callback(&lists, SASL_CB_SERVER_USERDB_SETPASS) {
-            // SAFETY: SERVER_USERDB_SETPASS callbacks have the sasl_server_userdb_setpass_t
-            // prototype.
-            let setpass: sasl_server_userdb_setpass_t = unsafe { std::mem::transmute(cb.proc) };
+            let setpass = cb.setpass();
             if let Some(setpass) = setpass {
                 let user = CString::new(user.trim()).unwrap_or_default();
-                // SAFETY: valid strings; pass holds passlen bytes; the connection is live.
+                // SAFETY: valid strings; pass holds passlen bytes; conn_ptr is the live connection.
                 let status = unsafe {
                     setpass(
-                        std::ptr::from_mut(conn),
+                        conn_ptr,
                         cb.context,
                         user.as_ptr(),
                         pass,
@@ -194,7 +191,8 @@ pub unsafe extern "C" fn sasl_setpass(
                     )
                 };
                 if status != SASL_OK {
-                    return conn.error(status, "the application's setpass callback failed");
+                    return conn!(conn_ptr)
+                        .error(status, "the application's setpass callback failed");
                 }
             }
         }
@@ -218,7 +216,7 @@ pub unsafe extern "C" fn sasl_checkapop(
     guard!(SASL_FAIL, {
         let _ = (challenge, challen, response, resplen);
         // SAFETY: per the contract.
-        match unsafe { conn_ref(conn) } {
+        match unsafe { conn_or_null(conn) } {
             Some(conn) => conn.error(SASL_NOMECH, "APOP is not supported"),
             None => SASL_NOMECH,
         }

@@ -23,6 +23,49 @@ macro_rules! nonnull {
 }
 pub(crate) use nonnull;
 
+/// The prelude of every export that takes a connection: the connection behind `$ptr`, else
+/// `return $fail` (`SASL_BADPARAM` when not given) for NULL.
+///
+/// The reference lives only until the export next calls into the application: a callback may
+/// call back into the library on the same connection (`sasl_getprop`, `sasl_seterror`), which
+/// makes a reference of its own. Exports that run callbacks take what they need, let the
+/// reference go, call, and reach the connection again with `conn!` afterwards.
+macro_rules! conn {
+    ($ptr:expr) => {
+        conn!($ptr, crate::consts::SASL_BADPARAM)
+    };
+    ($ptr:expr, ()) => {{
+        let ptr: *mut crate::handles::sasl_conn_t = $ptr;
+        // SAFETY: as below.
+        match unsafe { ptr.as_mut() } {
+            Some(conn) => conn,
+            None => return,
+        }
+    }};
+    ($ptr:expr, $fail:expr) => {{
+        let ptr: *mut crate::handles::sasl_conn_t = $ptr;
+        // SAFETY: every export's contract: NULL or a live connection from sasl_*_new, used by
+        // one thread at a time, not yet disposed.
+        match unsafe { ptr.as_mut() } {
+            Some(conn) => conn,
+            None => return $fail,
+        }
+    }};
+}
+pub(crate) use conn;
+
+/// The connection behind `ptr`, for the exports where NULL is not an error.
+///
+/// # Safety
+/// `ptr` is NULL or a live connection used by one thread at a time; the reference is not
+/// used across a call into the application (see [`conn!`]).
+pub(crate) unsafe fn conn_or_null<'a>(
+    ptr: *mut crate::handles::sasl_conn_t,
+) -> Option<&'a mut crate::handles::sasl_conn_t> {
+    // SAFETY: the caller's contract.
+    unsafe { ptr.as_mut() }
+}
+
 /// Reads an optional C string (NULL gives `None`; invalid UTF-8 is replaced).
 ///
 /// # Safety

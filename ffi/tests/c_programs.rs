@@ -1210,3 +1210,57 @@ fn scram_salts_are_stable_across_processes() {
     assert_eq!(salt.len(), fake_salt.len());
     assert_eq!(iterations, fake_iterations);
 }
+
+#[test]
+fn callbacks_that_reenter_the_library() {
+    // reentry.c: every server and client callback (GETOPT, LOG, CANON_USER, PROXY_POLICY,
+    // AUTHNAME, USER, PASS, GETREALM) calls sasl_getprop, sasl_errdetail and sasl_seterror on
+    // its own connection during exchanges of every common mechanism and the user-database
+    // calls. Ours under AddressSanitizer, then Cyrus's.
+    if !have("cc", &["--version"]) || !have_file("/usr/include/sasl/sasl.h") {
+        return;
+    }
+    let check = |out: &Output| {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success()
+                && [
+                    "PLAIN",
+                    "LOGIN",
+                    "CRAM-MD5",
+                    "DIGEST-MD5",
+                    "SCRAM-SHA-256",
+                    "all"
+                ]
+                .iter()
+                .all(|m| stdout.lines().any(|l| l == format!("ok {m}"))),
+            "{}",
+            text(out)
+        );
+    };
+    let dir = scratch("reentry");
+    let asan = dir.join("reentry-asan");
+    compile(
+        "reentry.c",
+        &asan,
+        true,
+        &["-fsanitize=address", "-fno-omit-frame-pointer"],
+    );
+    let db = fresh_db("reentry-ours");
+    check(&run_ours(
+        &asan,
+        &[],
+        &[("TEST_SASLDB", &db), ("ASAN_OPTIONS", "detect_leaks=0")],
+    ));
+    if have_file("/usr/lib/x86_64-linux-gnu/sasl2/libsasldb.so") {
+        let cyrus = dir.join("reentry-cyrus");
+        compile("reentry.c", &cyrus, false, &[]);
+        let db = fresh_db("reentry-cyrus");
+        check(
+            &cyrus_command(&cyrus)
+                .env("TEST_SASLDB", &db)
+                .output()
+                .unwrap(),
+        );
+    }
+}
