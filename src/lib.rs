@@ -1,8 +1,8 @@
 //! # puresasl
 //!
 //! A pure-Rust, sans-I/O implementation of SASL (RFC 4422): server and client state machines
-//! for PLAIN, LOGIN and CRAM-MD5 (and, as they land, DIGEST-MD5 and the SCRAM family),
-//! verified in constant time, with credentials looked up by property name through the
+//! for PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5 (with its security layers) and the SCRAM family
+//! (with channel binding), verified in constant time, with credentials looked up by property name through the
 //! [`Auxprop`] trait, the way Cyrus SASL's auxprop plugins work.
 //!
 //! The crate never touches a socket: the application moves the bytes. A server is a

@@ -1,5 +1,6 @@
 //! The numeric constants of Cyrus's `sasl/sasl.h`, `sasl/prop.h` and `sasl/saslplug.h`, with
-//! the same names and values (checked against the installed headers by `tests/abi.rs`).
+//! the same names and values (checked against the installed headers by `ffi/tests/c/abi.c`, run from
+//! `ffi/tests/c_programs.rs`).
 
 use std::ffi::{c_int, c_uint, c_ulong};
 

@@ -1,5 +1,5 @@
 //! The C structs and callback types of Cyrus's `sasl/sasl.h` and `sasl/prop.h`, with the same
-//! layouts (checked against the installed headers by `tests/abi.rs`).
+//! layouts (checked against the installed headers by `ffi/tests/c/abi.c`).
 
 #![allow(non_camel_case_types, reason = "the C names are the ABI")]
 

@@ -362,8 +362,13 @@ fn postfix_runs_on_puresasl() {
 
     // The smtpd processes run our library.
     let probe = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    let pids = smtpd_pids(&server);
+    // The master forks an smtpd for the connection: poll for it (bounded) rather than guess.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut pids = smtpd_pids(&server);
+    while pids.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        pids = smtpd_pids(&server);
+    }
     assert!(!pids.is_empty(), "no smtpd process found");
     let ours = lib.join("libsasl2.so.2").canonicalize().unwrap();
     for pid in &pids {

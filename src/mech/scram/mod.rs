@@ -21,11 +21,12 @@
 //! # Server states ([`server`])
 //!
 //! `Start` → (no initial response: empty challenge) `ExpectClientFirst` →
-//! `ExpectClientFinal` (server-first sent) → done with `v=` as additional data on success;
-//! on a wrong proof, nonce or channel binding the server sends `e=` as a last challenge and
-//! moves to `Rejected`, which fails whatever comes next. An unknown user gets a salt derived
-//! from the server secret and the normal iteration count, and fails at the proof with
-//! `e=invalid-proof` exactly like a wrong password.
+//! `ExpectClientFinal` (server-first sent) → `Finished`, with `v=` as additional data on
+//! success. A wrong proof, nonce or channel binding ends the exchange at once with the error
+//! (as Cyrus does; no `e=` challenge is sent, the protocol's own failure reply carries the
+//! outcome), and the session refuses every later step. An unknown user gets a salt and
+//! iteration count like a known user's (see [`crate::credentials::Decoys`] and
+//! [`crate::server_secret`]) and fails at the proof exactly like a wrong password.
 //!
 //! # Client states ([`client`])
 //!
