@@ -54,6 +54,7 @@ pub mod auxprop;
 pub mod client;
 pub mod config;
 pub mod credentials;
+pub mod crypt;
 pub mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

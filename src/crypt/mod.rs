@@ -1,0 +1,333 @@
+//! Hashed `userPassword` values: crypt(3) hashes and Dovecot `{SCHEME}` values, verified for
+//! PLAIN and LOGIN (and `sasl_checkpass`).
+//!
+//! Which interpretation applies is the [`PasswordFormat`], Cyrus's `password_format` option
+//! (from Gentoo's crypt patch, never upstream): with [`PasswordFormat::Plain`] a
+//! `userPassword` value is the password itself, with [`PasswordFormat::Crypt`] it is a hash
+//! that [`verify`] checks an offered password against. It is a property of how values are
+//! read, so it applies to every store (memory, sasldb2, SQL).
+//!
+//! [`verify`] understands:
+//!
+//! | stored value | algorithm | implementation |
+//! |---|---|---|
+//! | `$y$...` | yescrypt (Debian's default) | `yescrypt` crate |
+//! | `$6$...`, `$5$...` (with `rounds=`) | SHA-crypt | `sha-crypt` crate |
+//! | `$2b$`, `$2y$`, `$2a$` | bcrypt (72-byte limit, as libxcrypt) | `bcrypt` crate |
+//! | `$1$...` | MD5-crypt | here, over `md-5` |
+//! | 13 characters | traditional DES crypt | here |
+//! | `$argon2id$`, `$argon2i$`, `$argon2d$` | Argon2 PHC strings (not crypt(3)) | `argon2` crate |
+//! | `{SCHEME}...` | Dovecot schemes, see [`scheme`] | |
+//!
+//! Every check recomputes the hash with the *whole stored value* as the setting and compares
+//! the whole result in constant time, as crypt(3) callers should (Gentoo's patch cut the salt
+//! out itself and so failed for everything but DES and `$1$`). Anything else is an error,
+//! never a plaintext comparison: under Cyrus without the patch a stored hash *is* the
+//! password, and that is the flaw this module exists to avoid.
+//!
+//! Crypt hashes are useless to CRAM-MD5, DIGEST-MD5 and SCRAM (they need the plaintext or
+//! their own secret); [`plaintext`] hands out only `{PLAIN}` values, so for those mechanisms a
+//! user with only a hash has no usable secret, exactly like an unknown user.
+
+mod des;
+mod md5;
+pub mod scheme;
+
+use std::fmt;
+use std::str::FromStr;
+
+use password_hash_verifier::PasswordVerifier as _;
+
+use crate::secret::{Secret, digests_equal};
+
+/// The `PasswordVerifier` trait, the same for the `sha-crypt`, `yescrypt` and `argon2` crates
+/// (they share `password-hash` 0.6).
+mod password_hash_verifier {
+    pub use sha_crypt::password_hash::PasswordVerifier;
+}
+
+/// How `userPassword` values are interpreted (Cyrus's `password_format` option).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PasswordFormat {
+    /// The value is the password itself (Cyrus's default, and the only choice upstream).
+    #[default]
+    Plain,
+    /// The value is a crypt(3) hash or a Dovecot `{SCHEME}` value, checked by [`verify`].
+    /// Only PLAIN and LOGIN can use such values.
+    Crypt,
+}
+
+impl FromStr for PasswordFormat {
+    type Err = CryptError;
+
+    /// Parses the `password_format` option: `crypt` (and Gentoo's `crypt_trad`, for which
+    /// verifying with the whole stored hash gives the same answers on DES hashes) or
+    /// `plain`/`cleartext`, case-insensitive. Unlike the Gentoo patch, which read any other
+    /// value as cleartext, an unknown value is an error: a typo must not turn hashes into
+    /// passwords.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "crypt" | "crypt_trad" => Ok(PasswordFormat::Crypt),
+            "plain" | "plaintext" | "cleartext" => Ok(PasswordFormat::Plain),
+            _ => Err(CryptError::UnknownFormat(value.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for PasswordFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PasswordFormat::Plain => "plain",
+            PasswordFormat::Crypt => "crypt",
+        })
+    }
+}
+
+/// Why a stored value could not be used to verify a password. Carries no secret: at most a
+/// scheme name or a `$id$`, and only when it looks like one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CryptError {
+    /// The stored value is empty (an SQL `NULL` read as `""`, for instance); it matches
+    /// nothing, not even an empty password.
+    #[error("the stored password hash is empty")]
+    Empty,
+    /// The stored value is in a format this library does not verify (`$7$` scrypt, `$gy$`,
+    /// `$2x$`, bigcrypt, a locked `!`/`*` entry, or no hash at all).
+    #[error("unsupported password hash format: {0}")]
+    Unsupported(String),
+    /// The stored value has a known prefix but is damaged: truncated, bad characters, bad
+    /// parameters.
+    #[error("malformed {0} password hash")]
+    Malformed(&'static str),
+    /// A Dovecot `{SCHEME}` prefix this library does not know or cannot verify with a
+    /// plaintext password.
+    #[error("unknown password scheme {0}")]
+    UnknownScheme(String),
+    /// A Dovecot crypt scheme whose value is another algorithm's hash (`{SHA512-CRYPT}$1$...`).
+    #[error("the {{{0}}} value is not a {0} hash")]
+    SchemeMismatch(&'static str),
+    /// An unknown `password_format` option value.
+    #[error("unknown password_format {0:?} (expected crypt or plain)")]
+    UnknownFormat(String),
+}
+
+/// Checks `offered` against the hashed `stored` value in constant time: `Ok(true)` if it is
+/// the password, `Ok(false)` if not, an error if `stored` cannot be used (then the password
+/// must count as wrong; log the error).
+///
+/// An offered password containing a NUL byte never matches: crypt(3) sees C strings, so such
+/// a password would be cut short there.
+pub fn verify(stored: &[u8], offered: &[u8]) -> Result<bool, CryptError> {
+    let stored = std::str::from_utf8(stored).map_err(|_| CryptError::Malformed("non-UTF-8"))?;
+    if stored.is_empty() {
+        return Err(CryptError::Empty);
+    }
+    let matches = match scheme::split(stored) {
+        Some((name, value)) => scheme::verify(name, value, offered)?,
+        None => verify_crypt(stored, offered)?,
+    };
+    Ok(matches && !offered.contains(&0))
+}
+
+/// The plaintext in a stored value, if it holds one: a Dovecot `{PLAIN}` or `{CLEARTEXT}`
+/// value (decoded if it has an encoding suffix). `None` for hashes, which are no password.
+pub fn plaintext(stored: &[u8]) -> Option<Secret> {
+    let (name, value) = scheme::split(std::str::from_utf8(stored).ok()?)?;
+    scheme::plaintext(name, value)
+}
+
+/// The crypt(3) families, by their prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    Yescrypt,
+    Sha512,
+    Sha256,
+    Bcrypt,
+    Md5,
+    Des,
+    Argon2,
+}
+
+impl Family {
+    /// The family of a stored hash, or why it has none.
+    pub(crate) fn of(stored: &str) -> Result<Family, CryptError> {
+        const SHA_PREFIXES: [(&str, Family); 2] =
+            [("$6$", Family::Sha512), ("$5$", Family::Sha256)];
+        for (prefix, family) in SHA_PREFIXES {
+            if stored.starts_with(prefix) {
+                return Ok(family);
+            }
+        }
+        if stored.starts_with("$y$") {
+            return Ok(Family::Yescrypt);
+        }
+        if ["$2b$", "$2y$", "$2a$"]
+            .iter()
+            .any(|p| stored.starts_with(p))
+        {
+            return Ok(Family::Bcrypt);
+        }
+        if stored.starts_with(md5::PREFIX) {
+            return Ok(Family::Md5);
+        }
+        if ["$argon2id$", "$argon2i$", "$argon2d$"]
+            .iter()
+            .any(|p| stored.starts_with(p))
+        {
+            return Ok(Family::Argon2);
+        }
+        if stored.len() == 13 && stored.bytes().all(|c| from_crypt64(c).is_some()) {
+            return Ok(Family::Des);
+        }
+        Err(CryptError::Unsupported(describe(stored)))
+    }
+}
+
+/// A loggable name for an unsupported value: its `$id$` if it has a plausible one.
+fn describe(stored: &str) -> String {
+    if let Some(rest) = stored.strip_prefix('$')
+        && let Some((id, _)) = rest.split_once('$')
+        && !id.is_empty()
+        && id.len() <= 8
+        && id.bytes().all(|c| c.is_ascii_alphanumeric())
+    {
+        return format!("${id}$");
+    }
+    match stored.as_bytes().first() {
+        Some(b'_') => "`_` (BSDi extended DES)".into(),
+        Some(b'!' | b'*') => "locked or disabled entry".into(),
+        _ => "not a crypt(3) hash".into(),
+    }
+}
+
+/// crypt(3) with the whole stored hash as the setting, compared in constant time.
+fn verify_crypt(stored: &str, offered: &[u8]) -> Result<bool, CryptError> {
+    match Family::of(stored)? {
+        Family::Md5 => Ok(digests_equal(
+            md5::hash(offered, stored)?.as_bytes(),
+            stored.as_bytes(),
+        )),
+        Family::Des => Ok(digests_equal(
+            des::hash(offered, stored.as_bytes())?.as_bytes(),
+            stored.as_bytes(),
+        )),
+        Family::Bcrypt => {
+            bcrypt::verify(offered, stored).map_err(|_| CryptError::Malformed("bcrypt"))
+        }
+        Family::Sha256 => verify_sha_crypt(stored, offered, 43),
+        Family::Sha512 => verify_sha_crypt(stored, offered, 86),
+        Family::Yescrypt => password_hash_result(
+            yescrypt::Yescrypt::default().verify_password(offered, stored),
+            "yescrypt",
+        ),
+        Family::Argon2 => {
+            let hash =
+                argon2::PasswordHash::new(stored).map_err(|_| CryptError::Malformed("Argon2"))?;
+            password_hash_result(
+                argon2::Argon2::default().verify_password(offered, &hash),
+                "Argon2",
+            )
+        }
+    }
+}
+
+/// SHA-crypt, after checking the hash part has its full length (the crate would compare a
+/// truncated hash as a mismatch; it is damage, and worth a log line).
+fn verify_sha_crypt(stored: &str, offered: &[u8], hash_len: usize) -> Result<bool, CryptError> {
+    let hash = stored.rsplit('$').next().unwrap_or_default();
+    if hash.len() != hash_len {
+        return Err(CryptError::Malformed("SHA-crypt"));
+    }
+    password_hash_result(
+        sha_crypt::ShaCrypt::default().verify_password(offered, stored),
+        "SHA-crypt",
+    )
+}
+
+fn password_hash_result(
+    result: Result<(), sha_crypt::password_hash::Error>,
+    family: &'static str,
+) -> Result<bool, CryptError> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(sha_crypt::password_hash::Error::PasswordInvalid) => Ok(false),
+        Err(_) => Err(CryptError::Malformed(family)),
+    }
+}
+
+/// crypt(3)'s base-64 alphabet.
+const CRYPT64: &[u8; 64] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// The value of a crypt(3) base-64 character.
+fn from_crypt64(c: u8) -> Option<u8> {
+    CRYPT64
+        .iter()
+        .position(|&x| x == c)
+        .and_then(|i| u8::try_from(i).ok())
+}
+
+fn crypt64(value: u32) -> char {
+    char::from(CRYPT64.get((value & 63) as usize).copied().unwrap_or(b'.'))
+}
+
+/// Appends each 3-byte group as 4 characters, least significant 6 bits first (MD5-crypt's
+/// order).
+fn encode_crypt64_groups(groups: &[[u8; 3]], out: &mut String) {
+    for [a, b, c] in groups {
+        let mut value = (u32::from(*a) << 16) | (u32::from(*b) << 8) | u32::from(*c);
+        for _ in 0..4 {
+            out.push(crypt64(value));
+            value >>= 6;
+        }
+    }
+}
+
+/// Appends `bits` (one bit per byte, most significant first), zero-padded to a multiple of 6,
+/// as characters of 6 bits each, most significant first (DES crypt's order).
+fn encode_crypt64_bits(bits: &[u8], out: &mut String) {
+    for six in bits.chunks(6) {
+        let mut value = 0u32;
+        for i in 0..6 {
+            value = (value << 1) | u32::from(six.get(i).copied().unwrap_or(0));
+        }
+        out.push(crypt64(value));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_parse() {
+        assert_eq!("crypt".parse(), Ok(PasswordFormat::Crypt));
+        assert_eq!("crypt_trad".parse(), Ok(PasswordFormat::Crypt));
+        assert_eq!("Plain".parse(), Ok(PasswordFormat::Plain));
+        assert!("md5".parse::<PasswordFormat>().is_err());
+        assert_eq!(PasswordFormat::default(), PasswordFormat::Plain);
+    }
+
+    #[test]
+    fn unsupported_values_are_described_without_their_contents() {
+        for (stored, described) in [
+            ("$7$CU..../....abc$xyz", "$7$"),
+            ("$gy$j9T$abc$def", "$gy$"),
+            (
+                "$2x$05$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyzABCDE",
+                "$2x$",
+            ),
+            ("_J9..CCCCXBrJUJV154M", "`_` (BSDi extended DES)"),
+            ("!$6$abc$def", "locked or disabled entry"),
+            ("hunter2", "not a crypt(3) hash"),
+        ] {
+            assert_eq!(
+                verify(stored.as_bytes(), b"pw"),
+                Err(CryptError::Unsupported(described.into())),
+                "{stored}"
+            );
+        }
+        assert_eq!(verify(b"", b""), Err(CryptError::Empty));
+    }
+}
