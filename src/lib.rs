@@ -73,6 +73,7 @@ pub use client::{
     ClientConfig, ClientSession, ClientStart, ClientStep, CredentialSource, Credentials,
 };
 pub use credentials::{PasswordCheck, PasswordPolicy};
+pub use crypt::PasswordFormat;
 pub use error::{CredentialKind, Error, ProtocolError, StoreError};
 pub use keys::{ScramHash, StoredKeys};
 pub use log::{LogLevel, LogSink};

@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::auxprop::{Auxprop, MemoryStore};
 use crate::credentials::{CredentialView, Decoy, PasswordCheck};
+use crate::crypt::PasswordFormat;
 use crate::error::{Error, ProtocolError};
 use crate::log::{LogLevel, LogSink, NoLog};
 use crate::mech::{
@@ -140,6 +141,7 @@ pub struct ServerConfig {
     scram_iterations: u32,
     server_secret: Secret,
     digest_uri_any_host: bool,
+    password_format: PasswordFormat,
     decoy: Mutex<Decoy>,
 }
 
@@ -174,6 +176,7 @@ impl ServerConfig {
             scram_iterations: 4096,
             server_secret: None,
             digest_uri_any_host: false,
+            password_format: PasswordFormat::Plain,
         }
     }
 
@@ -220,6 +223,19 @@ impl ServerConfig {
     /// Whether DIGEST-MD5 accepts a `digest-uri` naming any host (the service must match).
     pub fn digest_uri_any_host(&self) -> bool {
         self.digest_uri_any_host
+    }
+
+    /// How `userPassword` values are read (`password_format`).
+    pub fn password_format(&self) -> PasswordFormat {
+        self.password_format
+    }
+
+    /// A view of the credentials of `user` in `realm`, reading `userPassword` as the
+    /// configured [`PasswordFormat`] says and logging unusable values to the log sink.
+    pub fn credentials<'v>(&'v self, user: &'v str, realm: &'v str) -> CredentialView<'v> {
+        CredentialView::new(self.store(), user, realm)
+            .password_format(self.password_format)
+            .log(self.log())
     }
 
     /// The enabled mechanisms that satisfy the configured flags, in configured order,
@@ -272,8 +288,9 @@ impl ServerConfig {
         // An unknown user costs what the last known user's check cost: with a store that
         // keeps only SCRAM keys that is a PBKDF2 derivation, with plaintext a comparison.
         let decoy = *self.decoy.lock().unwrap_or_else(|p| p.into_inner());
-        let (check, path) =
-            CredentialView::new(self.store(), user, realm).check_password_like(password, decoy)?;
+        let (check, path) = self
+            .credentials(user, realm)
+            .check_password_like(password, decoy)?;
         if check != PasswordCheck::NoSuchUser {
             *self.decoy.lock().unwrap_or_else(|p| p.into_inner()) = path;
         }
@@ -303,6 +320,7 @@ pub struct ServerConfigBuilder {
     scram_iterations: u32,
     server_secret: Option<Secret>,
     digest_uri_any_host: bool,
+    password_format: PasswordFormat,
 }
 
 impl ServerConfigBuilder {
@@ -388,6 +406,15 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// How `userPassword` values are read (default [`PasswordFormat::Plain`]; Cyrus's
+    /// `password_format`). With [`PasswordFormat::Crypt`] they are crypt(3) hashes or Dovecot
+    /// `{SCHEME}` values: PLAIN and LOGIN verify against them, and CRAM-MD5, DIGEST-MD5 and
+    /// SCRAM treat a user with only a hash as unknown.
+    pub fn password_format(mut self, format: PasswordFormat) -> Self {
+        self.password_format = format;
+        self
+    }
+
     /// Checks the settings and builds the configuration.
     pub fn build(self) -> Result<ServerConfig, Error> {
         let mechanisms = match &self.mechanisms {
@@ -418,6 +445,7 @@ impl ServerConfigBuilder {
             scram_iterations: self.scram_iterations,
             server_secret,
             digest_uri_any_host: self.digest_uri_any_host,
+            password_format: self.password_format,
             decoy: Mutex::new(Decoy::Compare),
         })
     }
@@ -474,7 +502,7 @@ impl ServerContext<'_> {
 
     /// The credentials of `user` in `realm`.
     pub fn credentials<'v>(&'v self, user: &'v str, realm: &'v str) -> CredentialView<'v> {
-        CredentialView::new(self.config.store(), user, realm)
+        self.config.credentials(user, realm)
     }
 
     /// Verifies a plaintext password; a wrong password and an unknown user give the same

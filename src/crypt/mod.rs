@@ -138,6 +138,86 @@ pub fn plaintext(stored: &[u8]) -> Option<Secret> {
     scheme::plaintext(name, value)
 }
 
+/// The cost of verifying against one stored hash, without the hash: the algorithm and its
+/// parameters with a fixed salt and a dummy result. Running it costs what a real check of
+/// that hash costs, so an unknown user can be made as slow as a known one (see
+/// [`Decoy`](crate::credentials::Decoy)).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CryptDecoy {
+    setting: [u8; DECOY_MAX],
+    len: u8,
+}
+
+/// The longest decoy hash kept (an Argon2 PHC string with large parameters fits).
+const DECOY_MAX: usize = 160;
+
+impl CryptDecoy {
+    /// The decoy of a stored value, if it is a hash [`verify`] knows (for `{PLAIN}` values
+    /// and digests a plain comparison is the right decoy, and this returns `None`).
+    pub fn of(stored: &[u8]) -> Option<CryptDecoy> {
+        let stored = std::str::from_utf8(stored).ok()?;
+        let stored = match scheme::split(stored) {
+            Some((_, value)) => value,
+            None => stored,
+        };
+        let family = Family::of(stored).ok()?;
+        // The parameters: everything before the salt.
+        let parameters = match family {
+            Family::Des => "",
+            Family::Bcrypt => stored.get(..7)?,
+            _ => {
+                let mut fields = stored.rsplitn(3, '$');
+                let (_hash, _salt, head) = (fields.next()?, fields.next()?, fields.next()?);
+                stored.get(..=head.len())?
+            }
+        };
+        let tail = match family {
+            Family::Des => "..AAAAAAAAAAA",
+            Family::Md5 => "decoy$AAAAAAAAAAAAAAAAAAAAAA",
+            Family::Sha256 => "decoy$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            Family::Sha512 => {
+                "decoy$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+            }
+            Family::Bcrypt => "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            Family::Yescrypt => "decoy$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            Family::Argon2 => "AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        };
+        let mut setting = [0u8; DECOY_MAX];
+        let len = parameters.len() + tail.len();
+        setting
+            .get_mut(..parameters.len())?
+            .copy_from_slice(parameters.as_bytes());
+        setting
+            .get_mut(parameters.len()..len)?
+            .copy_from_slice(tail.as_bytes());
+        Some(CryptDecoy {
+            setting,
+            len: u8::try_from(len).ok()?,
+        })
+    }
+
+    /// The dummy hash.
+    fn hash(&self) -> &[u8] {
+        self.setting
+            .get(..usize::from(self.len))
+            .unwrap_or_default()
+    }
+
+    /// Verifies `offered` against the dummy hash and ignores the answer.
+    pub fn run(&self, offered: &[u8]) {
+        let _ = verify(self.hash(), offered);
+    }
+}
+
+impl fmt::Debug for CryptDecoy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Parameters and a dummy salt only: nothing secret.
+        f.debug_tuple("CryptDecoy")
+            .field(&String::from_utf8_lossy(self.hash()))
+            .finish()
+    }
+}
+
 /// The crypt(3) families, by their prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Family {
@@ -218,11 +298,23 @@ fn verify_crypt(stored: &str, offered: &[u8]) -> Result<bool, CryptError> {
         }
         Family::Sha256 => verify_sha_crypt(stored, offered, 43),
         Family::Sha512 => verify_sha_crypt(stored, offered, 86),
-        Family::Yescrypt => password_hash_result(
-            yescrypt::Yescrypt::default().verify_password(offered, stored),
-            "yescrypt",
-        ),
+        Family::Yescrypt => {
+            // The crate computes as many bytes as the stored hash has, so a truncated hash
+            // would verify (with fewer bits); libxcrypt's are always 32 bytes.
+            if hash_field(stored).len() != 43 {
+                return Err(CryptError::Malformed("yescrypt"));
+            }
+            password_hash_result(
+                yescrypt::Yescrypt::default().verify_password(offered, stored),
+                "yescrypt",
+            )
+        }
         Family::Argon2 => {
+            // Argon2's output length is a parameter (the field's length); below 16 bytes it
+            // is a damaged value, not a choice anyone makes (Dovecot and PHP write 32).
+            if hash_field(stored).len() < 22 {
+                return Err(CryptError::Malformed("Argon2"));
+            }
             let hash =
                 argon2::PasswordHash::new(stored).map_err(|_| CryptError::Malformed("Argon2"))?;
             password_hash_result(
@@ -236,14 +328,18 @@ fn verify_crypt(stored: &str, offered: &[u8]) -> Result<bool, CryptError> {
 /// SHA-crypt, after checking the hash part has its full length (the crate would compare a
 /// truncated hash as a mismatch; it is damage, and worth a log line).
 fn verify_sha_crypt(stored: &str, offered: &[u8], hash_len: usize) -> Result<bool, CryptError> {
-    let hash = stored.rsplit('$').next().unwrap_or_default();
-    if hash.len() != hash_len {
+    if hash_field(stored).len() != hash_len {
         return Err(CryptError::Malformed("SHA-crypt"));
     }
     password_hash_result(
         sha_crypt::ShaCrypt::default().verify_password(offered, stored),
         "SHA-crypt",
     )
+}
+
+/// The last `$`-separated field: the hash.
+fn hash_field(stored: &str) -> &str {
+    stored.rsplit('$').next().unwrap_or_default()
 }
 
 fn password_hash_result(
