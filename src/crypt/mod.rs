@@ -171,17 +171,21 @@ impl CryptDecoy {
                 stored.get(..=head.len())?
             }
         };
-        let tail = match family {
-            Family::Des => "..AAAAAAAAAAA",
-            Family::Md5 => "decoy$AAAAAAAAAAAAAAAAAAAAAA",
-            Family::Sha256 => "decoy$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-            Family::Sha512 => {
-                "decoy$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-            }
-            Family::Bcrypt => "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-            Family::Yescrypt => "decoy$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-            Family::Argon2 => "AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        // A fixed salt and an all-zero hash of the family's lengths (`.` and `A` are zero in
+        // the crypt and PHC base-64 alphabets).
+        let (salt, zero, hash_len) = match family {
+            Family::Des => ("..", '.', 11),
+            Family::Md5 => ("decoysal$", '.', 22),
+            Family::Sha256 => ("decoysaltdecoysa$", '.', 43),
+            Family::Sha512 => ("decoysaltdecoysa$", '.', 86),
+            Family::Bcrypt => ("......................", '.', 31),
+            Family::Yescrypt => ("......................$", '.', 43),
+            Family::Argon2 => ("AAAAAAAAAAAAAAAAAAAAAA$", 'A', 43),
         };
+        let tail: String = salt
+            .chars()
+            .chain(std::iter::repeat_n(zero, hash_len))
+            .collect();
         let mut setting = [0u8; DECOY_MAX];
         let len = parameters.len() + tail.len();
         setting
@@ -403,6 +407,56 @@ mod tests {
         assert_eq!("Plain".parse(), Ok(PasswordFormat::Plain));
         assert!("md5".parse::<PasswordFormat>().is_err());
         assert_eq!(PasswordFormat::default(), PasswordFormat::Plain);
+    }
+
+    /// Hashes of "password" from libxcrypt's `mkpasswd` and `htpasswd`.
+    const SAMPLES: [&str; 10] = [
+        "$y$j9T$odSBxd3fdQ04KYOeXG.Bu1$NjYh4.xc8XaN57MRdJ7esdpvnhVd.AmVNayyjVE76g4",
+        "$y$j75$z/O3kTf8RjKswcbMD9vhQ.$y.rfwUSRKHgqo4EGDc./oQse9kU0VQe0EpwAyrzCSL4",
+        "$6$v7yBl6BmwPt/J3Mu$Wi9fmfZrn9lde5UaUb6VG2kEMCwqzEdg30Qss7QFZDuF9IxMj7X5HRRDNI29Usaz/YklpiTUnpVF8pvgB7iBh1",
+        "$6$rounds=1000$.9ycLbyeXK89jbee$vyIOcvtzq3V2eUNtv8qz4zrrHytFaorJHLgiIF0qQTjshp9VT/xMijOzGFsAu/CqRIzKmcj0n8Y0Pui0JkAYL.",
+        "$5$rounds=1000$ZaoZf27H5eMEWgBc$/OWyvJzOx5G8uUWrtI53HNyfbQds1KyRyah7sAYUI/C",
+        "$2y$04$0sRVloPFpF8d0/YplfLwseURrQAzzV/H9gCFOYwzN1iLSrDUb8xOK",
+        "$2b$05$U6iJ.BGs.kzLFLnN9bW8UueJeoFtoJBgJjUKKbKuLNJ695pYdh2xy",
+        "$2a$05$h.W5H/XN5PBHeb3yetSjCeNETLuqp5pAveL9/Ab8murzTK0Vpo3K2",
+        "$1$HIeNTM0P$rc8JVQW8HDi4ZxcGNGxDl1",
+        "AHc4HAY7x0iu.",
+    ];
+
+    #[test]
+    fn decoys_do_the_full_work_of_their_hash() {
+        for stored in SAMPLES {
+            assert_eq!(verify(stored.as_bytes(), b"password"), Ok(true), "{stored}");
+            let decoy = CryptDecoy::of(stored.as_bytes()).unwrap();
+            // A mismatch, not an early error: the whole algorithm ran.
+            assert_eq!(verify(decoy.hash(), b"password"), Ok(false), "{decoy:?}");
+            assert_eq!(
+                Family::of(stored),
+                Family::of(std::str::from_utf8(decoy.hash()).unwrap())
+            );
+            // Same parameters: everything before the salt.
+            let keep = match Family::of(stored).unwrap() {
+                Family::Des => 0,
+                Family::Bcrypt => 7,
+                _ => {
+                    stored.len()
+                        - stored
+                            .rsplitn(3, '$')
+                            .take(2)
+                            .map(|f| f.len() + 1)
+                            .sum::<usize>()
+                        + 1
+                }
+            };
+            assert!(
+                decoy.hash().starts_with(&stored.as_bytes()[..keep]),
+                "{decoy:?}"
+            );
+            let prefixed = format!("{{CRYPT}}{stored}");
+            assert_eq!(CryptDecoy::of(prefixed.as_bytes()), Some(decoy));
+        }
+        assert_eq!(CryptDecoy::of(b"{PLAIN}password"), None);
+        assert_eq!(CryptDecoy::of(b"password"), None);
     }
 
     #[test]
