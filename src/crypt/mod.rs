@@ -152,23 +152,25 @@ pub struct CryptDecoy {
 const DECOY_MAX: usize = 160;
 
 impl CryptDecoy {
-    /// The decoy of a stored value, if it is a hash [`verify`] knows (for `{PLAIN}` values
-    /// and digests a plain comparison is the right decoy, and this returns `None`).
+    /// The decoy of a stored value, if it is a hash [`verify`] knows with a deliberate cost
+    /// (crypt(3) hashes, Argon2, Dovecot `PBKDF2` and `SCRAM-*`); for `{PLAIN}` values and
+    /// plain digests a comparison is the right decoy, and this returns `None`.
     pub fn of(stored: &[u8]) -> Option<CryptDecoy> {
         let stored = std::str::from_utf8(stored).ok()?;
-        let stored = match scheme::split(stored) {
-            Some((_, value)) => value,
+        let value = match scheme::split(stored) {
+            Some((name, value)) if scheme::is_crypt(name) => value,
+            Some((name, value)) => return CryptDecoy::from_value(&scheme::decoy(name, value)?),
             None => stored,
         };
-        let family = Family::of(stored).ok()?;
+        let family = Family::of(value).ok()?;
         // The parameters: everything before the salt.
         let parameters = match family {
             Family::Des => "",
-            Family::Bcrypt => stored.get(..7)?,
+            Family::Bcrypt => value.get(..7)?,
             _ => {
-                let mut fields = stored.rsplitn(3, '$');
+                let mut fields = value.rsplitn(3, '$');
                 let (_hash, _salt, head) = (fields.next()?, fields.next()?, fields.next()?);
-                stored.get(..=head.len())?
+                value.get(..=head.len())?
             }
         };
         // A fixed salt and an all-zero hash of the family's lengths (`.` and `A` are zero in
@@ -182,21 +184,22 @@ impl CryptDecoy {
             Family::Yescrypt => ("......................$", '.', 43),
             Family::Argon2 => ("AAAAAAAAAAAAAAAAAAAAAA$", 'A', 43),
         };
-        let tail: String = salt
+        let dummy: String = parameters
             .chars()
+            .chain(salt.chars())
             .chain(std::iter::repeat_n(zero, hash_len))
             .collect();
+        CryptDecoy::from_value(&dummy)
+    }
+
+    fn from_value(dummy: &str) -> Option<CryptDecoy> {
         let mut setting = [0u8; DECOY_MAX];
-        let len = parameters.len() + tail.len();
         setting
-            .get_mut(..parameters.len())?
-            .copy_from_slice(parameters.as_bytes());
-        setting
-            .get_mut(parameters.len()..len)?
-            .copy_from_slice(tail.as_bytes());
+            .get_mut(..dummy.len())?
+            .copy_from_slice(dummy.as_bytes());
         Some(CryptDecoy {
             setting,
-            len: u8::try_from(len).ok()?,
+            len: u8::try_from(dummy.len()).ok()?,
         })
     }
 

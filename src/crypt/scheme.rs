@@ -6,17 +6,18 @@
 //! | `CRYPT` | any crypt(3) hash [`verify`](super::verify) knows |
 //! | `SHA512-CRYPT`, `SHA256-CRYPT`, `BLF-CRYPT`, `MD5-CRYPT` (`MD5`), `DES-CRYPT` | that crypt(3) family only |
 //! | `ARGON2I`, `ARGON2ID` (`ARGON2`: either) | an Argon2 PHC string |
-//! | `PLAIN`, `CLEARTEXT` | the password itself |
+//! | `PLAIN`, `CLEARTEXT`, `CLEAR` | the password itself |
 //! | `SHA` (`SHA1`), `SHA256`, `SHA512`, `PLAIN-MD5`, `LDAP-MD5` | the digest of the password |
 //! | `SSHA`, `SSHA256`, `SSHA512`, `SMD5` | `digest(password + salt) + salt` |
+//! | `PBKDF2` | `$1$salt$rounds$hex`, PBKDF2-HMAC-SHA1 |
+//! | `SCRAM-SHA-1`, `SCRAM-SHA-256` | `iterations,salt,StoredKey,ServerKey` (base 64) |
 //!
 //! Names are case-insensitive; a `.b64`, `.base64` or `.hex` suffix names the encoding of the
 //! value. Without one, digests are base-64 (`PLAIN-MD5`: hex), and, as in Dovecot, a value
 //! exactly twice the digest length in hex digits is read as hex.
 //!
-//! Not verifiable from a plaintext password here, and so reported as unknown: the
-//! mechanism-specific schemes (`CRAM-MD5`, `DIGEST-MD5`, `SCRAM-*`), `PBKDF2`, `PLAIN-MD4`,
-//! `PLAIN-TRUNC`, `OTP`.
+//! Not verified here, and so reported as unknown: `CRAM-MD5`/`HMAC-MD5`, `DIGEST-MD5` (it
+//! needs the user and realm), `PLAIN-MD4`, `PLAIN-TRUNC`, `OTP`.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -24,6 +25,7 @@ use digest::Digest;
 use zeroize::Zeroizing;
 
 use super::{CryptError, Family};
+use crate::keys::{ScramHash, StoredKeys};
 use crate::secret::{Secret, digests_equal};
 
 /// Splits `{SCHEME}value` into the scheme name and the value; `None` if `stored` does not
@@ -82,10 +84,10 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// The plaintext of a `{PLAIN}`/`{CLEARTEXT}` value; `None` for every other scheme.
+/// The plaintext of a `{PLAIN}`/`{CLEARTEXT}`/`{CLEAR}` value; `None` for every other scheme.
 pub(super) fn plaintext(name: &str, value: &str) -> Option<Secret> {
     let (base, encoding) = parse_name(name);
-    if base != "PLAIN" && base != "CLEARTEXT" {
+    if !matches!(base.as_str(), "PLAIN" | "CLEARTEXT" | "CLEAR") {
         return None;
     }
     let decoded = decode(value, encoding.unwrap_or(Encoding::Raw))?;
@@ -104,6 +106,34 @@ fn crypt_family(base: &str) -> Option<Option<(Family, &'static str)>> {
         "ARGON2I" | "ARGON2ID" | "ARGON2" => Some((Family::Argon2, "ARGON2")),
         _ => return None,
     })
+}
+
+/// Whether `name` is a crypt(3) or Argon2 scheme (its value is a hash [`Family`] knows).
+pub(super) fn is_crypt(name: &str) -> bool {
+    crypt_family(&parse_name(name).0).is_some()
+}
+
+/// A dummy value of scheme `name` that costs what checking `value` costs, for the iterated
+/// schemes (`PBKDF2`, `SCRAM-*`); `None` for the others.
+pub(super) fn decoy(name: &str, value: &str) -> Option<String> {
+    let (base, _) = parse_name(name);
+    let scram = |hash: ScramHash| {
+        let iterations: u32 = value.split(',').next()?.parse().ok()?;
+        let zero = STANDARD.encode(vec![0u8; hash.output_len()]);
+        Some(format!("{{{base}}}{iterations},ZGVjb3lzYWx0,{zero},{zero}"))
+    };
+    match base.as_str() {
+        "PBKDF2" => {
+            let rounds: u32 = value.split('$').nth(3)?.parse().ok()?;
+            Some(format!(
+                "{{PBKDF2}}$1$decoysaltdecoysa${rounds}${}",
+                "0".repeat(40)
+            ))
+        }
+        "SCRAM-SHA-1" => scram(ScramHash::Sha1),
+        "SCRAM-SHA-256" => scram(ScramHash::Sha256),
+        _ => None,
+    }
 }
 
 /// Verifies `offered` against the value of scheme `name`.
@@ -126,6 +156,12 @@ pub(super) fn verify(name: &str, value: &str, offered: &[u8]) -> Result<bool, Cr
     if let Some(stored) = plaintext(name, value) {
         return Ok(stored.matches(offered));
     }
+    match base.as_str() {
+        "PBKDF2" => return verify_pbkdf2(value, offered),
+        "SCRAM-SHA-1" => return verify_scram(ScramHash::Sha1, value, offered),
+        "SCRAM-SHA-256" => return verify_scram(ScramHash::Sha256, value, offered),
+        _ => {}
+    }
     let digest = match base.as_str() {
         "SHA" | "SHA1" => Hashed::unsalted::<sha1::Sha1>(),
         "SSHA" => Hashed::salted::<sha1::Sha1>(),
@@ -142,6 +178,54 @@ pub(super) fn verify(name: &str, value: &str, offered: &[u8]) -> Result<bool, Cr
         _ => return Err(CryptError::UnknownScheme(base)),
     };
     digest.verify(value, encoding, offered)
+}
+
+/// Dovecot's `PBKDF2`: `$1$<salt>$<rounds>$<hex of PBKDF2-HMAC-SHA1, 20 bytes>`, the salt used
+/// as its text.
+fn verify_pbkdf2(value: &str, offered: &[u8]) -> Result<bool, CryptError> {
+    const MALFORMED: CryptError = CryptError::Malformed("PBKDF2");
+    let mut fields = value.split('$');
+    let (Some(""), Some("1"), Some(salt), Some(rounds), Some(key), None) = (
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+    ) else {
+        return Err(MALFORMED);
+    };
+    let rounds: u32 = rounds.parse().map_err(|_| MALFORMED)?;
+    let expected = decode_hex(key).filter(|k| k.len() == 20).ok_or(MALFORMED)?;
+    if rounds == 0 {
+        return Err(MALFORMED);
+    }
+    let mut derived = Zeroizing::new([0u8; 20]);
+    pbkdf2::pbkdf2_hmac::<sha1::Sha1>(offered, salt.as_bytes(), rounds, derived.as_mut_slice());
+    Ok(digests_equal(derived.as_slice(), &expected))
+}
+
+/// Dovecot's `SCRAM-SHA-1`/`SCRAM-SHA-256`: `<iterations>,<salt>,<StoredKey>,<ServerKey>`,
+/// base 64; the password is checked by deriving the StoredKey, as for our own SCRAM keys.
+fn verify_scram(hash: ScramHash, value: &str, offered: &[u8]) -> Result<bool, CryptError> {
+    const MALFORMED: CryptError = CryptError::Malformed("SCRAM");
+    let fields: Vec<&str> = value.split(',').collect();
+    let [iterations, salt, stored_key, server_key] = fields[..] else {
+        return Err(MALFORMED);
+    };
+    let iterations: u32 = iterations.parse().map_err(|_| MALFORMED)?;
+    let decode = |field: &str| STANDARD.decode(field).map_err(|_| MALFORMED);
+    let keys = StoredKeys {
+        hash,
+        iterations,
+        salt: decode(salt)?,
+        stored_key: Secret::new(decode(stored_key)?),
+        server_key: Secret::new(decode(server_key)?),
+    };
+    if iterations == 0 || keys.salt.is_empty() || keys.stored_key.len() != hash.output_len() {
+        return Err(MALFORMED);
+    }
+    Ok(keys.verify_password(offered))
 }
 
 /// A `digest(password [+ salt])` scheme.

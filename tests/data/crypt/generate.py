@@ -2,7 +2,8 @@
 """Regenerates vectors.txt: hashes made by real tools, verdicts decided by libxcrypt.
 
 Needs Debian 12's python3 (3.11, whose `crypt` module wraps libxcrypt), `mkpasswd`
-(package whois), `openssl` and `htpasswd` (apache2-utils). Run from this directory:
+(package whois), `openssl`, `htpasswd` (apache2-utils) and `doveadm` (dovecot-core, for
+the {SCHEME} values, whose verdicts are `doveadm pw -t`'s). Run from this directory:
     python3 generate.py > vectors.txt
 
 Each hash is checked against several candidate passwords (the password itself, a changed
@@ -53,10 +54,34 @@ def tools(pw):
     return out
 
 
+DOVECOT_SCHEMES = [
+    "SHA512-CRYPT", "SHA256-CRYPT", "BLF-CRYPT", "MD5-CRYPT", "DES-CRYPT", "CRYPT", "SSHA",
+    "SSHA256", "SSHA512", "SHA", "SHA1", "SHA256", "SHA512", "SMD5", "LDAP-MD5", "PLAIN-MD5",
+    "PLAIN", "CLEARTEXT", "CLEAR", "PBKDF2", "SCRAM-SHA-1", "SCRAM-SHA-256", "SHA256.HEX",
+    "SSHA.HEX", "PLAIN.B64", "SHA512.b64", "MD5",
+]
+
+
+def dovecot(pw, expensive):
+    """(label, value) pairs made by Dovecot's `doveadm pw` (Debian 12: Dovecot 2.3)."""
+    schemes = DOVECOT_SCHEMES + (["ARGON2I", "ARGON2ID"] if expensive else [])
+    out = []
+    for scheme in schemes:
+        rounds = {"SHA512-CRYPT": "1000", "SHA256-CRYPT": "1000", "BLF-CRYPT": "5",
+                  "PBKDF2": "1000", "SCRAM-SHA-1": "1000", "SCRAM-SHA-256": "1000"}.get(scheme)
+        args = ["doveadm", "pw", "-s", scheme, "-p", pw.decode()] + (["-r", rounds] if rounds else [])
+        out.append((f"doveadm-{scheme}", run(args)))
+    return out
+
+
 def libxcrypt_verdict(candidate, stored):
-    if stored.startswith("{SHA}"):
-        import base64, hashlib
-        return base64.b64encode(hashlib.sha1(candidate).digest()).decode() == stored[5:]
+    """Whether libxcrypt (or, for {SCHEME} values, Dovecot) accepts candidate."""
+    if stored.startswith("{"):
+        if not candidate:
+            return False  # doveadm would prompt; no scheme here matches an empty password
+        check = subprocess.run(["doveadm", "pw", "-t", stored, "-p",
+                                candidate.decode("utf-8", "surrogateescape")], capture_output=True)
+        return check.returncode == 0
     return crypt.crypt(candidate.decode("utf-8", "surrogateescape"), stored) == stored
 
 
@@ -66,13 +91,12 @@ def field(pw):
     return "hex:" + pw.hex()
 
 
-print("# crypt(3) and {SHA} vectors: <label> <match|nomatch> <password> <stored value>")
-print("# <password> is text:<printable ASCII> or hex:<bytes>. Made by generate.py; the")
-print("# verdicts are libxcrypt's (Debian 12, libxcrypt 4.4.33).")
-for pw in PASSWORDS:
-    for label, stored in tools(pw):
-        if label.startswith("htpasswd-s"):
-            stored = "{SHA}" + stored[len("{SHA}"):]
+print("# crypt(3) and Dovecot {SCHEME} vectors: <label> <match|nomatch> <password> <stored value>")
+print("# <password> is text:<printable ASCII> or hex:<bytes>; the stored value is the rest of")
+print("# the line. Made by generate.py; the")
+print("# verdicts are libxcrypt's (Debian 12, libxcrypt 4.4.33), or Dovecot 2.3's for {SCHEME}.")
+for index, pw in enumerate(PASSWORDS):
+    for label, stored in tools(pw) + dovecot(pw, expensive=index in (0, 2)):
         candidates = [pw, bytes([pw[0] ^ 1]) + pw[1:], pw + b"x", pw[:8], pw[:72], b"",
                       stored.encode()]
         seen = set()
