@@ -4,7 +4,7 @@
 //!
 //! `tests/data/crypt/vectors.txt` holds fixed vectors whose verdicts are libxcrypt's (see
 //! `generate.py` there); `fresh_hashes_from_the_tools` makes new ones when the tools are
-//! installed (packages `whois`, `apache2-utils`, `openssl`).
+//! installed (packages `whois`, `apache2-utils`, `openssl`, `dovecot-core`).
 
 #![allow(clippy::print_stderr, reason = "skip notes")]
 
@@ -517,6 +517,20 @@ fn fresh_hashes_from_the_tools() {
                 format!("htpasswd {flags:?}"),
                 line.split_once(':').unwrap().1.to_owned(),
             ));
+        }
+    }
+    if have("doveadm") {
+        for scheme in [
+            "SHA512-CRYPT",
+            "BLF-CRYPT",
+            "ARGON2ID",
+            "PBKDF2",
+            "SCRAM-SHA-256",
+            "SSHA512",
+            "CRYPT",
+        ] {
+            let value = run_tool("doveadm", &["pw", "-s", scheme, "-p", password], b"");
+            hashes.push((format!("doveadm pw -s {scheme}"), value));
         }
     }
     let python = "import crypt, sys, warnings\n\
