@@ -566,3 +566,14 @@ fn fresh_hashes_from_the_tools() {
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn bcrypt_reads_72_bytes_as_libxcrypt_does() {
+    // `mkpasswd -m bcrypt` of 40 `a` and 40 `b`; the verdicts are libxcrypt's.
+    let hash = b"$2b$05$7t958/YsfaOH5KGt6uEynedMIUvhHnskoUbP.oSUdLS1twic4NuDu";
+    let password = |b: usize, tail: &str| format!("{}{}{tail}", "a".repeat(40), "b".repeat(b));
+    assert_eq!(verify(hash, password(40, "").as_bytes()), Ok(true));
+    assert_eq!(verify(hash, password(32, "").as_bytes()), Ok(true));
+    assert_eq!(verify(hash, password(32, "zzz").as_bytes()), Ok(true));
+    assert_eq!(verify(hash, password(31, "").as_bytes()), Ok(false));
+}

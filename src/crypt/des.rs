@@ -142,7 +142,10 @@ fn encrypt(block: &Bits<64>, keys: &[Bits<48>; 16], e: &[u8; 48]) -> Bits<64> {
 
 /// `crypt(password, setting)` for a traditional DES `setting` (at least the two salt
 /// characters): the 13-character result.
-pub(super) fn hash(password: &[u8], setting: &[u8]) -> Result<String, CryptError> {
+pub(super) fn hash(
+    password: &[u8],
+    setting: &[u8],
+) -> Result<zeroize::Zeroizing<String>, CryptError> {
     let (Some(&s0), Some(&s1)) = (setting.first(), setting.get(1)) else {
         return Err(CryptError::Malformed("DES"));
     };
@@ -167,14 +170,14 @@ pub(super) fn hash(password: &[u8], setting: &[u8]) -> Result<String, CryptError
         }
     }
     let keys = key_schedule(&key);
-    let mut block = [0u8; 64];
+    let mut block = zeroize::Zeroizing::new([0u8; 64]);
     for _ in 0..25 {
-        block = encrypt(&block, &keys, &e);
+        *block = encrypt(&block, &keys, &e);
     }
-    let mut out = String::with_capacity(13);
+    let mut out = zeroize::Zeroizing::new(String::with_capacity(13));
     out.push(char::from(s0));
     out.push(char::from(s1));
-    encode_crypt64_bits(&block, &mut out);
+    encode_crypt64_bits(block.as_slice(), &mut out);
     Ok(out)
 }
 
@@ -217,6 +220,6 @@ mod tests {
     #[test]
     fn known_hash() {
         // Python 3.11 crypt.crypt("password", "ab") on Debian 12 (libxcrypt).
-        assert_eq!(hash(b"password", b"ab").unwrap(), "abJnggxhB/yWI");
+        assert_eq!(hash(b"password", b"ab").unwrap().as_str(), "abJnggxhB/yWI");
     }
 }

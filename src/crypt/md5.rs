@@ -15,7 +15,7 @@ pub(super) const PREFIX: &str = "$1$";
 
 /// `crypt(password, setting)` for an MD5-crypt `setting` (`$1$salt$...`): the full hash
 /// string `$1$salt$hash`.
-pub(super) fn hash(password: &[u8], setting: &str) -> Result<String, CryptError> {
+pub(super) fn hash(password: &[u8], setting: &str) -> Result<Zeroizing<String>, CryptError> {
     let rest = setting
         .strip_prefix(PREFIX)
         .ok_or(CryptError::Malformed("MD5-crypt"))?;
@@ -69,7 +69,7 @@ pub(super) fn hash(password: &[u8], setting: &str) -> Result<String, CryptError>
     }
 
     let d = &*digest;
-    let mut out = format!("{PREFIX}{salt}$");
+    let mut out = Zeroizing::new(format!("{PREFIX}{salt}$"));
     encode_crypt64_groups(
         &[
             [d[0], d[6], d[12]],
@@ -82,7 +82,8 @@ pub(super) fn hash(password: &[u8], setting: &str) -> Result<String, CryptError>
     );
     // The last byte alone: 2 characters.
     encode_crypt64_groups(&[[0, 0, d[11]]], &mut out);
-    out.truncate(out.len() - 2);
+    let len = out.len() - 2;
+    out.truncate(len);
     Ok(out)
 }
 
@@ -94,12 +95,12 @@ mod tests {
     fn known_hashes() {
         // Python 3.11 crypt.crypt on Debian 12 (libxcrypt).
         assert_eq!(
-            hash(b"password", "$1$saltsalt$").unwrap(),
+            hash(b"password", "$1$saltsalt$").unwrap().as_str(),
             "$1$saltsalt$qjXMvbEw8oaL.CzflDtaK/"
         );
         // The salt stops after 8 characters.
         assert_eq!(
-            hash(b"password", "$1$saltsaltXYZ$").unwrap(),
+            hash(b"password", "$1$saltsaltXYZ$").unwrap().as_str(),
             "$1$saltsalt$qjXMvbEw8oaL.CzflDtaK/"
         );
     }
