@@ -78,6 +78,13 @@ impl<'a> CredentialView<'a> {
         })
     }
 
+    /// Whether a `userPassword` value is stored, in whatever form (plaintext or hash). Use this,
+    /// not [`password`](Self::password), to ask whether a user exists: with
+    /// [`PasswordFormat::Crypt`] a hash-only user has a `userPassword` but no plaintext.
+    pub fn has_user_password(&self) -> Result<bool, StoreError> {
+        Ok(self.first(property::USER_PASSWORD)?.is_some())
+    }
+
     /// The SCRAM stored keys for `hash`: from `cmusaslsecret<MECHANISM>`, else from the
     /// `authPassword` value whose RFC 5803 scheme is that mechanism. Malformed records are
     /// skipped.

@@ -457,6 +457,7 @@ fn sasldb_values_are_read_the_same_way() {
         Ok(PasswordCheck::Mismatch)
     );
     assert!(view.password().unwrap().is_none());
+    assert_eq!(view.has_user_password(), Ok(true));
     let nobody =
         CredentialView::new(&store, "nobody", "example.org").password_format(PasswordFormat::Crypt);
     assert_eq!(
@@ -576,4 +577,32 @@ fn bcrypt_reads_72_bytes_as_libxcrypt_does() {
     assert_eq!(verify(hash, password(32, "").as_bytes()), Ok(true));
     assert_eq!(verify(hash, password(32, "zzz").as_bytes()), Ok(true));
     assert_eq!(verify(hash, password(31, "").as_bytes()), Ok(false));
+}
+
+#[test]
+fn unknown_users_cost_a_hash_computation_too() {
+    use std::time::{Duration, Instant};
+    // Debian's default yescrypt cost (mkpasswd -m yescrypt), tens of milliseconds.
+    const YESCRYPT: &str =
+        "$y$j9T$odSBxd3fdQ04KYOeXG.Bu1$NjYh4.xc8XaN57MRdJ7esdpvnhVd.AmVNayyjVE76g4";
+    let config = hashed_server(YESCRYPT, PasswordFormat::Crypt, Arc::default());
+    let fastest = |user: &str| -> Duration {
+        (0..3)
+            .map(|_| {
+                let start = Instant::now();
+                let _ = config.check_password(user, "example.org", b"wrong");
+                start.elapsed()
+            })
+            .min()
+            .unwrap()
+    };
+    let known = fastest("tim");
+    let unknown = fastest("nobody");
+    assert_eq!(
+        config.check_password("nobody", "example.org", b"password"),
+        Ok(PasswordCheck::NoSuchUser)
+    );
+    // Loose bounds: the same algorithm with the same parameters ran, not a comparison.
+    assert!(unknown * 3 > known, "known {known:?}, unknown {unknown:?}");
+    assert!(unknown > Duration::from_millis(2), "unknown {unknown:?}");
 }
