@@ -311,6 +311,9 @@ fn verify_crypt(stored: &str, offered: &[u8]) -> Result<bool, CryptError> {
             if hash_field(stored).len() != 43 {
                 return Err(CryptError::Malformed("yescrypt"));
             }
+            if yescrypt_memory(stored).is_none_or(|bytes| bytes > MAX_MEMORY) {
+                return Err(CryptError::Malformed("yescrypt (parameters)"));
+            }
             password_hash_result(
                 yescrypt::Yescrypt::default().verify_password(offered, stored),
                 "yescrypt",
@@ -321,6 +324,9 @@ fn verify_crypt(stored: &str, offered: &[u8]) -> Result<bool, CryptError> {
             // is a damaged value, not a choice anyone makes (Dovecot and PHP write 32).
             if hash_field(stored).len() < 22 {
                 return Err(CryptError::Malformed("Argon2"));
+            }
+            if argon2_memory(stored).is_none_or(|bytes| bytes > MAX_MEMORY) {
+                return Err(CryptError::Malformed("Argon2 (parameters)"));
             }
             let hash =
                 argon2::PasswordHash::new(stored).map_err(|_| CryptError::Malformed("Argon2"))?;
@@ -342,6 +348,29 @@ fn verify_sha_crypt(stored: &str, offered: &[u8], hash_len: usize) -> Result<boo
         sha_crypt::ShaCrypt::default().verify_password(offered, stored),
         "SHA-crypt",
     )
+}
+
+/// The most memory a stored hash may make us allocate: 1 GiB, what libxcrypt's strongest
+/// yescrypt setting (`mkpasswd -m yescrypt -R 11`, `$y$jFT$`) takes. A damaged or hostile
+/// parameter field could otherwise ask for terabytes, and a failed allocation aborts the
+/// process (in the C library, the application's).
+const MAX_MEMORY: u64 = 1 << 30;
+
+/// The memory yescrypt's `$y$<flags><N><r>...` parameters take: `128 * N * r` bytes.
+fn yescrypt_memory(stored: &str) -> Option<u64> {
+    let parameters = stored.strip_prefix("$y$")?.as_bytes();
+    let n_log2 = u32::from(from_crypt64(*parameters.get(1)?)?) + 1;
+    let r = u64::from(from_crypt64(*parameters.get(2)?)?) + 1;
+    128u64
+        .checked_mul(1u64.checked_shl(n_log2)?)?
+        .checked_mul(r)
+}
+
+/// The memory Argon2's `m=<KiB>` parameter takes.
+fn argon2_memory(stored: &str) -> Option<u64> {
+    let parameters = stored.split('$').find(|field| field.starts_with("m="))?;
+    let kib = parameters.split(',').next()?.strip_prefix("m=")?;
+    kib.parse::<u64>().ok()?.checked_mul(1024)
 }
 
 /// The last `$`-separated field: the hash.
@@ -460,6 +489,30 @@ mod tests {
         }
         assert_eq!(CryptDecoy::of(b"{PLAIN}password"), None);
         assert_eq!(CryptDecoy::of(b"password"), None);
+    }
+
+    #[test]
+    fn memory_hungry_parameters_are_refused_before_allocating() {
+        let salt_and_hash = "odSBxd3fdQ04KYOeXG.Bu1$NjYh4.xc8XaN57MRdJ7esdpvnhVd.AmVNayyjVE76g4";
+        assert_eq!(yescrypt_memory("$y$j9T$"), Some(16 << 20));
+        assert_eq!(yescrypt_memory("$y$jFT$"), Some(1 << 30));
+        for parameters in ["jHT", "jzT", "j9", ""] {
+            let stored = format!("$y${parameters}${salt_and_hash}");
+            assert_eq!(
+                verify(stored.as_bytes(), b"password"),
+                Err(CryptError::Malformed("yescrypt (parameters)")),
+                "{stored}"
+            );
+        }
+        let argon2 = "$argon2id$v=19$m=4294967295,t=3,p=1$ZFY31D25iVJa3Bjixm/1vw$av1Xjz8vVkp1AqVY7uHFem0KWdbaJntomZzwXRMCMzI";
+        assert_eq!(
+            verify(argon2.as_bytes(), b"password"),
+            Err(CryptError::Malformed("Argon2 (parameters)"))
+        );
+        assert_eq!(
+            argon2_memory("$argon2id$v=19$m=65536,t=3,p=1$x$y"),
+            Some(64 << 20)
+        );
     }
 
     #[test]
