@@ -606,3 +606,68 @@ fn unknown_users_cost_a_hash_computation_too() {
     assert!(unknown * 3 > known, "known {known:?}, unknown {unknown:?}");
     assert!(unknown > Duration::from_millis(2), "unknown {unknown:?}");
 }
+
+#[test]
+fn damaged_values_never_panic_and_never_match() {
+    // A deterministic fuzz: cheap prefixes (low costs only) with random tails, and random cuts
+    // and byte flips of the real vectors.
+    const PREFIXES: [&str; 16] = [
+        "",
+        "$1$",
+        "$5$rounds=1000$",
+        "$6$",
+        "$2b$04$",
+        "$2y$04$",
+        "$y$j75$",
+        "$argon2id$v=19$m=8,t=1,p=1$",
+        "{CRYPT}",
+        "{SSHA}",
+        "{SHA256.HEX}",
+        "{PBKDF2}$1$salt$1$",
+        "{SCRAM-SHA-1}1,",
+        "{PLAIN.B64}",
+        "{BLF-CRYPT}$2b$04$",
+        "{",
+    ];
+    const ALPHABET: &[u8] =
+        b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz$,={}=+\0\xc3\xa4";
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move |bound: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        usize::try_from(state % bound as u64).unwrap()
+    };
+    let real: Vec<String> = vectors().into_iter().map(|v| v.stored).collect();
+    for round in 0..3000 {
+        let stored: Vec<u8> = if round % 2 == 0 {
+            let mut stored = PREFIXES[next(PREFIXES.len())].as_bytes().to_vec();
+            let len = next(90);
+            stored.extend((0..len).map(|_| ALPHABET[next(ALPHABET.len())]));
+            stored
+        } else {
+            let mut stored = real[next(real.len())].as_bytes().to_vec();
+            // Skip the few costly hashes: this is about parsing.
+            if stored
+                .windows(4)
+                .any(|w| w == b"j9T$" || w == b"m=65" || w == b"m=32")
+            {
+                continue;
+            }
+            match next(3) {
+                0 => stored.truncate(next(stored.len() + 1)),
+                1 => {
+                    let at = next(stored.len());
+                    stored[at] ^= 1 << next(8);
+                }
+                _ => stored.insert(next(stored.len() + 1), ALPHABET[next(ALPHABET.len())]),
+            }
+            stored
+        };
+        let result = std::panic::catch_unwind(|| verify(&stored, b"fuzz password"));
+        let shown = String::from_utf8_lossy(&stored);
+        assert!(result.is_ok(), "panicked on {shown:?}");
+        assert_ne!(result.unwrap(), Ok(true), "{shown:?}");
+        let _ = CryptDecoy::of(&stored);
+    }
+}
