@@ -120,8 +120,9 @@ impl<'a> CredentialView<'a> {
 
     /// Checks `password`: against `userPassword` if stored (as a hash with
     /// [`PasswordFormat::Crypt`]; a value that is no usable hash is logged and counts as a
-    /// mismatch), else against the strongest stored SCRAM keys (deriving them from the password), else against the DIGEST-MD5
-    /// secret. Every comparison is constant time; an unknown user runs a comparison too.
+    /// mismatch), else against the strongest stored SCRAM keys (deriving them from the
+    /// password), else against the DIGEST-MD5 secret. Every comparison is constant time; an
+    /// unknown user runs a comparison too.
     pub fn check_password(&self, password: &[u8]) -> Result<PasswordCheck, StoreError> {
         Ok(self.check_password_like(password, Decoy::Compare)?.0)
     }
