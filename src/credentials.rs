@@ -2,16 +2,23 @@
 //! the one password check shared by PLAIN, LOGIN and the C library's `sasl_checkpass`.
 
 use crate::auxprop::{Auxprop, property};
+use crate::crypt::{CryptDecoy, PasswordFormat};
 use crate::error::StoreError;
 use crate::keys::{ScramHash, StoredKeys};
+use crate::log::{LogLevel, LogSink};
 use crate::random::Random;
 use crate::secret::{Secret, digests_equal};
 
 /// The credentials of one user in one realm, read lazily from a store.
+///
+/// `userPassword` values are read as the [`PasswordFormat`] says (default
+/// [`PasswordFormat::Plain`]); set it with [`password_format`](Self::password_format).
 pub struct CredentialView<'a> {
     store: &'a dyn Auxprop,
     user: &'a str,
     realm: &'a str,
+    format: PasswordFormat,
+    log: Option<&'a dyn LogSink>,
 }
 
 /// The outcome of checking a password.
@@ -28,7 +35,26 @@ pub enum PasswordCheck {
 impl<'a> CredentialView<'a> {
     /// A view of `user` in `realm` in `store`.
     pub fn new(store: &'a dyn Auxprop, user: &'a str, realm: &'a str) -> Self {
-        CredentialView { store, user, realm }
+        CredentialView {
+            store,
+            user,
+            realm,
+            format: PasswordFormat::Plain,
+            log: None,
+        }
+    }
+
+    /// Reads `userPassword` values as `format` says: with [`PasswordFormat::Crypt`] they are
+    /// hashes, checked by [`crate::crypt::verify`] and never handed out as passwords.
+    pub fn password_format(mut self, format: PasswordFormat) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// Where to log why a stored value could not be used (an unknown hash format, say).
+    pub fn log(mut self, sink: &'a dyn LogSink) -> Self {
+        self.log = Some(sink);
+        self
     }
 
     fn first(&self, property: &str) -> Result<Option<Secret>, StoreError> {
@@ -39,9 +65,24 @@ impl<'a> CredentialView<'a> {
             .next())
     }
 
-    /// The plaintext password (`userPassword`).
+    /// The plaintext password (`userPassword`). With [`PasswordFormat::Crypt`], only a
+    /// Dovecot `{PLAIN}` value is one; a hash is not, so CRAM-MD5, DIGEST-MD5 and SCRAM find
+    /// no password for a user who has only a hash.
     pub fn password(&self) -> Result<Option<Secret>, StoreError> {
-        self.first(property::USER_PASSWORD)
+        let stored = self.first(property::USER_PASSWORD)?;
+        Ok(match self.format {
+            PasswordFormat::Crypt => {
+                stored.and_then(|value| crate::crypt::plaintext(value.expose()))
+            }
+            PasswordFormat::Plain => stored,
+        })
+    }
+
+    /// Whether a `userPassword` value is stored, in whatever form (plaintext or hash). Use this,
+    /// not [`password`](Self::password), to ask whether a user exists: with
+    /// [`PasswordFormat::Crypt`] a hash-only user has a `userPassword` but no plaintext.
+    pub fn has_user_password(&self) -> Result<bool, StoreError> {
+        Ok(self.first(property::USER_PASSWORD)?.is_some())
     }
 
     /// The SCRAM stored keys for `hash`: from `cmusaslsecret<MECHANISM>`, else from the
@@ -77,9 +118,11 @@ impl<'a> CredentialView<'a> {
             .filter(|secret| secret.len() == 32))
     }
 
-    /// Checks `password`: against `userPassword` if stored, else against the strongest
-    /// stored SCRAM keys (deriving them from the password), else against the DIGEST-MD5
-    /// secret. Every comparison is constant time; an unknown user runs a comparison too.
+    /// Checks `password`: against `userPassword` if stored (as a hash with
+    /// [`PasswordFormat::Crypt`]; a value that is no usable hash is logged and counts as a
+    /// mismatch), else against the strongest stored SCRAM keys (deriving them from the
+    /// password), else against the DIGEST-MD5 secret. Every comparison is constant time; an
+    /// unknown user runs a comparison too.
     pub fn check_password(&self, password: &[u8]) -> Result<PasswordCheck, StoreError> {
         Ok(self.check_password_like(password, Decoy::Compare)?.0)
     }
@@ -92,6 +135,24 @@ impl<'a> CredentialView<'a> {
         password: &[u8],
         decoy: Decoy,
     ) -> Result<(PasswordCheck, Decoy), StoreError> {
+        if self.format == PasswordFormat::Crypt
+            && let Some(stored) = self.first(property::USER_PASSWORD)?
+        {
+            let matches = crate::crypt::verify(stored.expose(), password).unwrap_or_else(|error| {
+                if let Some(log) = self.log {
+                    log.log(
+                        LogLevel::Error,
+                        &format!(
+                            "userPassword of {}@{} cannot be verified: {error}",
+                            self.user, self.realm
+                        ),
+                    );
+                }
+                false
+            });
+            let path = CryptDecoy::of(stored.expose()).map_or(Decoy::Compare, Decoy::Crypt);
+            return Ok((verdict(matches), path));
+        }
         if let Some(stored) = self.password()? {
             return Ok((verdict(stored.matches(password)), Decoy::Compare));
         }
@@ -120,6 +181,7 @@ impl<'a> CredentialView<'a> {
                 let decoy = StoredKeys { iterations, ..keys };
                 let _ = decoy.verify_password(password);
             }
+            Decoy::Crypt(decoy) => decoy.run(password),
         }
         Ok((PasswordCheck::NoSuchUser, decoy))
     }
@@ -139,6 +201,8 @@ pub enum Decoy {
         /// Their iteration count.
         iterations: u32,
     },
+    /// A crypt(3) hash computation (hashed `userPassword` values).
+    Crypt(CryptDecoy),
 }
 
 /// What an unknown user costs, learned from the known users this process has seen, so that
@@ -176,7 +240,7 @@ impl Decoys {
 
     /// The cost of an unknown user now: the last known user's, else that of the first user
     /// `store` lists, else a comparison.
-    pub fn current(&self, store: &dyn Auxprop) -> Decoy {
+    pub fn current(&self, store: &dyn Auxprop, format: PasswordFormat) -> Decoy {
         let state = *self.lock();
         if let Some(decoy) = state.learned {
             return decoy;
@@ -184,7 +248,7 @@ impl Decoys {
         if state.probed {
             return Decoy::Compare;
         }
-        let probed = probe_store(store);
+        let probed = probe_store(store, format);
         let mut state = self.lock();
         state.probed = true;
         if state.learned.is_none() {
@@ -205,7 +269,7 @@ impl Decoys {
         view: &CredentialView<'_>,
         password: &[u8],
     ) -> Result<PasswordCheck, StoreError> {
-        let decoy = self.current(view.store);
+        let decoy = self.current(view.store, view.format);
         let (check, path) = view.check_password_like(password, decoy)?;
         if check != PasswordCheck::NoSuchUser {
             self.learn(path);
@@ -216,7 +280,7 @@ impl Decoys {
 
 /// The cost of the first user in `store` that has credentials (`None` if the store cannot
 /// list its users or holds none).
-fn probe_store(store: &dyn Auxprop) -> Option<Decoy> {
+fn probe_store(store: &dyn Auxprop, format: PasswordFormat) -> Option<Decoy> {
     let entries = store.entries().ok()?;
     let mut seen: Vec<(&str, &str)> = Vec::new();
     for entry in entries.iter().take(DECOY_PROBE_ENTRIES) {
@@ -225,7 +289,8 @@ fn probe_store(store: &dyn Auxprop) -> Option<Decoy> {
             continue;
         }
         seen.push(key);
-        if let Ok(Some(decoy)) = CredentialView::new(store, key.0, key.1).cost() {
+        let view = CredentialView::new(store, key.0, key.1).password_format(format);
+        if let Ok(Some(decoy)) = view.cost() {
             return Some(decoy);
         }
     }
@@ -242,6 +307,13 @@ impl CredentialView<'_> {
     /// What checking a password of this user costs (`None` for an unknown user): the same
     /// order of preference as [`check_password`](Self::check_password).
     pub fn cost(&self) -> Result<Option<Decoy>, StoreError> {
+        if self.format == PasswordFormat::Crypt
+            && let Some(stored) = self.first(property::USER_PASSWORD)?
+        {
+            return Ok(Some(
+                CryptDecoy::of(stored.expose()).map_or(Decoy::Compare, Decoy::Crypt),
+            ));
+        }
         if self.password()?.is_some() {
             return Ok(Some(Decoy::Compare));
         }

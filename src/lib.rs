@@ -56,6 +56,7 @@ pub mod auxprop;
 pub mod client;
 pub mod config;
 pub mod credentials;
+pub mod crypt;
 pub mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -76,6 +77,7 @@ pub use client::{
     ClientConfig, ClientSession, ClientStart, ClientStep, CredentialSource, Credentials,
 };
 pub use credentials::{PasswordCheck, PasswordPolicy};
+pub use crypt::PasswordFormat;
 pub use error::{CredentialKind, Error, ProtocolError, StoreError};
 pub use keys::{ScramHash, StoredKeys};
 pub use log::{LogLevel, LogSink};

@@ -30,6 +30,7 @@ use std::sync::Arc;
 
 use crate::auxprop::{Auxprop, MemoryStore};
 use crate::credentials::{CredentialView, Decoy, Decoys, PasswordCheck};
+use crate::crypt::PasswordFormat;
 use crate::error::{Error, ProtocolError};
 use crate::log::{LogLevel, LogSink, NoLog};
 use crate::mech::{
@@ -141,6 +142,7 @@ pub struct ServerConfig {
     server_secret: Secret,
     digest_uri_any_host: bool,
     decoys: Arc<Decoys>,
+    password_format: PasswordFormat,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -175,6 +177,7 @@ impl ServerConfig {
             server_secret: None,
             digest_uri_any_host: false,
             decoys: None,
+            password_format: PasswordFormat::Plain,
         }
     }
 
@@ -221,6 +224,19 @@ impl ServerConfig {
     /// Whether DIGEST-MD5 accepts a `digest-uri` naming any host (the service must match).
     pub fn digest_uri_any_host(&self) -> bool {
         self.digest_uri_any_host
+    }
+
+    /// How `userPassword` values are read (`password_format`).
+    pub fn password_format(&self) -> PasswordFormat {
+        self.password_format
+    }
+
+    /// A view of the credentials of `user` in `realm`, reading `userPassword` as the
+    /// configured [`PasswordFormat`] says and logging unusable values to the log sink.
+    pub fn credentials<'v>(&'v self, user: &'v str, realm: &'v str) -> CredentialView<'v> {
+        CredentialView::new(self.store(), user, realm)
+            .password_format(self.password_format)
+            .log(self.log())
     }
 
     /// The enabled mechanisms that satisfy the configured flags, in configured order,
@@ -273,14 +289,14 @@ impl ServerConfig {
         // An unknown user costs what a known user's check costs: with a store that keeps
         // only SCRAM keys that is a PBKDF2 derivation, with plaintext a comparison.
         self.decoys
-            .check_password(&CredentialView::new(self.store(), user, realm), password)
+            .check_password(&self.credentials(user, realm), password)
             .map_err(Error::Store)
     }
 
     /// What an unknown user's password check currently costs (see
     /// [`credentials::Decoy`](crate::credentials::Decoy)).
     pub fn unknown_user_decoy(&self) -> Decoy {
-        self.decoys.current(self.store())
+        self.decoys.current(self.store(), self.password_format)
     }
 
     /// What unknown users cost, shared by every configuration built on the same
@@ -307,6 +323,7 @@ pub struct ServerConfigBuilder {
     server_secret: Option<Secret>,
     digest_uri_any_host: bool,
     decoys: Option<Arc<Decoys>>,
+    password_format: PasswordFormat,
 }
 
 impl ServerConfigBuilder {
@@ -399,6 +416,15 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// How `userPassword` values are read (default [`PasswordFormat::Plain`]; Cyrus's
+    /// `password_format`). With [`PasswordFormat::Crypt`] they are crypt(3) hashes or Dovecot
+    /// `{SCHEME}` values: PLAIN and LOGIN verify against them, and CRAM-MD5, DIGEST-MD5 and
+    /// SCRAM treat a user with only a hash as unknown.
+    pub fn password_format(mut self, format: PasswordFormat) -> Self {
+        self.password_format = format;
+        self
+    }
+
     /// Checks the settings and builds the configuration.
     pub fn build(self) -> Result<ServerConfig, Error> {
         let mechanisms = match &self.mechanisms {
@@ -430,6 +456,7 @@ impl ServerConfigBuilder {
             server_secret,
             digest_uri_any_host: self.digest_uri_any_host,
             decoys: self.decoys.unwrap_or_default(),
+            password_format: self.password_format,
         })
     }
 }
@@ -485,7 +512,7 @@ impl ServerContext<'_> {
 
     /// The credentials of `user` in `realm`.
     pub fn credentials<'v>(&'v self, user: &'v str, realm: &'v str) -> CredentialView<'v> {
-        CredentialView::new(self.config.store(), user, realm)
+        self.config.credentials(user, realm)
     }
 
     /// Verifies a plaintext password; a wrong password and an unknown user give the same

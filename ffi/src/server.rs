@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 
+use puresasl::crypt::PasswordFormat;
 use puresasl::pwcheck::{Chain, Settings};
 use puresasl::server::ServerConfigBuilder;
 use puresasl::{Error, NameKind, ServerConfig, ServerSession, ServerStep, mech};
@@ -100,6 +101,22 @@ pub(crate) fn build_server_config(conn: &ServerSnapshot) -> Result<(ServerConfig
     }
     if let Some(iterations) = opt("scram_iteration_counter").and_then(|v| v.trim().parse().ok()) {
         builder = builder.scram_iterations(iterations);
+    }
+    // `password_format: crypt`: userPassword holds crypt(3) hashes (or Dovecot {SCHEME}
+    // values). An unknown value is a configuration error, never "plaintext": a typo must not
+    // turn hashes into passwords.
+    if let Some(format) = opt("password_format") {
+        match format.trim().parse::<PasswordFormat>() {
+            Ok(format) => builder = builder.password_format(format),
+            Err(error) => {
+                CallbackLog {
+                    lists: vec![conn.callbacks, global.callbacks],
+                    log_level,
+                }
+                .log_text(SASL_LOG_ERR, &format!("password_format: {error}"));
+                return Err(SASL_CONFIGERR);
+            }
+        }
     }
     let log = Arc::new(CallbackLog {
         lists: vec![conn.callbacks, global.callbacks],

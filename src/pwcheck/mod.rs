@@ -96,6 +96,7 @@ use zeroize::Zeroizing;
 
 use crate::auxprop::Auxprop;
 use crate::credentials::{CredentialView, Decoys, PasswordCheck};
+use crate::crypt::PasswordFormat;
 use crate::error::{Error, StoreError};
 use crate::log::{LogLevel, LogSink};
 use crate::secret::Secret;
@@ -254,10 +255,10 @@ impl Chain {
         let mut chain = Chain::new();
         for method in pwcheck_method.split_ascii_whitespace() {
             match method {
-                "auxprop" => chain.methods.push(Arc::new(AuxpropChecker::new(
-                    settings.store.clone(),
-                    settings.decoys.clone(),
-                ))),
+                "auxprop" => chain.methods.push(Arc::new(
+                    AuxpropChecker::new(settings.store.clone(), settings.decoys.clone())
+                        .password_format(settings.password_format),
+                )),
                 "saslauthd" => chain.push(Arc::new(
                     Saslauthd::new(
                         settings
@@ -325,6 +326,8 @@ pub struct Settings {
     pub store: Arc<dyn Auxprop>,
     /// What an unknown user costs in the store (shared with the server configurations).
     pub decoys: Arc<Decoys>,
+    /// How `userPassword` values are read (`password_format`).
+    pub password_format: PasswordFormat,
     /// The application's service name (`smtp` under Postfix), sent to the daemons.
     pub service: String,
     /// `saslauthd_path`, or `None` for [`saslauthd::DEFAULT_PATH`].
@@ -349,6 +352,7 @@ impl Settings {
         Settings {
             store,
             decoys: Arc::default(),
+            password_format: PasswordFormat::Plain,
             service: service.to_owned(),
             saslauthd_path: None,
             authdaemond_path: None,
@@ -364,13 +368,24 @@ impl Settings {
 pub struct AuxpropChecker {
     store: Arc<dyn Auxprop>,
     decoys: Arc<Decoys>,
+    format: PasswordFormat,
 }
 
 impl AuxpropChecker {
     /// Checks against `store`, with unknown users costing what `decoys` says (share it with
     /// the [`ServerConfig`](crate::ServerConfig)s over the same store).
     pub fn new(store: Arc<dyn Auxprop>, decoys: Arc<Decoys>) -> Self {
-        AuxpropChecker { store, decoys }
+        AuxpropChecker {
+            store,
+            decoys,
+            format: PasswordFormat::Plain,
+        }
+    }
+
+    /// Reads `userPassword` values as `format` says (`password_format: crypt`).
+    pub fn password_format(mut self, format: PasswordFormat) -> Self {
+        self.format = format;
+        self
     }
 }
 
@@ -378,7 +393,7 @@ impl PasswordChecker for AuxpropChecker {
     fn check(&self, user: &str, realm: &str, password: &[u8]) -> Result<PasswordCheck, Error> {
         self.decoys
             .check_password(
-                &CredentialView::new(self.store.as_ref(), user, realm),
+                &CredentialView::new(self.store.as_ref(), user, realm).password_format(self.format),
                 password,
             )
             .map_err(Error::Store)

@@ -177,13 +177,16 @@ impl ScramServer {
                     // The same work and the same iteration count as the users this server
                     // knows: a PBKDF2 derivation where they have only a plaintext password,
                     // their stored count where they have keys.
-                    let iterations = match decoys.current(ctx.config.store()) {
+                    let format = ctx.config.password_format();
+                    let iterations = match decoys.current(ctx.config.store(), format) {
                         Decoy::Compare => {
                             let salt = derived_salt(secret, self.hash, "", "");
                             let _ = StoredKeys::derive(self.hash, b"", &salt, iterations);
                             iterations
                         }
                         Decoy::Derive { iterations, .. } => iterations,
+                        // Users with only a hash are unknown to SCRAM: this same path.
+                        Decoy::Crypt(_) => iterations,
                     };
                     let keys = fake_keys(
                         secret,
