@@ -66,6 +66,7 @@ pub mod sasldb;
 pub mod secret;
 pub mod security;
 pub mod server;
+pub mod sql;
 
 pub use auxprop::{Auxprop, MemoryStore};
 pub use client::{
@@ -82,6 +83,7 @@ pub use server::{
     AuthorizationPolicy, CanonicalizeUser, Identity, NameKind, ServerConfig, ServerSession,
     ServerStep,
 };
+pub use sql::{SqlConfig, SqlStore};
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -10,4 +10,5 @@ mod interop;
 mod pair;
 mod sasldb;
 mod scram;
+mod sql;
 mod vectors;
