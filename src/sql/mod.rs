@@ -314,8 +314,13 @@ pub fn parse_hostnames(text: &str) -> Result<Vec<Host>, Error> {
 pub(crate) enum DbError {
     /// The server refused the statement; the connection is fine.
     Query(String),
-    /// The connection is broken (or timed out); it must be dropped.
+    /// The connection is broken; it must be dropped (and the work may be retried on a new
+    /// one).
     Connection(String),
+    /// The statement took too long (client-side bound, or the server's
+    /// `statement_timeout`): the connection is dropped and the store is unavailable for this
+    /// call, without a retry that would double the wait.
+    Timeout(String),
 }
 
 /// The first column of the first row: `None` for no row, `Some(None)` for SQL NULL.
@@ -587,6 +592,13 @@ impl SqlStore {
                 Err(DbError::Query(message)) => {
                     pool.kept = Some(kept);
                     return Ok(Outcome::Refused(message));
+                }
+                Err(DbError::Timeout(message)) => {
+                    self.log.log(
+                        LogLevel::Warn,
+                        &format!("sql: statement on {} timed out: {message}", kept.host),
+                    );
+                    return Err(StoreError::Unavailable(format!("sql: {message}")));
                 }
                 Err(DbError::Connection(message)) => {
                     self.log.log(

@@ -82,12 +82,22 @@ fn classify(error: mysql::Error) -> DbError {
     let message = error.to_string();
     match &error {
         mysql::Error::MySqlError(server) => match server.code {
-            // ER_SERVER_SHUTDOWN, ER_CON_COUNT_ERROR, ER_QUERY_INTERRUPTED,
-            // ER_CONNECTION_KILLED, ER_CLIENT_INTERACTION_TIMEOUT
-            1053 | 1040 | 1317 | 1927 | 4031 => DbError::Connection(message),
+            // ER_SERVER_SHUTDOWN, ER_CON_COUNT_ERROR, ER_CONNECTION_KILLED,
+            // ER_CLIENT_INTERACTION_TIMEOUT
+            1053 | 1040 | 1927 | 4031 => DbError::Connection(message),
+            // ER_QUERY_INTERRUPTED, ER_STATEMENT_TIMEOUT (max_statement_time)
+            1317 | 1969 => DbError::Timeout(message),
             _ => DbError::Query(message),
         },
         mysql::Error::FromValueError(_) | mysql::Error::FromRowError(_) => DbError::Query(message),
+        mysql::Error::IoError(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            ) =>
+        {
+            DbError::Timeout(message)
+        }
         _ => DbError::Connection(message),
     }
 }

@@ -106,6 +106,15 @@ impl<'a> FromSql<'a> for Column {
     }
 }
 
+/// The error's text: a server error's own `Display` is just "db error", so its code and
+/// message are taken from it.
+fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => error.to_string(),
+    }
+}
+
 pub(super) fn connect(
     config: &SqlConfig,
     host: Option<&Host>,
@@ -157,7 +166,7 @@ pub(super) fn connect(
     let (client, connection) = runtime
         .block_on(async { tokio::time::timeout(bound, pg.connect(NoTls)).await })
         .map_err(|_| "timed out".to_owned())?
-        .map_err(|error| error.to_string())?;
+        .map_err(|error| describe(&error))?;
     runtime.spawn(connection);
     Ok(Box::new(PgConnection {
         runtime,
@@ -177,7 +186,9 @@ impl PgConnection {
             .runtime
             .block_on(async { tokio::time::timeout(bound, future).await })
         {
-            Err(_) => Err(DbError::Connection("statement timed out".to_owned())),
+            Err(_) => Err(DbError::Timeout(
+                "no answer within the query timeout".to_owned(),
+            )),
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(self.classify(&error)),
         }
@@ -186,19 +197,20 @@ impl PgConnection {
     /// A refused statement on a live connection is a query error; anything else (closed
     /// socket, server shutting down, I/O) means the connection is gone.
     fn classify(&self, error: &tokio_postgres::Error) -> DbError {
-        let message = error.to_string();
+        let message = describe(error);
         // Our own parameter or column conversions failed: nothing was sent or the reply was
         // read completely, so the connection is fine.
         let conversion =
             message.starts_with("error serializing") || message.starts_with("error deserializing");
+        if error.code() == Some(&SqlState::QUERY_CANCELED) && !self.client.is_closed() {
+            return DbError::Timeout(message);
+        }
         let connection_gone = self.client.is_closed()
             || match error.code() {
                 None => !conversion,
                 Some(code) => {
                     let code = code.code();
-                    code.starts_with("08")
-                        || code.starts_with("57P")
-                        || *code == *SqlState::QUERY_CANCELED.code()
+                    code.starts_with("08") || code.starts_with("57P")
                 }
             };
         if connection_gone {
@@ -229,8 +241,59 @@ fn bind(parameters: &[ParameterValue]) -> Vec<Parameter<'_>> {
         .collect()
 }
 
+/// Whether the server refused a cached statement because the table changed under it
+/// ("cached plan must not change result type" after an `ALTER TABLE`).
+fn stale_plan(error: &DbError) -> bool {
+    matches!(error, DbError::Query(message) if message.contains("cached plan"))
+}
+
 impl Connection for PgConnection {
     fn query_first(
+        &mut self,
+        sql: &str,
+        parameters: &[ParameterValue],
+        round_trips: &AtomicU64,
+    ) -> Result<FirstValue, DbError> {
+        match self.query_first_once(sql, parameters, round_trips) {
+            Err(error) if matches!(error, DbError::Query(_)) => {
+                // Prepare afresh next time; a stale plan is retried at once.
+                self.statements.remove(sql);
+                if stale_plan(&error) {
+                    self.query_first_once(sql, parameters, round_trips)
+                } else {
+                    Err(error)
+                }
+            }
+            other => other,
+        }
+    }
+
+    fn execute(
+        &mut self,
+        sql: &str,
+        parameters: &[ParameterValue],
+        round_trips: &AtomicU64,
+    ) -> Result<(), DbError> {
+        let statement = self.statement(sql, round_trips)?;
+        let bound = bind(parameters);
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            bound.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        round_trips.fetch_add(1, Ordering::Relaxed);
+        let result = self.run(self.client.execute(&statement, &refs));
+        if result.is_err() {
+            self.statements.remove(sql);
+        }
+        result.map(|_| ())
+    }
+
+    fn batch(&mut self, sql: &str, round_trips: &AtomicU64) -> Result<(), DbError> {
+        round_trips.fetch_add(1, Ordering::Relaxed);
+        self.run(self.client.batch_execute(sql))
+    }
+}
+
+impl PgConnection {
+    fn query_first_once(
         &mut self,
         sql: &str,
         parameters: &[ParameterValue],
@@ -254,25 +317,5 @@ impl Connection for PgConnection {
             .try_get(0)
             .map_err(|error| DbError::Query(error.to_string()))?;
         Ok(Some(column.0))
-    }
-
-    fn execute(
-        &mut self,
-        sql: &str,
-        parameters: &[ParameterValue],
-        round_trips: &AtomicU64,
-    ) -> Result<(), DbError> {
-        let statement = self.statement(sql, round_trips)?;
-        let bound = bind(parameters);
-        let refs: Vec<&(dyn ToSql + Sync)> =
-            bound.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        round_trips.fetch_add(1, Ordering::Relaxed);
-        self.run(self.client.execute(&statement, &refs))?;
-        Ok(())
-    }
-
-    fn batch(&mut self, sql: &str, round_trips: &AtomicU64) -> Result<(), DbError> {
-        round_trips.fetch_add(1, Ordering::Relaxed);
-        self.run(self.client.batch_execute(sql))
     }
 }

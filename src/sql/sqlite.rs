@@ -71,10 +71,9 @@ pub(super) fn connect(config: &SqlConfig) -> Result<Box<dyn Connection>, String>
 fn classify(error: rusqlite::Error) -> DbError {
     let message = error.to_string();
     match error.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => DbError::Timeout(message),
         Some(
-            ErrorCode::DatabaseBusy
-            | ErrorCode::DatabaseLocked
-            | ErrorCode::CannotOpen
+            ErrorCode::CannotOpen
             | ErrorCode::NotADatabase
             | ErrorCode::DatabaseCorrupt
             | ErrorCode::SystemIoFailure

@@ -412,6 +412,28 @@ fn dead_first_host(mut config: SqlConfig, live: Host) {
     assert_eq!(store.connects(), 2);
 }
 
+/// A statement slower than the query timeout: unavailable within the bound, and the next
+/// lookup works.
+fn slow_statement(backend: &dyn Backend, slow_select: &str) {
+    let store = SqlStore::new(backend.config(slow_select)).unwrap();
+    let started = Instant::now();
+    let result = store.lookup("alice", REALM, property::USER_PASSWORD);
+    let took = started.elapsed();
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "{result:?}"
+    );
+    assert!(
+        took < Duration::from_secs(4),
+        "bounded by the query timeout: {took:?}"
+    );
+    let store = SqlStore::new(backend.config(SELECT_COLUMN)).unwrap();
+    assert_eq!(
+        one(&store, "alice", property::USER_PASSWORD).as_deref(),
+        Some(&b"alice-pw"[..])
+    );
+}
+
 struct Pg(Postgres);
 
 impl Backend for Pg {
@@ -456,6 +478,19 @@ fn pgsql() {
             name: "127.0.0.1".into(),
             port: Some(backend.0.port),
         },
+    );
+    slow_statement(
+        &backend,
+        "SELECT userPassword FROM users, pg_sleep(5) WHERE username = '%u'",
+    );
+    // A table changed under a prepared statement: prepared again, not "no such user".
+    let store = SqlStore::new(backend.config(SELECT_COLUMN)).unwrap();
+    assert!(one(&store, "alice", property::USER_PASSWORD).is_some());
+    backend.admin("ALTER TABLE users ALTER COLUMN userPassword TYPE VARCHAR(300)");
+    assert_eq!(
+        one(&store, "alice", property::USER_PASSWORD).as_deref(),
+        Some(&b"alice-pw"[..]),
+        "after ALTER TABLE"
     );
     // The unix socket directory as a host, and the log shows the kept connection.
     let mut config = backend.config(SELECT_COLUMN);
@@ -534,6 +569,10 @@ fn mysql() {
             name: "127.0.0.1".into(),
             port: Some(backend.0.port),
         },
+    );
+    slow_statement(
+        &backend,
+        "SELECT IF(SLEEP(5) = 0, userPassword, NULL) FROM users WHERE username = '%u'",
     );
     // The unix socket as a host.
     let mut config = backend.config(SELECT_COLUMN);
