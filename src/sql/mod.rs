@@ -171,9 +171,10 @@ pub struct SqlConfig {
     pub insert: Option<String>,
     /// `sql_update`.
     pub update: Option<String>,
-    /// `sql_usessl`: require TLS to the server. No engine in this build has TLS, so a store
-    /// with this set cannot connect (reported as unavailable) rather than fall back to
-    /// plaintext.
+    /// `sql_usessl`: require TLS to the server (PostgreSQL `sslmode=require`, MySQL
+    /// `CLIENT_SSL`: encrypted, the certificate not verified, as Cyrus). Needs the `sql-tls`
+    /// feature; without it a store with this set cannot connect (reported as unavailable)
+    /// rather than fall back to plaintext.
     pub use_ssl: bool,
     /// The bound on opening a connection, per host (`sql_connect_timeout`, seconds; not a
     /// Cyrus option). Default 5 s.

@@ -1,13 +1,15 @@
 //! The MySQL and MariaDB engine (`sql_engine: mysql`), on the synchronous `mysql` crate
-//! (pure-Rust protocol, `minimal-rust` features: no C zlib, no TLS).
+//! (pure-Rust protocol, `minimal-rust` features: no C zlib; TLS through native-tls with the
+//! `sql-tls` feature).
 //!
 //! Cyrus calls `mysql_real_connect(host, user, password, db, port, NULL, CLIENT_SSL?)`
 //! (reference §1.7), where a missing host or `localhost` means the unix socket. The same here:
 //! no `sql_hostnames`, or `localhost`, is the socket `/run/mysqld/mysqld.sock` (Debian's
 //! default); an entry starting with `/` is a socket path; anything else is TCP (port 3306
-//! unless given). Connects, reads and writes are bounded by the configured timeouts. This
-//! build has no TLS, so `sql_usessl` makes the connect fail (the store is unavailable) instead
-//! of falling back to plaintext.
+//! unless given). Connects, reads and writes are bounded by the configured timeouts.
+//! `sql_usessl` (Cyrus: `CLIENT_SSL`) needs the `sql-tls` feature: encrypted, the certificate
+//! not verified; without the feature the connect fails (the store is unavailable) instead of
+//! falling back to plaintext.
 //!
 //! Statements are prepared (the driver caches them per connection), so values are bound, and
 //! `NO_BACKSLASH_ESCAPES` or a multibyte client character set, which defeat Cyrus's
@@ -39,8 +41,9 @@ pub(super) fn connect(
     config: &SqlConfig,
     host: Option<&Host>,
 ) -> Result<Box<dyn Connection>, String> {
+    #[cfg(not(feature = "sql-tls"))]
     if config.use_ssl {
-        return Err("sql_usessl is set but this build has no TLS for MySQL".to_owned());
+        return Err("sql_usessl is set but this build has no TLS (feature sql-tls)".to_owned());
     }
     let mut options = OptsBuilder::new()
         .prefer_socket(false)
@@ -58,6 +61,15 @@ pub(super) fn connect(
             .ip_or_hostname(Some(host.name.as_str()))
             .tcp_port(host.port.unwrap_or(DEFAULT_PORT)),
     };
+    #[cfg(feature = "sql-tls")]
+    if config.use_ssl {
+        // As Cyrus's CLIENT_SSL: encrypted, the certificate not verified.
+        options = options.ssl_opts(
+            mysql::SslOpts::default()
+                .with_danger_accept_invalid_certs(true)
+                .with_danger_skip_domain_validation(true),
+        );
+    }
     if !config.user.is_empty() {
         options = options.user(Some(config.user.as_str()));
     }

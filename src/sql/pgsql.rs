@@ -5,8 +5,10 @@
 //!
 //! Cyrus builds a libpq conninfo from the options (reference §1.7); the equivalents here:
 //! `host` (a `/path` is the socket directory), `port`, `user`, `password`, `dbname`, and
-//! `sql_usessl` as `sslmode=require`. This build has no TLS connector, so with `sql_usessl`
-//! the connect fails (the store is unavailable) instead of falling back to plaintext. With no
+//! `sql_usessl` as `sslmode=require`: with the `sql-tls` feature (native-tls, the system
+//! OpenSSL), encrypted without verifying the certificate, as libpq's `require`; without the
+//! feature the connect fails (the store is unavailable) instead of falling back to
+//! plaintext. With no
 //! `sql_hostnames`, the socket in `/var/run/postgresql` on port 5432, Debian's libpq default.
 //! Unlike libpq, no `PG*` environment variables or `~/.pgpass` are read.
 //!
@@ -115,6 +117,31 @@ fn describe(error: &tokio_postgres::Error) -> String {
     }
 }
 
+/// Connects (through TLS when `use_ssl` and the `sql-tls` feature is on) and spawns the
+/// connection's task on the current runtime.
+async fn open(pg: &tokio_postgres::Config, use_ssl: bool) -> Result<Client, String> {
+    #[cfg(feature = "sql-tls")]
+    if use_ssl {
+        // `sslmode=require` as libpq (and Cyrus's `requiressl=1`) means it: encrypted, the
+        // certificate not verified.
+        let connector = native_tls::TlsConnector::builder()
+            .danger_accept_invalid_certs(true)
+            .danger_accept_invalid_hostnames(true)
+            .build()
+            .map_err(|error| format!("TLS: {error}"))?;
+        let (client, connection) = pg
+            .connect(postgres_native_tls::MakeTlsConnector::new(connector))
+            .await
+            .map_err(|error| describe(&error))?;
+        tokio::spawn(connection);
+        return Ok(client);
+    }
+    let _ = use_ssl;
+    let (client, connection) = pg.connect(NoTls).await.map_err(|error| describe(&error))?;
+    tokio::spawn(connection);
+    Ok(client)
+}
+
 pub(super) fn connect(
     config: &SqlConfig,
     host: Option<&Host>,
@@ -163,11 +190,9 @@ pub(super) fn connect(
         .map_err(|error| format!("cannot start the I/O runtime: {error}"))?;
     // The connect timeout covers the TCP connect; this also bounds the start-up exchange.
     let bound = config.connect_timeout.saturating_mul(2);
-    let (client, connection) = runtime
-        .block_on(async { tokio::time::timeout(bound, pg.connect(NoTls)).await })
-        .map_err(|_| "timed out".to_owned())?
-        .map_err(|error| describe(&error))?;
-    runtime.spawn(connection);
+    let client = runtime
+        .block_on(async { tokio::time::timeout(bound, open(&pg, config.use_ssl)).await })
+        .map_err(|_| "timed out".to_owned())??;
     Ok(Box::new(PgConnection {
         runtime,
         client,

@@ -71,6 +71,29 @@ fn wait_for_port(port: u16, child: &mut Child, what: &str) {
     panic!("{what} did not listen on port {port} within {START_TIMEOUT:?}");
 }
 
+/// A self-signed certificate and key, `server.crt` and `server.key` in `dir`, owned by
+/// `owner`; `false` without the `openssl` command.
+fn self_signed(dir: &Path, owner: &str) -> bool {
+    let Some(openssl) = find_tool("openssl") else {
+        eprintln!("note: no openssl command, the SQL servers run without TLS");
+        return false;
+    };
+    run(Command::new(openssl)
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=localhost", "-keyout"])
+        .arg(dir.join("server.key"))
+        .arg("-out")
+        .arg(dir.join("server.crt")));
+    run(Command::new("chown")
+        .arg(format!("{owner}:"))
+        .arg(dir.join("server.key"))
+        .arg(dir.join("server.crt")));
+    run(Command::new("chmod").arg("600").arg(dir.join("server.key")));
+    true
+}
+
 /// Sends `signal` to `child` and waits for it to exit.
 fn stop_child(child: &mut Child, signal: &str) {
     let _ = Command::new("kill")
@@ -93,6 +116,8 @@ pub struct Postgres {
     dir: PathBuf,
     /// The TCP port on 127.0.0.1.
     pub port: u16,
+    /// Whether the server offers TLS (a self-signed certificate).
+    pub tls: bool,
     child: Option<Child>,
 }
 
@@ -117,9 +142,11 @@ impl Postgres {
             ])
             .args(["--no-sync", "-E", "UTF8", "--locale=C"])
             .current_dir(&dir));
+        let tls = self_signed(&dir.join("data"), "postgres");
         let mut server = Postgres {
             dir,
             port: free_port(),
+            tls,
             child: None,
         };
         server.resume();
@@ -161,6 +188,7 @@ impl Postgres {
             .arg(&self.dir)
             .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
             .args(["-c", "log_statement=all", "-c", "log_connections=on"])
+            .args(["-c", if self.tls { "ssl=on" } else { "ssl=off" }])
             .current_dir(&self.dir)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -232,6 +260,8 @@ pub struct Mariadb {
     dir: PathBuf,
     /// The TCP port on 127.0.0.1.
     pub port: u16,
+    /// Whether the server offers TLS (a self-signed certificate).
+    pub tls: bool,
     child: Option<Child>,
 }
 
@@ -251,9 +281,11 @@ impl Mariadb {
             .arg(format!("--datadir={}", dir.join("data").display()))
             .args(["--user=mysql", "--auth-root-authentication-method=normal"])
             .args(["--skip-test-db", "--skip-name-resolve"]));
+        let tls = self_signed(&dir, "mysql");
         let mut server = Mariadb {
             dir,
             port: free_port(),
+            tls,
             child: None,
         };
         server.resume();
@@ -274,8 +306,21 @@ impl Mariadb {
 
     /// Starts the server (again) on the same port.
     pub fn resume(&mut self) {
-        let mut child = Command::new(find_tool("mariadbd").unwrap())
-            .arg("--no-defaults")
+        let mut command = Command::new(find_tool("mariadbd").unwrap());
+        // --no-defaults must come first.
+        command.arg("--no-defaults");
+        if self.tls {
+            command
+                .arg(format!(
+                    "--ssl-cert={}",
+                    self.dir.join("server.crt").display()
+                ))
+                .arg(format!(
+                    "--ssl-key={}",
+                    self.dir.join("server.key").display()
+                ));
+        }
+        let mut child = command
             .arg(format!("--datadir={}", self.dir.join("data").display()))
             .arg(format!("--socket={}", self.socket().display()))
             .arg(format!(

@@ -483,6 +483,17 @@ fn pgsql() {
         &backend,
         "SELECT userPassword FROM users, pg_sleep(5) WHERE username = '%u'",
     );
+    // sql_usessl: TLS when asked (sslmode=require), plaintext otherwise.
+    if backend.0.tls {
+        let tls = "SELECT CASE WHEN ssl THEN 'tls' ELSE 'plain' END FROM pg_stat_ssl \
+                   WHERE pid = pg_backend_pid() AND '%u' <> ''";
+        let mut config = backend.config(tls);
+        config.use_ssl = true;
+        let store = SqlStore::new(config).unwrap();
+        assert_eq!(one(&store, "alice", "p").as_deref(), Some(&b"tls"[..]));
+        let store = SqlStore::new(backend.config(tls)).unwrap();
+        assert_eq!(one(&store, "alice", "p").as_deref(), Some(&b"plain"[..]));
+    }
     // A table changed under a prepared statement: prepared again, not "no such user".
     let store = SqlStore::new(backend.config(SELECT_COLUMN)).unwrap();
     assert!(one(&store, "alice", property::USER_PASSWORD).is_some());
@@ -574,6 +585,22 @@ fn mysql() {
         &backend,
         "SELECT IF(SLEEP(5) = 0, userPassword, NULL) FROM users WHERE username = '%u'",
     );
+    // sql_usessl: TLS when asked (CLIENT_SSL), plaintext otherwise.
+    if backend.0.tls {
+        let tls = "SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS \
+                   WHERE VARIABLE_NAME = 'Ssl_version' AND '%u' <> ''";
+        let mut config = backend.config(tls);
+        config.use_ssl = true;
+        let store = SqlStore::new(config).unwrap();
+        let version = one(&store, "alice", "p").unwrap_or_default();
+        assert!(
+            version.starts_with(b"TLS"),
+            "{:?}",
+            String::from_utf8_lossy(&version)
+        );
+        let store = SqlStore::new(backend.config(tls)).unwrap();
+        assert_eq!(one(&store, "alice", "p").as_deref(), Some(&b""[..]));
+    }
     // The unix socket as a host.
     let mut config = backend.config(SELECT_COLUMN);
     config.hostnames = vec![Host {
