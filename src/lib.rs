@@ -71,6 +71,7 @@ pub mod secret;
 pub mod security;
 pub mod server;
 pub mod server_secret;
+pub mod sql;
 
 pub use auxprop::{Auxprop, MemoryStore};
 pub use client::{
@@ -88,6 +89,7 @@ pub use server::{
     AuthorizationPolicy, CanonicalizeUser, Identity, NameKind, ServerConfig, ServerSession,
     ServerStep,
 };
+pub use sql::{SqlConfig, SqlStore};
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

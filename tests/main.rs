@@ -13,4 +13,5 @@ mod pwcheck;
 mod sasldb;
 mod scram;
 mod security;
+mod sql;
 mod vectors;

@@ -183,6 +183,7 @@ pub fn option(callbacks: &[&[Callback]], file: Option<&Config>, name: &str) -> O
 
 /// The `SASL_CB_LOG` adapter (connection callbacks first), falling back to syslog filtered by
 /// `log_level`.
+#[derive(Clone)]
 pub struct CallbackLog {
     /// The callback lists to search.
     pub lists: Vec<CallbackList>,

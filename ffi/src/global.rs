@@ -4,12 +4,13 @@
 use std::ffi::{CStr, CString, c_char};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use puresasl::{Auxprop, LogLevel, LogSink, MemoryStore, Secret};
+use puresasl::{Auxprop, LogLevel, LogSink, MemoryStore, Secret, StoreError};
 
 use crate::callbacks::{Callback, CallbackList, CallbackLog, find_callback};
 use crate::consts::*;
 use puresasl::config::{Config, DEFAULT_SEARCH_PATH};
 use puresasl::sasldb::SasldbStore;
+use puresasl::sql::SqlStore;
 
 /// What `sasl_server_init` established.
 pub struct ServerGlobal {
@@ -91,28 +92,104 @@ fn not_setuid() -> bool {
     unsafe { getuid() == geteuid() && getgid() == getegid() }
 }
 
-/// Opens the credential store named by `auxprop_plugin` (sasldb, the default, is the only
-/// one): the sasldb2 file at `sasldb_path`. The file is opened on first use, not here, so a
-/// server that chroots after initialising reads it inside the chroot, as Cyrus does.
+/// Opens the credential stores named by `auxprop_plugin` (space-separated, asked in order;
+/// unset means `sasldb`): `sasldb`, the sasldb2 file at `sasldb_path`, opened on first use
+/// rather than here, so a server that chroots after initialising reads it inside the chroot, as
+/// Cyrus does; `sql`, the SQL store on `sql_engine`, and as the guides write it `pgsql`,
+/// `mysql` or `sqlite3` (meaning `sql` with that engine; logged). The database is reached on
+/// first use, not here. A plugin that cannot be set up is logged and left out.
 pub fn open_store(lookup: &dyn Fn(&str) -> Option<String>, log: &CallbackLog) -> Arc<dyn Auxprop> {
-    if let Some(plugins) = lookup("auxprop_plugin") {
-        for plugin in plugins.split_ascii_whitespace() {
-            if !plugin.eq_ignore_ascii_case("sasldb") {
-                log.log(
-                    LogLevel::Error,
-                    &format!("could not find auxprop plugin, was searching for '{plugin}'"),
-                );
+    let plugins = lookup("auxprop_plugin").unwrap_or_else(|| "sasldb".to_owned());
+    let mut stores: Vec<Arc<dyn Auxprop>> = Vec::new();
+    for plugin in plugins.split_ascii_whitespace() {
+        let plugin = plugin.to_ascii_lowercase();
+        match plugin.as_str() {
+            "sasldb" => {
+                let path = lookup("sasldb_path").unwrap_or_else(|| "/etc/sasldb2".to_owned());
+                stores.push(Arc::new(SasldbStore::new(path)));
             }
-        }
-        if !plugins
-            .split_ascii_whitespace()
-            .any(|p| p.eq_ignore_ascii_case("sasldb"))
-        {
-            return Arc::new(MemoryStore::new());
+            "sql" | "pgsql" | "mysql" | "sqlite3" | "sqlite" => {
+                let engine = (plugin != "sql").then(|| {
+                    let engine = if plugin == "sqlite" { "sqlite3" } else { plugin.as_str() };
+                    log.log(
+                        LogLevel::Note,
+                        &format!("auxprop_plugin: {plugin} means the sql plugin with sql_engine: {engine}"),
+                    );
+                    engine.to_owned()
+                });
+                let options = |name: &str| match (name, &engine) {
+                    ("sql_engine", Some(engine)) => Some(engine.clone()),
+                    _ => lookup(name),
+                };
+                match SqlStore::from_options(&options) {
+                    Ok(Some(store)) => stores.push(Arc::new(store.with_log(Arc::new(log.clone())))),
+                    Ok(None) => log.log(
+                        LogLevel::Error,
+                        "sql auxprop plugin: no sql_select (or sql_statement) is set",
+                    ),
+                    Err(error) => log.log(LogLevel::Error, &format!("sql auxprop plugin: {error}")),
+                }
+            }
+            other => log.log(
+                LogLevel::Error,
+                &format!("could not find auxprop plugin, was searching for '{other}'"),
+            ),
         }
     }
-    let path = lookup("sasldb_path").unwrap_or_else(|| "/etc/sasldb2".to_owned());
-    Arc::new(SasldbStore::new(path))
+    match stores.len() {
+        0 => Arc::new(MemoryStore::new()),
+        1 => stores.swap_remove(0),
+        _ => Arc::new(StoreList(stores)),
+    }
+}
+
+/// Several `auxprop_plugin`s: each property comes from the first store that has a value for
+/// it, as Cyrus fills a property from the first plugin that knows it; a store that fails is
+/// skipped unless none answers. Writes go to the first store.
+struct StoreList(Vec<Arc<dyn Auxprop>>);
+
+impl Auxprop for StoreList {
+    fn lookup(&self, user: &str, realm: &str, property: &str) -> Result<Vec<Secret>, StoreError> {
+        let mut failure = None;
+        for store in &self.0 {
+            match store.lookup(user, realm, property) {
+                Ok(values) if !values.is_empty() => return Ok(values),
+                Ok(_) => {}
+                Err(error) => failure = Some(error),
+            }
+        }
+        failure.map_or(Ok(Vec::new()), Err)
+    }
+
+    fn store(
+        &self,
+        user: &str,
+        realm: &str,
+        property: &str,
+        values: &[Secret],
+    ) -> Result<(), StoreError> {
+        match self.0.first() {
+            Some(store) => store.store(user, realm, property, values),
+            None => Err(StoreError::ReadOnly),
+        }
+    }
+}
+
+/// Logs, at `log_level` 5 or more, the options of the configuration file that start with
+/// `sasl_`: libsasl2 ignores them (the prefix belongs in Postfix's main.cf, not in
+/// smtpd.conf), so their defaults apply, as with Cyrus; an administrator should know.
+pub fn note_prefixed_options(file: &Config, log: &CallbackLog) {
+    for (key, _) in file.options() {
+        if let Some(meant) = key.strip_prefix("sasl_") {
+            log.log(
+                LogLevel::Debug,
+                &format!(
+                    "option {key} is ignored, as Cyrus SASL ignores it: the sasl_ prefix belongs \
+                     in Postfix's main.cf; write {meant} in this file"
+                ),
+            );
+        }
+    }
 }
 
 /// The server secret (see `puresasl::server_secret`): the option `server_secret` (text, the

@@ -55,22 +55,17 @@ pub unsafe extern "C" fn sasl_server_init(
             }
             None => Config::default(),
         };
-        let store = {
-            let lists: [&[Callback]; 1] = [&callbacks];
-            let log = CallbackLog {
-                lists: vec![callback_list],
-                log_level: SASL_LOG_ERR,
-            };
-            crate::global::open_store(&|name| option(&lists, Some(&file), name), &log)
+        let lists: [&[Callback]; 1] = [&callbacks];
+        let lookup = |name: &str| option(&lists, Some(&file), name);
+        let log = CallbackLog {
+            lists: vec![callback_list],
+            log_level: lookup("log_level")
+                .and_then(|v| v.trim().parse::<c_int>().ok())
+                .unwrap_or(SASL_LOG_ERR),
         };
-        let server_secret = {
-            let lists: [&[Callback]; 1] = [&callbacks];
-            let log = CallbackLog {
-                lists: vec![callback_list],
-                log_level: SASL_LOG_ERR,
-            };
-            crate::global::server_secret(&|name| option(&lists, Some(&file), name), &log)
-        };
+        crate::global::note_prefixed_options(&file, &log);
+        let store = crate::global::open_store(&lookup, &log);
+        let server_secret = crate::global::server_secret(&lookup, &log);
         let mut state = global();
         if state.server.is_some() {
             // Another thread finished first; theirs stands.
