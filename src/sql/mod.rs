@@ -819,6 +819,11 @@ impl Auxprop for SqlStore {
         match outcome {
             Outcome::Done(()) => Ok(()),
             Outcome::Refused(message) => {
+                // A server message may quote the value (a password): omit it, as Cyrus does.
+                let message = match value.map(String::from_utf8_lossy) {
+                    Some(text) if !text.is_empty() => message.replace(&*text, "<omitted>"),
+                    _ => message,
+                };
                 self.refused("sql_insert/sql_update", &message);
                 Err(StoreError::Io(format!("sql: {message}")))
             }

@@ -10,7 +10,8 @@
 //! feature the connect fails (the store is unavailable) instead of falling back to
 //! plaintext. With no
 //! `sql_hostnames`, the socket in `/var/run/postgresql` on port 5432, Debian's libpq default.
-//! Unlike libpq, no `PG*` environment variables or `~/.pgpass` are read.
+//! Unlike libpq, no `PG*` environment variables or `~/.pgpass` are read. The driver keeps its
+//! own copy of `sql_passwd` (a plain `Vec`, not zeroized): a limit of the driver.
 //!
 //! Parameters are sent in text format with the type the server inferred (so `'%u'` compared
 //! with an integer column works), except `bytea`, sent as raw bytes; values are read from

@@ -543,6 +543,29 @@ fn pgsql() {
         Some(&b"alice-pw"[..]),
         "after ALTER TABLE"
     );
+    // A server error quoting the stored value (a password) does not carry it on.
+    let logged = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = logged.clone();
+    let mut config = backend.config(SELECT_COLUMN);
+    config.update = Some("UPDATE canary SET x = '%v' WHERE '%u' <> '' AND '%p' <> ''".into());
+    config.insert = Some(INSERT.into());
+    let store = SqlStore::new(config).unwrap().with_log(Arc::new(
+        move |_level: puresasl::LogLevel, message: &str| {
+            sink.lock().unwrap().push(message.to_owned());
+        },
+    ));
+    let error = store
+        .store("alice", REALM, "p", &["not-a-number-secret".into()])
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Io(_)), "{error:?}");
+    assert!(
+        !error.to_string().contains("not-a-number-secret"),
+        "{error}"
+    );
+    let logged = logged.lock().unwrap();
+    assert!(logged.iter().any(|m| m.contains("<omitted>")), "{logged:?}");
+    assert!(!logged.iter().any(|m| m.contains("not-a-number-secret")));
+    drop(logged);
     // The unix socket directory as a host, and the log shows the kept connection.
     let mut config = backend.config(SELECT_COLUMN);
     config.hostnames = vec![Host {
