@@ -349,6 +349,25 @@ pub(crate) trait Connection: Send {
 
     /// Runs a statement without parameters (`BEGIN`, `COMMIT`, `ROLLBACK`).
     fn batch(&mut self, sql: &str, round_trips: &AtomicU64) -> Result<(), DbError>;
+
+    /// Runs several queries, one result each (a refused statement is that query's
+    /// [`DbError::Query`]); a broken connection or a timeout fails them all. The default runs
+    /// them one after another; PostgreSQL pipelines them in one round trip.
+    fn query_many(
+        &mut self,
+        queries: &[(&str, &[ParameterValue])],
+        round_trips: &AtomicU64,
+    ) -> Result<Vec<Result<FirstValue, DbError>>, DbError> {
+        queries
+            .iter()
+            .map(
+                |(sql, parameters)| match self.query_first(sql, parameters, round_trips) {
+                    Err(error @ (DbError::Connection(_) | DbError::Timeout(_))) => Err(error),
+                    other => Ok(other),
+                },
+            )
+            .collect()
+    }
 }
 
 /// Opens a connection to `host` (`None`: the engine's default, or SQLite's file).
@@ -616,6 +635,75 @@ impl SqlStore {
         }
     }
 
+    /// The values of several properties of one user, as [`Auxprop::lookup`] gives them for
+    /// each, in one go: on PostgreSQL the statements are pipelined, so a login's properties
+    /// (`userPassword`, `cmusaslsecretPLAIN`, ...) cost one round trip; the other engines run
+    /// them one after another on the kept connection.
+    pub fn lookup_many(
+        &self,
+        user: &str,
+        realm: &str,
+        properties: &[&str],
+    ) -> Result<Vec<Vec<Secret>>, StoreError> {
+        let names_ok = acceptable_name(user) && acceptable_name(realm);
+        // For each property: its statement and parameters, or None (no values).
+        let prepared: Vec<Option<(String, Vec<ParameterValue>)>> = properties
+            .iter()
+            .map(|property| {
+                if !names_ok || !acceptable_name(property) {
+                    return None;
+                }
+                let statement = self.select.statement(property)?;
+                let values = statement.values(&Bindings {
+                    user,
+                    realm,
+                    property,
+                    value: Some(b""),
+                });
+                Some((statement.text, values))
+            })
+            .collect();
+        let queries: Vec<(&str, &[ParameterValue])> = prepared
+            .iter()
+            .flatten()
+            .map(|(text, values)| (text.as_str(), values.as_slice()))
+            .collect();
+        let mut answers = if queries.is_empty() {
+            Vec::new()
+        } else {
+            match self.with_connection(|connection, round_trips| {
+                connection.query_many(&queries, round_trips)
+            })? {
+                Outcome::Done(answers) => answers,
+                // query_many reports refusals per query.
+                Outcome::Refused(message) => {
+                    self.refused("sql_select", &message);
+                    Vec::new()
+                }
+            }
+        }
+        .into_iter();
+        Ok(prepared
+            .iter()
+            .map(|query| {
+                if query.is_none() {
+                    return Vec::new();
+                }
+                match answers.next() {
+                    Some(Ok(Some(Some(mut value)))) => {
+                        value.truncate(MAX_VALUE_LEN);
+                        vec![Secret::new(std::mem::take(&mut *value))]
+                    }
+                    Some(Err(DbError::Query(message))) => {
+                        self.refused("sql_select", &message);
+                        Vec::new()
+                    }
+                    _ => Vec::new(),
+                }
+            })
+            .collect())
+    }
+
     fn refused(&self, template: &str, message: &str) {
         self.log.log(
             LogLevel::Error,
@@ -731,6 +819,11 @@ impl Auxprop for SqlStore {
         match outcome {
             Outcome::Done(()) => Ok(()),
             Outcome::Refused(message) => {
+                // A server message may quote the value (a password): omit it, as Cyrus does.
+                let message = match value.map(String::from_utf8_lossy) {
+                    Some(text) if !text.is_empty() => message.replace(&*text, "<omitted>"),
+                    _ => message,
+                };
                 self.refused("sql_insert/sql_update", &message);
                 Err(StoreError::Io(format!("sql: {message}")))
             }

@@ -10,7 +10,8 @@
 //! feature the connect fails (the store is unavailable) instead of falling back to
 //! plaintext. With no
 //! `sql_hostnames`, the socket in `/var/run/postgresql` on port 5432, Debian's libpq default.
-//! Unlike libpq, no `PG*` environment variables or `~/.pgpass` are read.
+//! Unlike libpq, no `PG*` environment variables or `~/.pgpass` are read. The driver keeps its
+//! own copy of `sql_passwd` (a plain `Vec`, not zeroized): a limit of the driver.
 //!
 //! Parameters are sent in text format with the type the server inferred (so `'%u'` compared
 //! with an integer column works), except `bytea`, sent as raw bytes; values are read from
@@ -315,9 +316,135 @@ impl Connection for PgConnection {
         round_trips.fetch_add(1, Ordering::Relaxed);
         self.run(self.client.batch_execute(sql))
     }
+
+    fn query_many(
+        &mut self,
+        queries: &[(&str, &[ParameterValue])],
+        round_trips: &AtomicU64,
+    ) -> Result<Vec<Result<FirstValue, DbError>>, DbError> {
+        self.pipelined(queries, round_trips)
+    }
 }
 
 impl PgConnection {
+    /// Runs `futures` concurrently (pipelined on the one connection) under the query timeout.
+    fn run_all<T, F>(&self, futures: Vec<F>) -> Result<Vec<Result<T, DbError>>, DbError>
+    where
+        F: Future<Output = Result<T, tokio_postgres::Error>>,
+    {
+        let bound = self.query_timeout.saturating_add(Duration::from_secs(1));
+        let results = self
+            .runtime
+            .block_on(async {
+                tokio::time::timeout(bound, futures_util::future::join_all(futures)).await
+            })
+            .map_err(|_| DbError::Timeout("no answer within the query timeout".to_owned()))?;
+        let results: Vec<Result<T, DbError>> = results
+            .into_iter()
+            .map(|result| result.map_err(|error| self.classify(&error)))
+            .collect();
+        // A broken connection or a timeout fails the whole batch.
+        for result in &results {
+            if let Err(error @ (DbError::Connection(_) | DbError::Timeout(_))) = result {
+                return Err(match error {
+                    DbError::Timeout(message) => DbError::Timeout(message.clone()),
+                    DbError::Connection(message) | DbError::Query(message) => {
+                        DbError::Connection(message.clone())
+                    }
+                });
+            }
+        }
+        Ok(results)
+    }
+
+    fn pipelined(
+        &mut self,
+        queries: &[(&str, &[ParameterValue])],
+        round_trips: &AtomicU64,
+    ) -> Result<Vec<Result<FirstValue, DbError>>, DbError> {
+        // Prepare the statements not yet known, all at once.
+        let mut missing: Vec<&str> = queries
+            .iter()
+            .map(|(sql, _)| *sql)
+            .filter(|sql| !self.statements.contains_key(*sql))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        let mut refused: HashMap<&str, String> = HashMap::new();
+        if !missing.is_empty() {
+            if self.statements.len() + missing.len() > STATEMENT_CACHE {
+                self.statements.clear();
+            }
+            round_trips.fetch_add(1, Ordering::Relaxed);
+            let prepared =
+                self.run_all(missing.iter().map(|sql| self.client.prepare(sql)).collect())?;
+            for (sql, result) in missing.iter().zip(prepared) {
+                match result {
+                    Ok(statement) => {
+                        self.statements.insert((*sql).to_owned(), statement);
+                    }
+                    Err(
+                        DbError::Query(message)
+                        | DbError::Connection(message)
+                        | DbError::Timeout(message),
+                    ) => {
+                        refused.insert(sql, message);
+                    }
+                }
+            }
+        }
+        let bound: Vec<Vec<Parameter<'_>>> = queries
+            .iter()
+            .map(|(_, parameters)| bind(parameters))
+            .collect();
+        let refs: Vec<Vec<&(dyn ToSql + Sync)>> = bound
+            .iter()
+            .map(|params| params.iter().map(|p| p as &(dyn ToSql + Sync)).collect())
+            .collect();
+        let runnable: Vec<(usize, Statement)> = queries
+            .iter()
+            .enumerate()
+            .filter_map(|(index, (sql, _))| {
+                self.statements
+                    .get(*sql)
+                    .map(|statement| (index, statement.clone()))
+            })
+            .collect();
+        round_trips.fetch_add(1, Ordering::Relaxed);
+        let results = self.run_all(
+            runnable
+                .iter()
+                .map(|(index, statement)| {
+                    let params: &[&(dyn ToSql + Sync)] =
+                        refs.get(*index).map(Vec::as_slice).unwrap_or(&[]);
+                    self.client.query(statement, params)
+                })
+                .collect(),
+        )?;
+        let mut by_index: HashMap<usize, Result<Vec<tokio_postgres::Row>, DbError>> = runnable
+            .iter()
+            .map(|(index, _)| *index)
+            .zip(results)
+            .collect();
+        Ok(queries
+            .iter()
+            .enumerate()
+            .map(|(index, (sql, _))| match by_index.remove(&index) {
+                Some(Ok(rows)) => first_value(&rows),
+                Some(Err(error)) => {
+                    self.statements.remove(*sql);
+                    Err(error)
+                }
+                None => Err(DbError::Query(
+                    refused
+                        .get(sql)
+                        .cloned()
+                        .unwrap_or_else(|| "not prepared".to_owned()),
+                )),
+            })
+            .collect())
+    }
+
     fn query_first_once(
         &mut self,
         sql: &str,
@@ -330,17 +457,22 @@ impl PgConnection {
             bound.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         round_trips.fetch_add(1, Ordering::Relaxed);
         let rows = self.run(self.client.query(&statement, &refs))?;
-        let Some(row) = rows.first() else {
-            return Ok(None);
-        };
-        if row.is_empty() {
-            return Err(DbError::Query(
-                "the statement returns no columns".to_owned(),
-            ));
-        }
-        let column: Column = row
-            .try_get(0)
-            .map_err(|error| DbError::Query(error.to_string()))?;
-        Ok(Some(column.0))
+        first_value(&rows)
     }
+}
+
+/// The first column of the first row.
+fn first_value(rows: &[tokio_postgres::Row]) -> Result<FirstValue, DbError> {
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    if row.is_empty() {
+        return Err(DbError::Query(
+            "the statement returns no columns".to_owned(),
+        ));
+    }
+    let column: Column = row
+        .try_get(0)
+        .map_err(|error| DbError::Query(error.to_string()))?;
+    Ok(Some(column.0))
 }

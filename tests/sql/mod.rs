@@ -225,6 +225,46 @@ fn scenario(backend: &mut dyn Backend) {
         "another user, same statement"
     );
 
+    // Several properties in one go: pipelined on PostgreSQL (one round trip), one after
+    // another elsewhere; a missing column and an unusable name are no value.
+    let many = store
+        .lookup_many(
+            "alice",
+            REALM,
+            &[
+                property::USER_PASSWORD,
+                property::CRAM_MD5_SECRET,
+                "bad name",
+                property::AUTH_PASSWORD,
+            ],
+        )
+        .unwrap();
+    let firsts: Vec<Option<&[u8]>> = many
+        .iter()
+        .map(|values| values.first().map(|v| v.expose()))
+        .collect();
+    assert_eq!(
+        firsts,
+        vec![
+            Some(&b"alice-pw"[..]),
+            None,
+            None,
+            Some(&b"SCRAM-SHA-256$1:AA==$AA==:AA=="[..])
+        ]
+    );
+    let properties = [property::USER_PASSWORD, property::AUTH_PASSWORD];
+    store.lookup_many("dave", REALM, &properties).unwrap();
+    let before = store.round_trips();
+    let many = store.lookup_many("dave", REALM, &properties).unwrap();
+    assert!(many[0].is_empty());
+    assert_eq!(many[1][0].expose(), scram_record().as_bytes());
+    let expected = if engine == Engine::Pgsql { 1 } else { 2 };
+    assert_eq!(
+        store.round_trips() - before,
+        expected,
+        "round trips for two properties"
+    );
+
     // Logins from the database: plaintext for PLAIN and CRAM-MD5, stored keys for SCRAM.
     assert!(login(store.clone(), "PLAIN", "alice", "alice-pw"));
     assert!(!login(store.clone(), "PLAIN", "alice", "wrong"));
@@ -503,6 +543,29 @@ fn pgsql() {
         Some(&b"alice-pw"[..]),
         "after ALTER TABLE"
     );
+    // A server error quoting the stored value (a password) does not carry it on.
+    let logged = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = logged.clone();
+    let mut config = backend.config(SELECT_COLUMN);
+    config.update = Some("UPDATE canary SET x = '%v' WHERE '%u' <> '' AND '%p' <> ''".into());
+    config.insert = Some(INSERT.into());
+    let store = SqlStore::new(config).unwrap().with_log(Arc::new(
+        move |_level: puresasl::LogLevel, message: &str| {
+            sink.lock().unwrap().push(message.to_owned());
+        },
+    ));
+    let error = store
+        .store("alice", REALM, "p", &["not-a-number-secret".into()])
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Io(_)), "{error:?}");
+    assert!(
+        !error.to_string().contains("not-a-number-secret"),
+        "{error}"
+    );
+    let logged = logged.lock().unwrap();
+    assert!(logged.iter().any(|m| m.contains("<omitted>")), "{logged:?}");
+    assert!(!logged.iter().any(|m| m.contains("not-a-number-secret")));
+    drop(logged);
     // The unix socket directory as a host, and the log shows the kept connection.
     let mut config = backend.config(SELECT_COLUMN);
     config.hostnames = vec![Host {
