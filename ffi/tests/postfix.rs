@@ -958,6 +958,11 @@ fn variant_1_checks(
     }
 
     let load = smtplib(instance, "load");
+    // log_level 5 logs every failure and its reason, never a password.
+    let log = instance.log();
+    for (_, password) in courier::USERS {
+        assert!(!log.contains(password), "{name}: a password in the log");
+    }
     let load = load
         .lines()
         .find(|line| line.starts_with("200 logins"))
