@@ -15,7 +15,7 @@
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -30,6 +30,11 @@ use puresasl::{
 };
 
 use crate::interop::{available, find_tool};
+
+// The namespaced daemons, shared with ffi/tests/postfix.rs.
+#[path = "support/courier.rs"]
+mod courier;
+use courier::{ChildGuard, NamespacedDaemon, daemon_dir};
 
 /// Short timeouts, so that the hanging daemons cost a fraction of a second.
 const SHORT: Timeouts = Timeouts {
@@ -693,130 +698,19 @@ fn plain_logs_in_through_saslauthd() {
 // ---------------------------------------------------------------------------------------
 // The real Courier authdaemond
 
-/// Kills a child process (ours, by its pid) when dropped.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-const AUTHDAEMOND: &str = "/usr/lib/courier/courier-authlib/authdaemond";
-const USERDB_MODULE: &str = "/usr/lib/courier-authlib/libauthuserdb.so";
-
-/// The setup run inside the new namespaces: Courier's compiled-in paths (`/etc/courier`,
-/// `/run/courier/authdaemon`) bound to the scratch directory, users made with `userdb`,
-/// `userdbpw` and `makeuserdb`, then the daemon in the foreground.
-const SETUP: &str = r#"set -e
-mount --bind "$1/etc" /etc/courier
-mount --bind "$1/run" /run/courier/authdaemon
-HASH=$(printf 'wonderland\nwonderland\n' | userdbpw -md5)
-userdb alice@example.org set uid=1000 gid=1000 home=/nonexistent "systempw=$HASH"
-HASH=$(printf 'carols pw\ncarols pw\n' | userdbpw -md5)
-userdb carol set uid=1001 gid=1001 home=/nonexistent "systempw=$HASH"
-makeuserdb
-exec /usr/lib/courier/courier-authlib/authdaemond
-"#;
-
-const AUTHDAEMONRC: &str = r#"authmodulelist="authuserdb"
-authmodulelistorig="authuserdb"
-daemons=1
-authdaemonvar=/run/courier/authdaemon
-DEBUG_LOGIN=0
-DEFAULTOPTIONS=""
-LOGGEROPTS=""
-"#;
-
-/// A throwaway daemon in its own mount and pid namespace: its socket, and the guard that
-/// kills it (and with it the whole namespace) and removes its directory.
-struct NamespacedDaemon {
-    socket: PathBuf,
-    _daemon: ChildGuard,
-    dir: PathBuf,
-}
-
-impl Drop for NamespacedDaemon {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A fresh directory for a namespaced daemon (in /tmp: socket paths must be short).
-fn daemon_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("puresasl-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("run")).unwrap();
-    dir
-}
-
-/// Whether we may make mount and pid namespaces (root; CI runs as root).
-fn may_unshare() -> bool {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| out.stdout == b"0\n");
-    available(
-        "root and unshare, for a private mount namespace",
-        root && find_tool("unshare").is_some(),
-    )
-}
-
-/// Runs `sh dir/setup.sh dir` in new mount and pid namespaces and waits for the daemon's
-/// socket `dir/run/<socket>`.
-fn start_namespaced(dir: PathBuf, setup: &str, socket: &str) -> NamespacedDaemon {
-    std::fs::write(dir.join("setup.sh"), setup).unwrap();
-    let log = std::fs::File::create(dir.join("log")).unwrap();
-    // --kill-child: killing unshare kills the namespace's first process, and with it every
-    // process of the pid namespace (the daemon's children too).
-    let daemon = ChildGuard(
-        Command::new(find_tool("unshare").unwrap())
-            .args(["--mount", "--pid", "--fork", "--kill-child"])
-            .args(["--propagation", "private", "sh"])
-            .arg(dir.join("setup.sh"))
-            .arg(&dir)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
-    let socket = dir.join("run").join(socket);
-    let started = Instant::now();
-    while UnixStream::connect(&socket).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the daemon did not start: {}",
-            std::fs::read_to_string(dir.join("log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    NamespacedDaemon {
-        socket,
-        _daemon: daemon,
-        dir,
-    }
-}
-
+/// The real authdaemond, or `None` (after the skip note, or the failure under CI) when it
+/// cannot run here.
 fn start_real_authdaemond() -> Option<NamespacedDaemon> {
-    let installed = [AUTHDAEMOND, USERDB_MODULE]
-        .iter()
-        .all(|path| Path::new(path).exists())
-        && ["userdb", "userdbpw", "makeuserdb"]
-            .iter()
-            .all(|tool| find_tool(tool).is_some());
-    if !available(
-        "Courier authdaemond (courier-authdaemon, courier-authlib-userdb)",
-        installed,
-    ) || !may_unshare()
-    {
+    if let Some(missing) = courier::authdaemond_missing() {
+        available(missing, false);
         return None;
     }
-    let dir = daemon_dir("authdaemond");
-    std::fs::create_dir_all(dir.join("etc")).unwrap();
-    std::fs::write(dir.join("etc/authdaemonrc"), AUTHDAEMONRC).unwrap();
-    Some(start_namespaced(dir, SETUP, "socket"))
+    Some(courier::start_authdaemond("authdaemond", 1))
+}
+
+/// Whether we may make mount and pid namespaces (through the [`available`] gate).
+fn may_unshare() -> bool {
+    courier::unshare_missing().is_none_or(|missing| available(missing, false))
 }
 
 #[test]
@@ -931,7 +825,7 @@ fn start_real_saslauthd() -> Option<NamespacedDaemon> {
         text.push_str(users);
         std::fs::write(dir.join(file), text).unwrap();
     }
-    Some(start_namespaced(dir, SASLAUTHD_SETUP, "mux"))
+    Some(NamespacedDaemon::start(dir, SASLAUTHD_SETUP, "mux"))
 }
 
 #[test]
