@@ -9,6 +9,8 @@
 #                                  DIR/libsasl2.so.2 (used by the tests, which run after cargo
 #                                  has built the static library)
 # Extra CFLAGS (e.g. -fsanitize=address) are not needed: sanitizers go on the C programs.
+# The system OpenSSL (libssl3) is linked for sql_usessl, TLS to the SQL servers, as Cyrus's
+# sql plug-in gets it through libpq and libmariadb.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -38,7 +40,7 @@ cc=${CC:-cc}
   "$out/puresasl-seterror.$$.o" \
   -Wl,--version-script="$here/sasl2.map" -Wl,-soname,libsasl2.so.2 \
   -Wl,-z,now -Wl,-z,relro -Wl,--gc-sections \
-  -lc -lgcc_s -lpthread -ldl -lm
+  -lssl -lcrypto -lc -lgcc_s -lpthread -ldl -lm
 mv -f "$out/libsasl2.so.2.tmp.$$" "$out/libsasl2.so.2"
 ln -sf libsasl2.so.2 "$out/libsasl2.so"
 echo "$out/libsasl2.so.2"
