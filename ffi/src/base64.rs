@@ -202,7 +202,7 @@ pub unsafe extern "C" fn sasl_encode64(
     })
 }
 
-/// Base64-decodes with Cyrus's rules (see [`base64::decode`]).
+/// Base64-decodes with Cyrus's rules (see [`decode`]).
 ///
 /// # Safety
 /// `in_` `inlen` bytes; `out` writable for `outmax` bytes; `outlen` NULL or writable.
