@@ -300,7 +300,7 @@ impl ServerConfig {
     }
 
     /// What unknown users cost, shared by every configuration built on the same
-    /// [`Decoys`](crate::credentials::Decoys).
+    /// [`Decoys`].
     pub fn decoys(&self) -> &Decoys {
         &self.decoys
     }

@@ -1,12 +1,14 @@
-//! Derived secrets: SCRAM stored keys (RFC 5802 section 3, stored as RFC 5803 text) and the
-//! hash functions they are made with.
+//! SCRAM stored keys (RFC 5802 section 3, stored as RFC 5803 text) and the hash functions
+//! they are made with.
 //!
 //! These let a server verify SCRAM, PLAIN and LOGIN without keeping the plaintext password.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use digest::Digest;
-use hmac::{EagerHash, Hmac, KeyInit, Mac};
+use hmac::EagerHash;
+
+use super::hmac;
 
 use crate::secret::{Secret, digests_equal};
 
@@ -119,18 +121,6 @@ impl ScramHash {
         with_digest!(self, D => pbkdf2::pbkdf2_hmac::<D>(password, salt, iterations, &mut out));
         Secret::new(out)
     }
-}
-
-/// `HMAC-D(key, parts[0] || parts[1] || ...)`: the one HMAC of the crate (SCRAM's, CRAM-MD5's
-/// and the DIGEST-MD5 layers' MAC).
-pub(crate) fn hmac<D: EagerHash>(key: &[u8], parts: &[&[u8]]) -> digest::Output<Hmac<D>> {
-    // HMAC accepts keys of every length, so this never fails.
-    let mut mac = <Hmac<D> as KeyInit>::new_from_slice(key)
-        .unwrap_or_else(|_| <Hmac<D> as KeyInit>::new(&Default::default()));
-    for part in parts {
-        mac.update(part);
-    }
-    mac.finalize().into_bytes()
 }
 
 fn verify_proof<D: EagerHash>(
