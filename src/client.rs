@@ -24,10 +24,12 @@
 //! the server's first, empty, challenge); pass every further challenge to
 //! [`ClientSession::step`].
 
+pub use crate::mech::context::CredentialSource;
+use crate::mech::context::{ClientContext, ClientSettings};
 use std::fmt;
 use std::sync::Arc;
 
-use crate::error::{CredentialKind, Error};
+use crate::error::Error;
 use crate::log::{LogSink, NoLog};
 use crate::mech::{self, ClientMechanism, ClientOutput, MechanismInfo, SecurityLayer};
 use crate::random::{OsRandom, Random};
@@ -36,24 +38,6 @@ use crate::security::{ChannelBinding, SecurityFlags, SecurityProperties};
 
 /// Upper bound on any single server message.
 pub const MAX_SERVER_MESSAGE: usize = 64 * 1024;
-
-/// Where a client's credentials come from. Implement it to prompt the user or read a
-/// keyring; [`Credentials`] holds fixed ones. Returning `None` makes the exchange fail with
-/// [`Error::MissingCredential`].
-pub trait CredentialSource: Send + Sync {
-    /// The authentication identity.
-    fn authcid(&self) -> Option<String>;
-    /// The password.
-    fn password(&self) -> Option<Secret>;
-    /// The authorization identity, if the client wants to act as someone else.
-    fn authzid(&self) -> Option<String> {
-        None
-    }
-    /// Picks a realm from those the server offered (DIGEST-MD5); default: the first offered.
-    fn realm(&self, offered: &[String]) -> Option<String> {
-        offered.first().cloned()
-    }
-}
 
 /// Fixed client credentials.
 #[derive(Clone)]
@@ -220,53 +204,6 @@ impl ClientConfig {
     }
 }
 
-/// What a client mechanism may use.
-#[allow(
-    dead_code,
-    reason = "channel binding and security properties serve SCRAM and DIGEST-MD5"
-)]
-pub(crate) struct ClientContext<'a> {
-    pub config: &'a ClientConfig,
-    pub channel_binding: Option<&'a ChannelBinding>,
-    pub properties: &'a SecurityProperties,
-    /// Whether the server offered the `-PLUS` variant of the chosen mechanism (SCRAM `y`).
-    pub server_offered_plus: bool,
-}
-
-#[allow(dead_code, reason = "realm and randomness serve SCRAM and DIGEST-MD5")]
-impl ClientContext<'_> {
-    /// The authentication identity, or a missing-credential error.
-    pub fn authcid(&self) -> Result<String, Error> {
-        self.config
-            .credentials
-            .authcid()
-            .ok_or(Error::MissingCredential(CredentialKind::Authcid))
-    }
-
-    /// The password, or a missing-credential error.
-    pub fn password(&self) -> Result<Secret, Error> {
-        self.config
-            .credentials
-            .password()
-            .ok_or(Error::MissingCredential(CredentialKind::Password))
-    }
-
-    /// The authorization identity, if any (empty counts as none).
-    pub fn authzid(&self) -> Option<String> {
-        self.config.credentials.authzid().filter(|z| !z.is_empty())
-    }
-
-    /// The realm to use, picked from `offered`.
-    pub fn realm(&self, offered: &[String]) -> Option<String> {
-        self.config.credentials.realm(offered)
-    }
-
-    /// The randomness source.
-    pub fn random(&self) -> &dyn Random {
-        self.config.random.as_ref()
-    }
-}
-
 /// What [`ClientSession::start`] returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientStart {
@@ -423,7 +360,13 @@ impl ClientSession {
 
     fn context(&self) -> ClientContext<'_> {
         ClientContext {
-            config: &self.config,
+            settings: ClientSettings {
+                service: &self.config.service,
+                server_fqdn: &self.config.server_fqdn,
+                credentials: self.config.credentials.as_ref(),
+                random: self.config.random.as_ref(),
+                scram_iteration_bounds: self.config.scram_iteration_bounds(),
+            },
             channel_binding: self.channel_binding.as_ref(),
             properties: &self.properties,
             server_offered_plus: self.server_offered_plus,

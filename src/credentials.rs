@@ -9,6 +9,18 @@ use crate::log::{LogLevel, LogSink};
 use crate::random::Random;
 use crate::secret::{Secret, digests_equal};
 
+/// Checks plaintext passwords (PLAIN, LOGIN) somewhere other than the credential store:
+/// saslauthd, an application callback, PAM.
+pub trait PasswordChecker: Send + Sync {
+    /// Checks `password` of `user` in `realm`.
+    fn check(
+        &self,
+        user: &str,
+        realm: &str,
+        password: &[u8],
+    ) -> Result<PasswordCheck, crate::error::Error>;
+}
+
 /// The credentials of one user in one realm, read lazily from a store.
 ///
 /// `userPassword` values are read as the [`PasswordFormat`] says (default

@@ -6,17 +6,17 @@
 
 use md5::Md5;
 
-use crate::client::ClientContext;
 use crate::error::{Error, ProtocolError, check_len, malformed};
 use crate::keys::cram_md5::digest_from_secret;
 use crate::log::LogLevel;
+use crate::mech::context::ClientContext;
+use crate::mech::context::ServerContext;
 use crate::mech::{
     ClientMechanism, ClientOutput, InitialResponse, MAX_FIELD, MechanismInfo, ServerMechanism,
     ServerOutput, Success, hex, unhex16, utf8_field,
 };
 use crate::secret::digests_equal;
 use crate::security::SecurityFlags;
-use crate::server::ServerContext;
 
 pub(crate) const INFO: MechanismInfo = MechanismInfo {
     name: "CRAM-MD5",
@@ -84,8 +84,8 @@ impl ServerMechanism for CramMd5Server {
             return Err(ProtocolError::UnexpectedInitialResponse.into());
         }
         // A msg-id: unique per exchange (RFC 2195), from the injected randomness.
-        let nonce = ctx.config.random().nonce(24);
-        let challenge = format!("<{nonce}@{}>", ctx.config.fqdn()).into_bytes();
+        let nonce = ctx.settings.random.nonce(24);
+        let challenge = format!("<{nonce}@{}>", ctx.settings.fqdn).into_bytes();
         self.state = ServerState::ExpectResponse {
             challenge: challenge.clone(),
         };
