@@ -90,9 +90,9 @@ impl<'a> CredentialView<'a> {
         })
     }
 
-    /// Whether a `userPassword` value is stored, in whatever form (plaintext or hash). Use this,
-    /// not [`password`](Self::password), to ask whether a user exists: with
-    /// [`PasswordFormat::Crypt`] a hash-only user has a `userPassword` but no plaintext.
+    /// Whether a `userPassword` value is stored, in whatever form (plaintext or hash): with
+    /// [`PasswordFormat::Crypt`] a hash-only user has a `userPassword` but no plaintext. To
+    /// ask whether a user exists at all, use [`exists`](Self::exists), the one answer to that.
     pub fn has_user_password(&self) -> Result<bool, StoreError> {
         Ok(self.first(property::USER_PASSWORD)?.is_some())
     }
