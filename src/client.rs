@@ -26,12 +26,13 @@
 
 pub use crate::mech::context::CredentialSource;
 use crate::mech::context::{ClientContext, ClientSettings};
+use crate::session::Layer;
 use std::fmt;
 use std::sync::Arc;
 
 use crate::error::Error;
 use crate::log::{LogSink, NoLog};
-use crate::mech::{self, ClientMechanism, ClientOutput, MechanismInfo, SecurityLayer};
+use crate::mech::{self, ClientMechanism, ClientOutput, MechanismInfo};
 use crate::random::{OsRandom, Random};
 use crate::secret::Secret;
 use crate::security::{ChannelBinding, SecurityFlags, SecurityProperties};
@@ -227,12 +228,7 @@ pub enum ClientStep {
     Done(Option<Vec<u8>>),
 }
 
-enum State {
-    Idle,
-    Running(&'static MechanismInfo, Box<dyn ClientMechanism>),
-    Done(&'static MechanismInfo),
-    Failed(Error),
-}
+type State = crate::session::State<Box<dyn ClientMechanism>>;
 
 /// One client-side authentication exchange.
 pub struct ClientSession {
@@ -241,7 +237,7 @@ pub struct ClientSession {
     properties: SecurityProperties,
     state: State,
     server_offered_plus: bool,
-    layer: Option<Box<dyn SecurityLayer>>,
+    layer: Layer,
 }
 
 impl fmt::Debug for ClientSession {
@@ -261,7 +257,7 @@ impl ClientSession {
             properties: SecurityProperties::default(),
             state: State::Idle,
             server_offered_plus: false,
-            layer: None,
+            layer: Layer::default(),
         }
     }
 
@@ -351,7 +347,7 @@ impl ClientSession {
             }
             Ok(ClientOutput::Done { response, layer }) => {
                 self.state = State::Done(info);
-                self.layer = layer;
+                self.layer.set(layer);
                 Ok(ClientStep::Done(response))
             }
             Err(error) => self.fail(error),
@@ -374,16 +370,12 @@ impl ClientSession {
     }
 
     fn fail<T>(&mut self, error: Error) -> Result<T, Error> {
-        self.state = State::Failed(error.clone());
-        Err(error)
+        self.state.fail(error)
     }
 
     /// The chosen mechanism, once started.
     pub fn mechanism(&self) -> Option<&'static str> {
-        match &self.state {
-            State::Running(info, _) | State::Done(info) => Some(info.name),
-            State::Idle | State::Failed(_) => None,
-        }
+        self.state.mechanism()
     }
 
     /// Whether the client side of the exchange is complete.
@@ -393,29 +385,21 @@ impl ClientSession {
 
     /// The security strength factor of the negotiated layer (0 if none).
     pub fn ssf(&self) -> u32 {
-        self.layer.as_ref().map_or(0, |layer| layer.ssf())
+        self.layer.ssf()
     }
 
     /// The most plaintext bytes one [`encode`](Self::encode) call may take.
     pub fn max_outbuf(&self) -> u32 {
-        self.layer
-            .as_ref()
-            .map_or(self.properties.max_buf_size, |layer| layer.max_outbuf())
+        self.layer.max_outbuf(self.properties.max_buf_size)
     }
 
     /// Protects outgoing application data with the negotiated layer (a copy if none).
     pub fn encode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
-        match &mut self.layer {
-            Some(layer) => layer.encode(data),
-            None => Ok(data.to_vec()),
-        }
+        self.layer.encode(data)
     }
 
     /// Unwraps incoming application data with the negotiated layer (a copy if none).
     pub fn decode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
-        match &mut self.layer {
-            Some(layer) => layer.decode(data),
-            None => Ok(data.to_vec()),
-        }
+        self.layer.decode(data)
     }
 }

@@ -71,6 +71,7 @@ pub mod secret;
 pub mod security;
 pub mod server;
 pub mod server_secret;
+mod session;
 
 pub use auxprop::{Auxprop, MemoryStore};
 pub use client::{

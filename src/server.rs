@@ -25,6 +25,7 @@
 //! Each [`ServerStep::Continue`] carries a challenge to send; feed the client's answer to
 //! [`ServerSession::step`]. Any error ends the session: later calls return the same error.
 
+use crate::session::Layer;
 use std::fmt;
 use std::sync::Arc;
 
@@ -36,9 +37,7 @@ use crate::error::{Error, ProtocolError};
 use crate::log::{LogLevel, LogSink, NoLog};
 pub use crate::mech::context::{CanonicalizeUser, Identity, NameKind};
 use crate::mech::context::{ServerContext, ServerSettings};
-use crate::mech::{
-    self, InitialResponse, MechanismInfo, SecurityLayer, ServerMechanism, ServerOutput,
-};
+use crate::mech::{self, InitialResponse, MechanismInfo, ServerMechanism, ServerOutput};
 use crate::random::{OsRandom, Random};
 use crate::secret::Secret;
 use crate::security::{ChannelBinding, SecurityFlags, SecurityProperties};
@@ -438,12 +437,7 @@ pub enum ServerStep {
     },
 }
 
-enum State {
-    Idle,
-    Running(&'static MechanismInfo, Box<dyn ServerMechanism>),
-    Done(&'static MechanismInfo),
-    Failed(Error),
-}
+type State = crate::session::State<Box<dyn ServerMechanism>>;
 
 /// One server-side authentication exchange.
 pub struct ServerSession {
@@ -454,7 +448,7 @@ pub struct ServerSession {
     state: State,
     identity: Option<Identity>,
     attempted_user: Option<String>,
-    layer: Option<Box<dyn SecurityLayer>>,
+    layer: Layer,
 }
 
 impl fmt::Debug for ServerSession {
@@ -477,7 +471,7 @@ impl ServerSession {
             state: State::Idle,
             identity: None,
             attempted_user: None,
-            layer: None,
+            layer: Layer::default(),
         }
     }
 
@@ -655,7 +649,7 @@ impl ServerSession {
                     }
                 }
                 self.state = State::Done(info);
-                self.layer = success.layer;
+                self.layer.set(success.layer);
                 self.identity = Some(identity.clone());
                 Ok(ServerStep::Done {
                     additional_data: success.additional_data,
@@ -666,16 +660,12 @@ impl ServerSession {
     }
 
     fn fail<T>(&mut self, error: Error) -> Result<T, Error> {
-        self.state = State::Failed(error.clone());
-        Err(error)
+        self.state.fail(error)
     }
 
     /// The mechanism in use, once started.
     pub fn mechanism(&self) -> Option<&'static str> {
-        match &self.state {
-            State::Running(info, _) | State::Done(info) => Some(info.name),
-            State::Idle | State::Failed(_) => None,
-        }
+        self.state.mechanism()
     }
 
     /// The authenticated identity, once the exchange succeeded.
@@ -694,30 +684,22 @@ impl ServerSession {
 
     /// The security strength factor of the negotiated layer (0 if none).
     pub fn ssf(&self) -> u32 {
-        self.layer.as_ref().map_or(0, |layer| layer.ssf())
+        self.layer.ssf()
     }
 
     /// The most plaintext bytes one [`encode`](Self::encode) call may take.
     pub fn max_outbuf(&self) -> u32 {
-        self.layer
-            .as_ref()
-            .map_or(self.properties.max_buf_size, |layer| layer.max_outbuf())
+        self.layer.max_outbuf(self.properties.max_buf_size)
     }
 
     /// Protects outgoing application data with the negotiated layer (a copy if none).
     pub fn encode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
-        match &mut self.layer {
-            Some(layer) => layer.encode(data),
-            None => Ok(data.to_vec()),
-        }
+        self.layer.encode(data)
     }
 
     /// Unwraps incoming application data with the negotiated layer (a copy if none).
     pub fn decode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
-        match &mut self.layer {
-            Some(layer) => layer.decode(data),
-            None => Ok(data.to_vec()),
-        }
+        self.layer.decode(data)
     }
 }
 
