@@ -15,9 +15,10 @@ use hmac::{EagerHash, Hmac, KeyInit, Mac};
 
 pub use cram_md5::cram_md5_secret;
 pub use digest_md5::digest_md5_ha1;
+pub(crate) use scram::ClientKeys;
 #[allow(unused_imports, reason = "for the SCRAM mechanism module")]
 pub(crate) use scram::with_digest;
-pub use scram::{ClientKeys, MAX_STORED_ITERATIONS, ScramHash, StoredKeys, normalize_password};
+pub use scram::{MAX_STORED_ITERATIONS, ScramHash, StoredKeys, normalize_password};
 
 /// `HMAC-D(key, parts[0] || parts[1] || ...)`: the one HMAC of the crate (SCRAM's, CRAM-MD5's
 /// and the DIGEST-MD5 layers' MAC).

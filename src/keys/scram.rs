@@ -105,7 +105,7 @@ impl ScramHash {
     /// `H(ClientProof XOR HMAC(StoredKey, AuthMessage))` equals `StoredKey` (compared in
     /// constant time), and the `ServerSignature = HMAC(ServerKey, AuthMessage)`. The hot path
     /// of a SCRAM server, so the intermediate keys stay on the stack (and are wiped).
-    pub fn verify_proof(
+    pub(crate) fn verify_proof(
         self,
         stored_key: &[u8],
         server_key: &[u8],
@@ -116,7 +116,7 @@ impl ScramHash {
     }
 
     /// `Hi(password, salt, iterations)`: PBKDF2 with HMAC of this hash (RFC 5802 section 2.2).
-    pub fn hi(self, password: &[u8], salt: &[u8], iterations: u32) -> Secret {
+    pub(crate) fn hi(self, password: &[u8], salt: &[u8], iterations: u32) -> Secret {
         let mut out = vec![0u8; self.output_len()];
         with_digest!(self, D => pbkdf2::pbkdf2_hmac::<D>(password, salt, iterations, &mut out));
         Secret::new(out)
@@ -168,18 +168,18 @@ pub struct StoredKeys {
 
 /// The keys a client derives from the password (RFC 5802 section 3).
 #[derive(Debug, Clone)]
-pub struct ClientKeys {
+pub(crate) struct ClientKeys {
     /// `HMAC(SaltedPassword, "Client Key")`.
-    pub client_key: Secret,
+    pub(crate) client_key: Secret,
     /// `H(ClientKey)`.
-    pub stored_key: Secret,
+    pub(crate) stored_key: Secret,
     /// `HMAC(SaltedPassword, "Server Key")`.
-    pub server_key: Secret,
+    pub(crate) server_key: Secret,
 }
 
 impl ClientKeys {
     /// Derives the keys from `password` (PBKDF2 with `iterations` rounds over `salt`).
-    pub fn derive(hash: ScramHash, password: &[u8], salt: &[u8], iterations: u32) -> Self {
+    pub(crate) fn derive(hash: ScramHash, password: &[u8], salt: &[u8], iterations: u32) -> Self {
         let salted = hash.hi(password, salt, iterations);
         let client_key = Secret::new(hash.hmac(salted.expose(), &[b"Client Key"]));
         let stored_key = Secret::new(hash.hash(client_key.expose()));
