@@ -6,7 +6,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use puresasl::auxprop::{Auxprop as _, property};
 use puresasl::sasldb::SasldbStore;
-use puresasl::sasldb::bdb_hash::HashDb;
+use puresasl::unstable::bdb_hash::HashDb;
 
 const USERS: usize = 10_000;
 

@@ -120,7 +120,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .store(store)
             .build()?,
     );
-    let mut mechanisms: Vec<&str> = puresasl::mech::MECHANISMS.iter().map(|m| m.name).collect();
+    let mut mechanisms: Vec<&str> = puresasl::mechanism_names().to_vec();
     mechanisms.dedup();
     let mut failures = 0;
     for mechanism in &mechanisms {

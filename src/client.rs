@@ -24,36 +24,21 @@
 //! the server's first, empty, challenge); pass every further challenge to
 //! [`ClientSession::step`].
 
+pub use crate::mech::context::CredentialSource;
+use crate::mech::context::{ClientContext, ClientSettings};
+use crate::session::Layer;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::error::{CredentialKind, Error};
+use crate::error::Error;
 use crate::log::{LogSink, NoLog};
-use crate::mech::{self, ClientMechanism, ClientOutput, MechanismInfo, SecurityLayer};
+use crate::mech::{self, ClientMechanism, ClientOutput, MechanismInfo};
 use crate::random::{OsRandom, Random};
 use crate::secret::Secret;
 use crate::security::{ChannelBinding, SecurityFlags, SecurityProperties};
 
 /// Upper bound on any single server message.
 pub const MAX_SERVER_MESSAGE: usize = 64 * 1024;
-
-/// Where a client's credentials come from. Implement it to prompt the user or read a
-/// keyring; [`Credentials`] holds fixed ones. Returning `None` makes the exchange fail with
-/// [`Error::MissingCredential`].
-pub trait CredentialSource: Send + Sync {
-    /// The authentication identity.
-    fn authcid(&self) -> Option<String>;
-    /// The password.
-    fn password(&self) -> Option<Secret>;
-    /// The authorization identity, if the client wants to act as someone else.
-    fn authzid(&self) -> Option<String> {
-        None
-    }
-    /// Picks a realm from those the server offered (DIGEST-MD5); default: the first offered.
-    fn realm(&self, offered: &[String]) -> Option<String> {
-        offered.first().cloned()
-    }
-}
 
 /// Fixed client credentials.
 #[derive(Clone)]
@@ -220,53 +205,6 @@ impl ClientConfig {
     }
 }
 
-/// What a client mechanism may use.
-#[allow(
-    dead_code,
-    reason = "channel binding and security properties serve SCRAM and DIGEST-MD5"
-)]
-pub(crate) struct ClientContext<'a> {
-    pub config: &'a ClientConfig,
-    pub channel_binding: Option<&'a ChannelBinding>,
-    pub properties: &'a SecurityProperties,
-    /// Whether the server offered the `-PLUS` variant of the chosen mechanism (SCRAM `y`).
-    pub server_offered_plus: bool,
-}
-
-#[allow(dead_code, reason = "realm and randomness serve SCRAM and DIGEST-MD5")]
-impl ClientContext<'_> {
-    /// The authentication identity, or a missing-credential error.
-    pub fn authcid(&self) -> Result<String, Error> {
-        self.config
-            .credentials
-            .authcid()
-            .ok_or(Error::MissingCredential(CredentialKind::Authcid))
-    }
-
-    /// The password, or a missing-credential error.
-    pub fn password(&self) -> Result<Secret, Error> {
-        self.config
-            .credentials
-            .password()
-            .ok_or(Error::MissingCredential(CredentialKind::Password))
-    }
-
-    /// The authorization identity, if any (empty counts as none).
-    pub fn authzid(&self) -> Option<String> {
-        self.config.credentials.authzid().filter(|z| !z.is_empty())
-    }
-
-    /// The realm to use, picked from `offered`.
-    pub fn realm(&self, offered: &[String]) -> Option<String> {
-        self.config.credentials.realm(offered)
-    }
-
-    /// The randomness source.
-    pub fn random(&self) -> &dyn Random {
-        self.config.random.as_ref()
-    }
-}
-
 /// What [`ClientSession::start`] returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientStart {
@@ -290,12 +228,7 @@ pub enum ClientStep {
     Done(Option<Vec<u8>>),
 }
 
-enum State {
-    Idle,
-    Running(&'static MechanismInfo, Box<dyn ClientMechanism>),
-    Done(&'static MechanismInfo),
-    Failed(Error),
-}
+type State = crate::session::State<Box<dyn ClientMechanism>>;
 
 /// One client-side authentication exchange.
 pub struct ClientSession {
@@ -304,7 +237,7 @@ pub struct ClientSession {
     properties: SecurityProperties,
     state: State,
     server_offered_plus: bool,
-    layer: Option<Box<dyn SecurityLayer>>,
+    layer: Layer,
 }
 
 impl fmt::Debug for ClientSession {
@@ -324,7 +257,7 @@ impl ClientSession {
             properties: SecurityProperties::default(),
             state: State::Idle,
             server_offered_plus: false,
-            layer: None,
+            layer: Layer::default(),
         }
     }
 
@@ -414,7 +347,7 @@ impl ClientSession {
             }
             Ok(ClientOutput::Done { response, layer }) => {
                 self.state = State::Done(info);
-                self.layer = layer;
+                self.layer.set(layer);
                 Ok(ClientStep::Done(response))
             }
             Err(error) => self.fail(error),
@@ -423,7 +356,13 @@ impl ClientSession {
 
     fn context(&self) -> ClientContext<'_> {
         ClientContext {
-            config: &self.config,
+            settings: ClientSettings {
+                service: &self.config.service,
+                server_fqdn: &self.config.server_fqdn,
+                credentials: self.config.credentials.as_ref(),
+                random: self.config.random.as_ref(),
+                scram_iteration_bounds: self.config.scram_iteration_bounds(),
+            },
             channel_binding: self.channel_binding.as_ref(),
             properties: &self.properties,
             server_offered_plus: self.server_offered_plus,
@@ -431,16 +370,12 @@ impl ClientSession {
     }
 
     fn fail<T>(&mut self, error: Error) -> Result<T, Error> {
-        self.state = State::Failed(error.clone());
-        Err(error)
+        self.state.fail(error)
     }
 
     /// The chosen mechanism, once started.
     pub fn mechanism(&self) -> Option<&'static str> {
-        match &self.state {
-            State::Running(info, _) | State::Done(info) => Some(info.name),
-            State::Idle | State::Failed(_) => None,
-        }
+        self.state.mechanism()
     }
 
     /// Whether the client side of the exchange is complete.
@@ -450,29 +385,21 @@ impl ClientSession {
 
     /// The security strength factor of the negotiated layer (0 if none).
     pub fn ssf(&self) -> u32 {
-        self.layer.as_ref().map_or(0, |layer| layer.ssf())
+        self.layer.ssf()
     }
 
     /// The most plaintext bytes one [`encode`](Self::encode) call may take.
     pub fn max_outbuf(&self) -> u32 {
-        self.layer
-            .as_ref()
-            .map_or(self.properties.max_buf_size, |layer| layer.max_outbuf())
+        self.layer.max_outbuf(self.properties.max_buf_size)
     }
 
     /// Protects outgoing application data with the negotiated layer (a copy if none).
     pub fn encode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
-        match &mut self.layer {
-            Some(layer) => layer.encode(data),
-            None => Ok(data.to_vec()),
-        }
+        self.layer.encode(data)
     }
 
     /// Unwraps incoming application data with the negotiated layer (a copy if none).
     pub fn decode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
-        match &mut self.layer {
-            Some(layer) => layer.decode(data),
-            None => Ok(data.to_vec()),
-        }
+        self.layer.decode(data)
     }
 }

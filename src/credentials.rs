@@ -4,10 +4,22 @@
 use crate::auxprop::{Auxprop, property};
 use crate::crypt::{CryptDecoy, PasswordFormat};
 use crate::error::StoreError;
-use crate::keys::{ScramHash, StoredKeys};
+use crate::keys::{ScramHash, StoredKeys, cram_md5_secret};
 use crate::log::{LogLevel, LogSink};
 use crate::random::Random;
 use crate::secret::{Secret, digests_equal};
+
+/// Checks plaintext passwords (PLAIN, LOGIN) somewhere other than the credential store:
+/// saslauthd, an application callback, PAM.
+pub trait PasswordChecker: Send + Sync {
+    /// Checks `password` of `user` in `realm`.
+    fn check(
+        &self,
+        user: &str,
+        realm: &str,
+        password: &[u8],
+    ) -> Result<PasswordCheck, crate::error::Error>;
+}
 
 /// The credentials of one user in one realm, read lazily from a store.
 ///
@@ -78,9 +90,9 @@ impl<'a> CredentialView<'a> {
         })
     }
 
-    /// Whether a `userPassword` value is stored, in whatever form (plaintext or hash). Use this,
-    /// not [`password`](Self::password), to ask whether a user exists: with
-    /// [`PasswordFormat::Crypt`] a hash-only user has a `userPassword` but no plaintext.
+    /// Whether a `userPassword` value is stored, in whatever form (plaintext or hash): with
+    /// [`PasswordFormat::Crypt`] a hash-only user has a `userPassword` but no plaintext. To
+    /// ask whether a user exists at all, use [`exists`](Self::exists), the one answer to that.
     pub fn has_user_password(&self) -> Result<bool, StoreError> {
         Ok(self.first(property::USER_PASSWORD)?.is_some())
     }
@@ -166,7 +178,7 @@ impl<'a> CredentialView<'a> {
             }
         }
         if let Some(ha1) = self.digest_md5_ha1()? {
-            let candidate = crate::mech::digest_md5::user_secret(self.user, self.realm, password);
+            let candidate = crate::keys::digest_md5::user_secret(self.user, self.realm, password);
             return Ok((
                 verdict(digests_equal(candidate.expose(), ha1.expose())),
                 Decoy::Compare,
@@ -337,21 +349,6 @@ fn verdict(matches: bool) -> PasswordCheck {
     }
 }
 
-/// `MD5(user:realm:password)`, the DIGEST-MD5 secret (RFC 2831 section 2.1.2.1), each part
-/// converted to ISO-8859-1 where every character fits, as the RFC and Cyrus do.
-pub fn digest_md5_ha1(user: &str, realm: &str, password: &[u8]) -> [u8; 16] {
-    let secret = crate::mech::digest_md5::user_secret(user, realm, password);
-    let mut out = [0u8; 16];
-    out.copy_from_slice(secret.expose());
-    out
-}
-
-/// The CRAM-MD5 secret of `password`, in Cyrus's `cmusaslsecretCRAM-MD5` layout: the
-/// HMAC-MD5 inner and outer MD5 chaining values, big-endian words, 32 bytes.
-pub fn cram_md5_secret(password: &[u8]) -> [u8; 32] {
-    crate::mech::cram_md5::precalc(password)
-}
-
 /// How a new password is kept at rest.
 #[derive(Debug, Clone)]
 pub struct PasswordPolicy {
@@ -423,7 +420,7 @@ pub fn set_password(
     store.store(user, realm, property::AUTH_PASSWORD, &auth_password)?;
 
     let ha1 = if policy.digest_md5 {
-        vec![crate::mech::digest_md5::user_secret(user, realm, password)]
+        vec![crate::keys::digest_md5::user_secret(user, realm, password)]
     } else {
         Vec::new()
     };
@@ -533,13 +530,5 @@ mod tests {
             CredentialView::new(&plain, "carol", "r").check_password_like(b"x", derive),
             Ok((PasswordCheck::Mismatch, Decoy::Compare))
         );
-    }
-
-    #[test]
-    fn ha1_matches_rfc2831() {
-        // H(A1) input of RFC 2831 section 4: MD5("chris:elwood.innosoft.com:secret").
-        let ha1 = digest_md5_ha1("chris", "elwood.innosoft.com", b"secret");
-        let hex: String = ha1.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, "eb5a750053e4d2c34aa84bbc9b0b6ee7");
     }
 }

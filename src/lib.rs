@@ -63,6 +63,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod keys;
 pub mod log;
+#[doc(hidden)]
 pub mod mech;
 pub mod pwcheck;
 pub mod random;
@@ -71,6 +72,7 @@ pub mod secret;
 pub mod security;
 pub mod server;
 pub mod server_secret;
+mod session;
 pub mod sql;
 
 pub use auxprop::{Auxprop, MemoryStore};
@@ -90,6 +92,24 @@ pub use server::{
     ServerStep,
 };
 pub use sql::{SqlConfig, SqlStore};
+
+/// The names of every mechanism this crate implements, in the server's default preference
+/// order (strongest first, each `-PLUS` variant before its base mechanism).
+pub fn mechanism_names() -> &'static [&'static str] {
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| mech::MECHANISMS.iter().map(|info| info.name).collect())
+}
+
+/// Internals that the C library (`ffi/`), the fuzz targets, the tests and the benchmarks
+/// reach into: the mechanism table, the Berkeley DB hash reader and writer, the unknown-user
+/// decoy machinery. **No stability promise**: anything here may change or vanish in any
+/// release.
+#[doc(hidden)]
+pub mod unstable {
+    pub use crate::credentials::{Decoy, Decoys};
+    pub use crate::mech::{InitialResponse, MECHANISMS, MechanismInfo, SecurityLayer, find};
+    pub use crate::sasldb::bdb_hash;
+}
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

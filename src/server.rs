@@ -25,17 +25,19 @@
 //! Each [`ServerStep::Continue`] carries a challenge to send; feed the client's answer to
 //! [`ServerSession::step`]. Any error ends the session: later calls return the same error.
 
+use crate::session::Layer;
 use std::fmt;
 use std::sync::Arc;
 
 use crate::auxprop::{Auxprop, MemoryStore};
+pub use crate::credentials::PasswordChecker;
 use crate::credentials::{CredentialView, Decoy, Decoys, PasswordCheck};
 use crate::crypt::PasswordFormat;
 use crate::error::{Error, ProtocolError};
 use crate::log::{LogLevel, LogSink, NoLog};
-use crate::mech::{
-    self, InitialResponse, MechanismInfo, SecurityLayer, ServerMechanism, ServerOutput,
-};
+pub use crate::mech::context::{CanonicalizeUser, Identity, NameKind};
+use crate::mech::context::{ServerContext, ServerSettings};
+use crate::mech::{self, InitialResponse, MechanismInfo, ServerMechanism, ServerOutput};
 use crate::random::{OsRandom, Random};
 use crate::secret::Secret;
 use crate::security::{ChannelBinding, SecurityFlags, SecurityProperties};
@@ -43,26 +45,6 @@ use crate::security::{ChannelBinding, SecurityFlags, SecurityProperties};
 /// Upper bound on any single client message, whatever the mechanism (mechanisms set
 /// tighter limits of their own).
 pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
-
-/// Who authenticated, and as whom they act.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    /// The authentication identity, without realm.
-    pub authcid: String,
-    /// The realm the authentication identity was looked up in.
-    pub realm: String,
-    /// The authorization identity requested by the client, if it asked for one different
-    /// from the authentication identity.
-    pub authzid: Option<String>,
-}
-
-impl Identity {
-    /// The identity the session acts as: the authorization identity if one was granted,
-    /// else the authentication identity.
-    pub fn username(&self) -> &str {
-        self.authzid.as_deref().unwrap_or(&self.authcid)
-    }
-}
 
 /// Decides whether an authenticated user may act as another (the authzid).
 pub trait AuthorizationPolicy: Send + Sync {
@@ -86,42 +68,6 @@ where
 {
     fn authorize(&self, identity: &Identity, authzid: &str) -> bool {
         self(identity, authzid)
-    }
-}
-
-/// Checks plaintext passwords (PLAIN, LOGIN) somewhere other than the credential store:
-/// saslauthd, an application callback, PAM.
-pub trait PasswordChecker: Send + Sync {
-    /// Checks `password` of `user` in `realm`.
-    fn check(&self, user: &str, realm: &str, password: &[u8]) -> Result<PasswordCheck, Error>;
-}
-
-/// Which identity a name given to a [`CanonicalizeUser`] stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NameKind {
-    /// The authentication identity (whose credentials are checked), when the client also
-    /// asked for a separate authorization identity.
-    Authcid,
-    /// The authorization identity the client asked to act as.
-    Authzid,
-    /// The authentication identity of a client that asked for no separate authorization
-    /// identity: the name is both (Cyrus's `SASL_CU_AUTHID | SASL_CU_AUTHZID`).
-    AuthcidAndAuthzid,
-}
-
-/// Rewrites the user names a client sends (lower-cases them, strips a domain, maps aliases)
-/// before their credentials are looked up; the result is the name the session reports.
-pub trait CanonicalizeUser: Send + Sync {
-    /// The canonical form of `name`, or an error that fails the exchange.
-    fn canonicalize(&self, name: &str, kind: NameKind) -> Result<String, Error>;
-}
-
-impl<F> CanonicalizeUser for F
-where
-    F: Fn(&str, NameKind) -> Result<String, Error> + Send + Sync,
-{
-    fn canonicalize(&self, name: &str, kind: NameKind) -> Result<String, Error> {
-        self(name, kind)
     }
 }
 
@@ -234,9 +180,26 @@ impl ServerConfig {
     /// A view of the credentials of `user` in `realm`, reading `userPassword` as the
     /// configured [`PasswordFormat`] says and logging unusable values to the log sink.
     pub fn credentials<'v>(&'v self, user: &'v str, realm: &'v str) -> CredentialView<'v> {
-        CredentialView::new(self.store(), user, realm)
-            .password_format(self.password_format)
-            .log(self.log())
+        self.settings().credentials(user, realm)
+    }
+
+    /// What mechanisms see of this configuration.
+    pub(crate) fn settings(&self) -> ServerSettings<'_> {
+        ServerSettings {
+            service: &self.service,
+            fqdn: &self.fqdn,
+            user_realm: self.user_realm.as_deref(),
+            store: self.store.as_ref(),
+            password_checker: self.password_checker.as_deref(),
+            canonicalize: self.canonicalize.as_deref(),
+            log: self.log.as_ref(),
+            random: self.random.as_ref(),
+            scram_iterations: self.scram_iterations,
+            server_secret: &self.server_secret,
+            digest_uri_any_host: self.digest_uri_any_host,
+            decoys: &self.decoys,
+            password_format: self.password_format,
+        }
     }
 
     /// The enabled mechanisms that satisfy the configured flags, in configured order,
@@ -252,27 +215,13 @@ impl ServerConfig {
     /// Splits a user name into user and realm as Cyrus does: `user@realm` at the first `@`;
     /// otherwise the configured user realm; otherwise the server's host name.
     pub fn split_user(&self, name: &str) -> (String, String) {
-        match name.split_once('@') {
-            Some((user, realm)) => (user.to_owned(), realm.to_owned()),
-            None => (
-                name.to_owned(),
-                self.user_realm.clone().unwrap_or_else(|| self.fqdn.clone()),
-            ),
-        }
+        self.settings().split_user(name)
     }
 
     /// `name` as the configured [`CanonicalizeUser`] makes it (unchanged without one), as
     /// every mechanism applies it before looking credentials up; failures are logged.
     pub fn canonical_user(&self, name: &str, kind: NameKind) -> Result<String, Error> {
-        match &self.canonicalize {
-            Some(canonicalize) => canonicalize.canonicalize(name, kind).inspect_err(|error| {
-                self.log().log(
-                    LogLevel::Fail,
-                    &format!("canonicalizing user name {name:?} failed: {error}"),
-                );
-            }),
-            None => Ok(name.to_owned()),
-        }
+        self.settings().canonical_user(name, kind)
     }
 
     /// Checks a plaintext password the way PLAIN and LOGIN do: through the configured
@@ -283,14 +232,7 @@ impl ServerConfig {
         realm: &str,
         password: &[u8],
     ) -> Result<PasswordCheck, Error> {
-        if let Some(checker) = &self.password_checker {
-            return checker.check(user, realm, password);
-        }
-        // An unknown user costs what a known user's check costs: with a store that keeps
-        // only SCRAM keys that is a PBKDF2 derivation, with plaintext a comparison.
-        self.decoys
-            .check_password(&self.credentials(user, realm), password)
-            .map_err(Error::Store)
+        self.settings().check_password(user, realm, password)
     }
 
     /// What an unknown user's password check currently costs (see
@@ -300,7 +242,7 @@ impl ServerConfig {
     }
 
     /// What unknown users cost, shared by every configuration built on the same
-    /// [`Decoys`](crate::credentials::Decoys).
+    /// [`Decoys`].
     pub fn decoys(&self) -> &Decoys {
         &self.decoys
     }
@@ -479,103 +421,6 @@ fn resolve_mechanisms(names: &[String]) -> Result<Vec<&'static MechanismInfo>, E
     Ok(resolved)
 }
 
-/// What a server mechanism may use: the configuration and the per-session settings.
-#[allow(
-    dead_code,
-    reason = "channel binding and security properties serve SCRAM and DIGEST-MD5"
-)]
-pub(crate) struct ServerContext<'a> {
-    pub config: &'a ServerConfig,
-    pub channel_binding: Option<&'a ChannelBinding>,
-    pub properties: &'a SecurityProperties,
-    pub external_ssf: u32,
-    /// Whether the client could have used a `-PLUS` mechanism (for SCRAM's `y` flag).
-    pub plus_offered: bool,
-    attempted_user: Option<String>,
-}
-
-impl ServerContext<'_> {
-    /// Records the user name the client claimed, for logs and `SASL_USERNAME` after failure.
-    pub fn note_user(&mut self, name: &str) {
-        self.attempted_user = Some(name.to_owned());
-    }
-
-    /// Logs a message.
-    pub fn log(&self, level: LogLevel, message: &str) {
-        self.config.log().log(level, message);
-    }
-
-    /// The configured server secret (for stable fake salts).
-    pub fn server_secret(&self) -> &[u8] {
-        self.config.server_secret.expose()
-    }
-
-    /// The credentials of `user` in `realm`.
-    pub fn credentials<'v>(&'v self, user: &'v str, realm: &'v str) -> CredentialView<'v> {
-        self.config.credentials(user, realm)
-    }
-
-    /// Verifies a plaintext password; a wrong password and an unknown user give the same
-    /// error, and the log says which.
-    pub fn verify_password(&self, user: &str, realm: &str, password: &[u8]) -> Result<(), Error> {
-        match self.config.check_password(user, realm, password)? {
-            PasswordCheck::Match => Ok(()),
-            PasswordCheck::Mismatch => {
-                self.log(
-                    LogLevel::Fail,
-                    &format!("Password verification failed for {user}@{realm}"),
-                );
-                Err(Error::AuthenticationFailed)
-            }
-            PasswordCheck::NoSuchUser => {
-                self.log(LogLevel::Fail, &format!("user {user}@{realm} not found"));
-                Err(Error::AuthenticationFailed)
-            }
-        }
-    }
-
-    /// Builds the identity of `authcid` (which may carry `@realm`) acting as `authzid`, both
-    /// names canonicalized (see [`ServerConfigBuilder::canonicalize_user`]); the canonical
-    /// authentication identity becomes the attempted user.
-    pub fn identity(&mut self, authcid: &str, authzid: Option<&str>) -> Result<Identity, Error> {
-        self.identity_in_realm(authcid, None, authzid)
-    }
-
-    /// As [`identity`](Self::identity), but with the realm given apart (DIGEST-MD5's
-    /// `realm` directive) when `realm` is `Some`: the name is then not split at `@`.
-    pub fn identity_in_realm(
-        &mut self,
-        authcid: &str,
-        realm: Option<&str>,
-        authzid: Option<&str>,
-    ) -> Result<Identity, Error> {
-        let authzid = authzid
-            .filter(|z| !z.is_empty())
-            .map(|z| self.canonicalize(z, NameKind::Authzid))
-            .transpose()?;
-        let kind = if authzid.is_some() {
-            NameKind::Authcid
-        } else {
-            NameKind::AuthcidAndAuthzid
-        };
-        let name = self.canonicalize(authcid, kind)?;
-        self.note_user(&name);
-        let (authcid, realm) = match realm {
-            Some(realm) => (name, realm.to_owned()),
-            None => self.config.split_user(&name),
-        };
-        Ok(Identity {
-            authcid,
-            realm,
-            authzid,
-        })
-    }
-
-    fn canonicalize(&self, name: &str, kind: NameKind) -> Result<String, Error> {
-        self.config.canonical_user(name, kind)
-    }
-}
-
 /// What [`ServerSession::start`] and [`ServerSession::step`] return.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerStep {
@@ -592,12 +437,7 @@ pub enum ServerStep {
     },
 }
 
-enum State {
-    Idle,
-    Running(&'static MechanismInfo, Box<dyn ServerMechanism>),
-    Done(&'static MechanismInfo),
-    Failed(Error),
-}
+type State = crate::session::State<Box<dyn ServerMechanism>>;
 
 /// One server-side authentication exchange.
 pub struct ServerSession {
@@ -608,7 +448,7 @@ pub struct ServerSession {
     state: State,
     identity: Option<Identity>,
     attempted_user: Option<String>,
-    layer: Option<Box<dyn SecurityLayer>>,
+    layer: Layer,
 }
 
 impl fmt::Debug for ServerSession {
@@ -631,7 +471,7 @@ impl ServerSession {
             state: State::Idle,
             identity: None,
             attempted_user: None,
-            layer: None,
+            layer: Layer::default(),
         }
     }
 
@@ -758,7 +598,7 @@ impl ServerSession {
 
     fn context(&self, _info: &MechanismInfo) -> ServerContext<'_> {
         ServerContext {
-            config: &self.config,
+            settings: self.config.settings(),
             channel_binding: self.channel_binding.as_ref(),
             properties: &self.properties,
             external_ssf: self.external_ssf,
@@ -809,7 +649,7 @@ impl ServerSession {
                     }
                 }
                 self.state = State::Done(info);
-                self.layer = success.layer;
+                self.layer.set(success.layer);
                 self.identity = Some(identity.clone());
                 Ok(ServerStep::Done {
                     additional_data: success.additional_data,
@@ -820,16 +660,12 @@ impl ServerSession {
     }
 
     fn fail<T>(&mut self, error: Error) -> Result<T, Error> {
-        self.state = State::Failed(error.clone());
-        Err(error)
+        self.state.fail(error)
     }
 
     /// The mechanism in use, once started.
     pub fn mechanism(&self) -> Option<&'static str> {
-        match &self.state {
-            State::Running(info, _) | State::Done(info) => Some(info.name),
-            State::Idle | State::Failed(_) => None,
-        }
+        self.state.mechanism()
     }
 
     /// The authenticated identity, once the exchange succeeded.
@@ -848,30 +684,22 @@ impl ServerSession {
 
     /// The security strength factor of the negotiated layer (0 if none).
     pub fn ssf(&self) -> u32 {
-        self.layer.as_ref().map_or(0, |layer| layer.ssf())
+        self.layer.ssf()
     }
 
     /// The most plaintext bytes one [`encode`](Self::encode) call may take.
     pub fn max_outbuf(&self) -> u32 {
-        self.layer
-            .as_ref()
-            .map_or(self.properties.max_buf_size, |layer| layer.max_outbuf())
+        self.layer.max_outbuf(self.properties.max_buf_size)
     }
 
     /// Protects outgoing application data with the negotiated layer (a copy if none).
     pub fn encode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
-        match &mut self.layer {
-            Some(layer) => layer.encode(data),
-            None => Ok(data.to_vec()),
-        }
+        self.layer.encode(data)
     }
 
     /// Unwraps incoming application data with the negotiated layer (a copy if none).
     pub fn decode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
-        match &mut self.layer {
-            Some(layer) => layer.decode(data),
-            None => Ok(data.to_vec()),
-        }
+        self.layer.decode(data)
     }
 }
 

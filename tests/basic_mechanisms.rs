@@ -101,7 +101,7 @@ fn cram_md5_rfc2195_vectors_both_sides() {
 
 #[test]
 fn every_mechanism_pairs_with_itself_with_and_without_initial_response() {
-    for info in puresasl::mech::MECHANISMS {
+    for info in puresasl::unstable::MECHANISMS {
         if info.channel_binding {
             continue; // exercised with binding data by the SCRAM tests
         }
@@ -550,7 +550,7 @@ fn plain_and_login_verify_against_derived_secrets_only() {
     // Known users here cost a PBKDF2 derivation, so unknown users are made to cost one too.
     assert_eq!(
         config.unknown_user_decoy(),
-        puresasl::credentials::Decoy::Derive {
+        puresasl::unstable::Decoy::Derive {
             hash: puresasl::ScramHash::Sha512,
             iterations: 4096
         }
@@ -610,7 +610,7 @@ fn log_says_why_while_the_wire_says_nothing() {
 
 #[test]
 fn only_plain_is_done_after_its_initial_response() {
-    for info in puresasl::mech::MECHANISMS
+    for info in puresasl::unstable::MECHANISMS
         .iter()
         .filter(|m| !m.channel_binding)
     {

@@ -26,8 +26,8 @@ use puresasl::auxprop::{Auxprop, property};
 use puresasl::credentials::{CredentialView, PasswordCheck};
 use puresasl::error::StoreError;
 use puresasl::sasldb::SasldbStore;
-use puresasl::sasldb::bdb_hash::{ByteOrder, HashDb};
 use puresasl::secret::Secret;
+use puresasl::unstable::bdb_hash::{ByteOrder, HashDb};
 
 use crate::interop::{Cyrus, compile_c, have, have_all, run_with_input, saslpasswd2, scratch};
 
@@ -1055,7 +1055,7 @@ fn hex(bytes: &[u8]) -> String {
 /// and off-page keys that are prefixes of each other.
 #[test]
 fn libdb_finds_every_key_our_writer_stores() {
-    use puresasl::sasldb::bdb_hash::{WriteOptions, write};
+    use puresasl::unstable::bdb_hash::{WriteOptions, write};
     if !have_all(&["cc", "db5.3_verify", "db5.3_dump"]) {
         return;
     }

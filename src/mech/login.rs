@@ -5,14 +5,14 @@
 //! Client states: `Start` → `SentUser` → done; the prompts' text is ignored, as the draft
 //! requires.
 
-use crate::client::ClientContext;
 use crate::error::{Error, ProtocolError, check_len, malformed};
+use crate::mech::context::ClientContext;
+use crate::mech::context::ServerContext;
 use crate::mech::{
     ClientMechanism, ClientOutput, InitialResponse, MAX_FIELD, MechanismInfo, ServerMechanism,
     ServerOutput, Success, utf8_field,
 };
 use crate::security::SecurityFlags;
-use crate::server::ServerContext;
 
 pub(crate) const INFO: MechanismInfo = MechanismInfo {
     name: "LOGIN",

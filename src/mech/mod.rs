@@ -6,16 +6,17 @@
 //! realm rules, randomness, log), the client side a `ClientContext` (credentials,
 //! randomness).
 
+pub(crate) mod context;
 pub(crate) mod cram_md5;
 pub(crate) mod digest_md5;
 pub(crate) mod login;
 pub(crate) mod plain;
 pub(crate) mod scram;
 
-use crate::client::ClientContext;
 use crate::error::Error;
+use crate::mech::context::ClientContext;
+use crate::mech::context::{Identity, ServerContext};
 use crate::security::SecurityFlags;
-use crate::server::{Identity, ServerContext};
 
 /// Limit for one user name, authorization identity or password field, in bytes (Cyrus's
 /// canonicalisation buffer is 1024 bytes; RFC 4616 requires at least 255).

@@ -4,8 +4,8 @@
 //! The qop and cipher are chosen from the security properties as Cyrus's client does: the
 //! strongest offered cipher within `[min_ssf, max_ssf]`, else integrity, else none.
 
-use crate::client::ClientContext;
 use crate::error::{Error, ProtocolError, malformed};
+use crate::mech::context::ClientContext;
 use crate::mech::{ClientMechanism, ClientOutput, SecurityLayer};
 use crate::secret::digests_equal;
 
@@ -154,7 +154,7 @@ impl DigestMd5Client {
         let authzid = ctx.authzid();
         let realm = ctx.realm(&offer.realms).unwrap_or_default();
         let cnonce = ctx.random().nonce(CNONCE_LEN);
-        let digest_uri = format!("{}/{}", ctx.config.service(), ctx.config.server_fqdn());
+        let digest_uri = format!("{}/{}", ctx.settings.service, ctx.settings.server_fqdn);
         let own_maxbuf = ctx.properties.max_buf_size.clamp(MIN_MAXBUF, MAX_MAXBUF);
 
         let secret = user_secret(&authcid, &realm, password.expose());

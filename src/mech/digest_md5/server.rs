@@ -6,9 +6,9 @@
 
 use crate::error::{Error, malformed};
 use crate::log::LogLevel;
+use crate::mech::context::{Identity, ServerContext};
 use crate::mech::{SecurityLayer, ServerMechanism, ServerOutput, Success};
 use crate::secret::{Secret, digests_equal};
-use crate::server::{Identity, ServerContext};
 
 use super::layer::DigestLayer;
 use super::parse::{self, Directives};
@@ -197,7 +197,7 @@ impl DigestMd5Server {
             return Err(Error::TooWeak);
         }
         Ok(Offer {
-            nonce: ctx.config.random().nonce(NONCE_LEN),
+            nonce: ctx.settings.random.nonce(NONCE_LEN),
             qops,
             ciphers,
             maxbuf: ctx.properties.max_buf_size.clamp(MIN_MAXBUF, MAX_MAXBUF),
@@ -233,12 +233,12 @@ impl DigestMd5Server {
             );
             return Err(Error::TooWeak);
         }
-        let (service, fqdn) = (ctx.config.service(), ctx.config.fqdn());
+        let (service, fqdn) = (ctx.settings.service, ctx.settings.fqdn);
         if !digest_uri_matches(
             r.digest_uri,
             service,
             fqdn,
-            ctx.config.digest_uri_any_host(),
+            ctx.settings.digest_uri_any_host,
         ) {
             ctx.log(
                 LogLevel::Fail,
@@ -340,9 +340,9 @@ impl ServerMechanism for DigestMd5Server {
         }
         let offer = Self::offer(ctx)?;
         let realm = ctx
-            .config
-            .user_realm()
-            .unwrap_or(ctx.config.fqdn())
+            .settings
+            .user_realm
+            .unwrap_or(ctx.settings.fqdn)
             .to_owned();
         let challenge = challenge(&realm, &offer);
         self.state = State::ExpectResponse(Box::new(offer));

@@ -8,9 +8,9 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::parse::{self, ServerFinal};
 use super::{NONCE_LEN, xor};
-use crate::client::ClientContext;
 use crate::error::{Error, ProtocolError, malformed};
 use crate::keys::{ClientKeys, ScramHash, normalize_password};
+use crate::mech::context::ClientContext;
 use crate::mech::{ClientMechanism, ClientOutput};
 use crate::secret::{Secret, digests_equal};
 
@@ -65,7 +65,7 @@ impl ScramClient {
                 ));
             }
         }
-        let (min, max) = ctx.config.scram_iteration_bounds();
+        let (min, max) = ctx.settings.scram_iteration_bounds;
         if first.iterations < min || first.iterations > max {
             return Err(malformed(
                 "SCRAM iteration count outside the configured bounds",

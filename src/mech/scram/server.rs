@@ -31,9 +31,9 @@ use crate::credentials::Decoy;
 use crate::error::{Error, ProtocolError, malformed};
 use crate::keys::{ScramHash, StoredKeys, normalize_password};
 use crate::log::LogLevel;
+use crate::mech::context::{Identity, ServerContext};
 use crate::mech::{MAX_FIELD, ServerMechanism, ServerOutput, Success};
 use crate::secret::Secret;
-use crate::server::{Identity, ServerContext};
 
 /// Length of salts the server derives (the same as [`crate::credentials::set_password`]'s
 /// random salts, so stored and derived salts look alike).
@@ -154,9 +154,9 @@ impl ScramServer {
         let identity = ctx.identity(&username, first.gs2.authzid.as_deref())?;
 
         let secret = ctx.server_secret();
-        let iterations = ctx.config.scram_iterations();
+        let iterations = ctx.settings.scram_iterations;
         let credentials = ctx.credentials(&identity.authcid, &identity.realm);
-        let decoys = ctx.config.decoys();
+        let decoys = ctx.settings.decoys;
         let (keys, known) = match credentials.scram_keys(self.hash)? {
             Some(keys) => {
                 decoys.learn(Decoy::Derive {
@@ -177,8 +177,8 @@ impl ScramServer {
                     // The same work and the same iteration count as the users this server
                     // knows: a PBKDF2 derivation where they have only a plaintext password,
                     // their stored count where they have keys.
-                    let format = ctx.config.password_format();
-                    let iterations = match decoys.current(ctx.config.store(), format) {
+                    let format = ctx.settings.password_format;
+                    let iterations = match decoys.current(ctx.settings.store, format) {
                         Decoy::Compare => {
                             let salt = derived_salt(secret, self.hash, "", "");
                             let _ = StoredKeys::derive(self.hash, b"", &salt, iterations);
@@ -200,7 +200,7 @@ impl ScramServer {
             },
         };
 
-        let nonce = format!("{}{}", first.nonce, ctx.config.random().nonce(NONCE_LEN));
+        let nonce = format!("{}{}", first.nonce, ctx.settings.random.nonce(NONCE_LEN));
         parse::check_nonce(&nonce)
             .map_err(|_| Error::Config("the randomness source made an invalid nonce".into()))?;
         let server_first = format!(

@@ -1,12 +1,14 @@
-//! Derived secrets: SCRAM stored keys (RFC 5802 section 3, stored as RFC 5803 text) and the
-//! hash functions they are made with.
+//! SCRAM stored keys (RFC 5802 section 3, stored as RFC 5803 text) and the hash functions
+//! they are made with.
 //!
 //! These let a server verify SCRAM, PLAIN and LOGIN without keeping the plaintext password.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use digest::Digest;
-use hmac::{EagerHash, Hmac, KeyInit, Mac};
+use hmac::EagerHash;
+
+use super::hmac;
 
 use crate::secret::{Secret, digests_equal};
 
@@ -103,7 +105,7 @@ impl ScramHash {
     /// `H(ClientProof XOR HMAC(StoredKey, AuthMessage))` equals `StoredKey` (compared in
     /// constant time), and the `ServerSignature = HMAC(ServerKey, AuthMessage)`. The hot path
     /// of a SCRAM server, so the intermediate keys stay on the stack (and are wiped).
-    pub fn verify_proof(
+    pub(crate) fn verify_proof(
         self,
         stored_key: &[u8],
         server_key: &[u8],
@@ -114,23 +116,11 @@ impl ScramHash {
     }
 
     /// `Hi(password, salt, iterations)`: PBKDF2 with HMAC of this hash (RFC 5802 section 2.2).
-    pub fn hi(self, password: &[u8], salt: &[u8], iterations: u32) -> Secret {
+    pub(crate) fn hi(self, password: &[u8], salt: &[u8], iterations: u32) -> Secret {
         let mut out = vec![0u8; self.output_len()];
         with_digest!(self, D => pbkdf2::pbkdf2_hmac::<D>(password, salt, iterations, &mut out));
         Secret::new(out)
     }
-}
-
-/// `HMAC-D(key, parts[0] || parts[1] || ...)`: the one HMAC of the crate (SCRAM's, CRAM-MD5's
-/// and the DIGEST-MD5 layers' MAC).
-pub(crate) fn hmac<D: EagerHash>(key: &[u8], parts: &[&[u8]]) -> digest::Output<Hmac<D>> {
-    // HMAC accepts keys of every length, so this never fails.
-    let mut mac = <Hmac<D> as KeyInit>::new_from_slice(key)
-        .unwrap_or_else(|_| <Hmac<D> as KeyInit>::new(&Default::default()));
-    for part in parts {
-        mac.update(part);
-    }
-    mac.finalize().into_bytes()
 }
 
 fn verify_proof<D: EagerHash>(
@@ -178,18 +168,18 @@ pub struct StoredKeys {
 
 /// The keys a client derives from the password (RFC 5802 section 3).
 #[derive(Debug, Clone)]
-pub struct ClientKeys {
+pub(crate) struct ClientKeys {
     /// `HMAC(SaltedPassword, "Client Key")`.
-    pub client_key: Secret,
+    pub(crate) client_key: Secret,
     /// `H(ClientKey)`.
-    pub stored_key: Secret,
+    pub(crate) stored_key: Secret,
     /// `HMAC(SaltedPassword, "Server Key")`.
-    pub server_key: Secret,
+    pub(crate) server_key: Secret,
 }
 
 impl ClientKeys {
     /// Derives the keys from `password` (PBKDF2 with `iterations` rounds over `salt`).
-    pub fn derive(hash: ScramHash, password: &[u8], salt: &[u8], iterations: u32) -> Self {
+    pub(crate) fn derive(hash: ScramHash, password: &[u8], salt: &[u8], iterations: u32) -> Self {
         let salted = hash.hi(password, salt, iterations);
         let client_key = Secret::new(hash.hmac(salted.expose(), &[b"Client Key"]));
         let stored_key = Secret::new(hash.hash(client_key.expose()));
