@@ -1125,7 +1125,8 @@ fn security_guarantees_as_cyrus_and_under_address_sanitizer() {
     // security.c: fresh randomness in every fork()ed child (CRAM-MD5 challenge, DIGEST-MD5
     // nonce, SCRAM nonce, sasl_rand), pointers held across hundreds of later calls, critical
     // channel binding, sasl_setpass with an empty password, long seterror texts, base64 and
-    // prop_format output at the boundary. Ours plainly and under ASan; then Cyrus's.
+    // prop_format output at the boundary. Ours plainly, under ASan and under valgrind; then
+    // Cyrus's.
     if !have("cc", &["--version"]) || !have_file("/usr/include/sasl/sasl.h") {
         return;
     }
@@ -1147,6 +1148,19 @@ fn security_guarantees_as_cyrus_and_under_address_sanitizer() {
         &[],
         &[("TEST_SASLDB", &db), ("ASAN_OPTIONS", "detect_leaks=0")],
     ));
+    if have("valgrind", &["--version"]) {
+        let db = fresh_db("security-valgrind");
+        assert_security_ok(&run_ours(
+            &ours,
+            &[
+                "valgrind",
+                "--error-exitcode=9",
+                "--trace-children=no",
+                "-q",
+            ],
+            &[("TEST_SASLDB", &db)],
+        ));
+    }
     let codes = |out: &Output| -> Vec<String> {
         String::from_utf8_lossy(&out.stdout)
             .lines()

@@ -1062,7 +1062,7 @@ int sasl_decode(sasl_conn_t *conn,
                 unsigned int *outputlen);
 
 /**
- * Base64-decodes with Cyrus's rules (see [`base64::decode`]).
+ * Base64-decodes with Cyrus's rules (see [`decode`]).
  *
  * # Safety
  * `in_` `inlen` bytes; `out` writable for `outmax` bytes; `outlen` NULL or writable.
