@@ -127,3 +127,21 @@ fn scram_unknown_users_get_the_known_users_iteration_count() {
         assert!(reply.ends_with(",i=5000"), "{user}: {reply}");
     }
 }
+
+#[test]
+fn a_scram_login_does_not_change_what_a_password_check_decoy_costs() {
+    // The decoys describe a PLAIN/LOGIN check of a typical user (here PBKDF2 with the
+    // strongest stored hash); a SCRAM-SHA-256 login must not teach them its own hash, or an
+    // unknown user's PLAIN check would cost a different PBKDF2 than a known user's.
+    let store = keys_only_store();
+    let expected = puresasl::credentials::CredentialView::new(store.as_ref(), "tim", "example.org")
+        .cost()
+        .unwrap();
+    let config = config_on(store);
+    let mut server = ServerSession::new(config.clone());
+    assert!(matches!(
+        server.start("SCRAM-SHA-256", Some(b"n,,n=tim,r=clientnonce")),
+        Ok(ServerStep::Continue(_))
+    ));
+    assert_eq!(Some(config.unknown_user_decoy()), expected);
+}

@@ -158,16 +158,12 @@ impl ScramServer {
         let credentials = ctx.credentials(&identity.authcid, &identity.realm);
         let decoys = ctx.settings.decoys;
         let (keys, known) = match credentials.scram_keys(self.hash)? {
-            Some(keys) => {
-                decoys.learn(Decoy::Derive {
-                    hash: self.hash,
-                    iterations: keys.iterations,
-                });
-                (keys, true)
-            }
+            // Known users teach nothing here: the decoys describe what a password check
+            // (PLAIN, LOGIN) of a typical user costs, which this mechanism's hash need not be;
+            // SCRAM only reads them, for its unknown users' work and iteration count.
+            Some(keys) => (keys, true),
             None => match credentials.password()? {
                 Some(password) => {
-                    decoys.learn(Decoy::Compare);
                     let salt = derived_salt(secret, self.hash, &identity.authcid, &identity.realm);
                     let password = normalize_password(password.expose());
                     let keys = StoredKeys::derive(self.hash, password.expose(), &salt, iterations);
