@@ -93,13 +93,25 @@ fn not_setuid() -> bool {
 }
 
 /// Opens the credential stores named by `auxprop_plugin` (space-separated, asked in order;
-/// unset means `sasldb`): `sasldb`, the sasldb2 file at `sasldb_path`, opened on first use
+/// unset means `sasldb`, or `sasldb sql` when `sql_select` is set and `pwcheck_method` is
+/// `auxprop`, see [`implicit_sql`]): `sasldb`, the sasldb2 file at `sasldb_path`, opened on first use
 /// rather than here, so a server that chroots after initialising reads it inside the chroot, as
 /// Cyrus does; `sql`, the SQL store on `sql_engine`, and as the guides write it `pgsql`,
 /// `mysql` or `sqlite3` (meaning `sql` with that engine; logged). The database is reached on
 /// first use, not here. A plugin that cannot be set up is logged and left out.
 pub fn open_store(lookup: &dyn Fn(&str) -> Option<String>, log: &CallbackLog) -> Arc<dyn Auxprop> {
-    let plugins = lookup("auxprop_plugin").unwrap_or_else(|| "sasldb".to_owned());
+    let plugins = match lookup("auxprop_plugin") {
+        Some(plugins) => plugins,
+        None if implicit_sql(lookup) => {
+            log.log(
+                LogLevel::Note,
+                "auxprop_plugin is not set but sql_select is: asking sasldb, then sql, as Cyrus \
+                 does with its sql plugin installed",
+            );
+            "sasldb sql".to_owned()
+        }
+        None => "sasldb".to_owned(),
+    };
     let mut stores: Vec<Arc<dyn Auxprop>> = Vec::new();
     for plugin in plugins.split_ascii_whitespace() {
         let plugin = plugin.to_ascii_lowercase();
@@ -141,6 +153,23 @@ pub fn open_store(lookup: &dyn Fn(&str) -> Option<String>, log: &CallbackLog) ->
         1 => stores.swap_remove(0),
         _ => Arc::new(StoreList(stores)),
     }
+}
+
+/// Whether an unset `auxprop_plugin` should also mean the `sql` store: `sql_select` (or its old
+/// name `sql_statement`) is set and passwords are checked by `auxprop` (`pwcheck_method`, whose
+/// default it is). Cyrus with no `auxprop_plugin` asks every installed auxprop plugin
+/// (`lib/auxprop.c:927-937`), so with `libsasl2-modules-sql` installed such a file reaches the
+/// database: the Gentoo guide's "variant 2" smtpd.conf relies on it, its `sasl_auxprop_plugin`
+/// being ignored (reference `sql-crypt-authdaemond.md` §2). Without `sql_select` the sql store
+/// could not be set up anyway (Cyrus's plugin fails); with another `pwcheck_method` (variant
+/// 1's `authdaemond` with `sql_select: dummy`) passwords never come from the store.
+fn implicit_sql(lookup: &dyn Fn(&str) -> Option<String>) -> bool {
+    let select = lookup("sql_select").or_else(|| lookup("sql_statement"));
+    let pwcheck = lookup("pwcheck_method").unwrap_or_else(|| "auxprop".to_owned());
+    select.is_some_and(|s| !s.trim().is_empty())
+        && pwcheck
+            .split_ascii_whitespace()
+            .any(|m| m.eq_ignore_ascii_case("auxprop"))
 }
 
 /// Several `auxprop_plugin`s: each property comes from the first store that has a value for
@@ -240,4 +269,88 @@ fn uses_sasldb(lookup: &dyn Fn(&str) -> Option<String>) -> bool {
             .split_ascii_whitespace()
             .any(|p| p.eq_ignore_ascii_case("sasldb"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(pairs: &[(&str, String)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    fn password(store: &Arc<dyn Auxprop>, user: &str) -> Option<Vec<u8>> {
+        store
+            .lookup(user, "", "userPassword")
+            .unwrap()
+            .first()
+            .map(|s| s.expose().to_vec())
+    }
+
+    /// An unset `auxprop_plugin` with `sql_select` set asks sasldb, then sql, as Cyrus with
+    /// its sql plugin installed (the Postfix "variant 2" smtpd.conf); not with another
+    /// `pwcheck_method`, not without `sql_select`, and never over an explicit plugin list.
+    #[test]
+    fn unset_auxprop_plugin_with_sql_select_means_sasldb_then_sql() {
+        let dir =
+            std::env::temp_dir().join(format!("puresasl-ffi-implicit-sql-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = vec![
+            ("sql_engine", "sqlite3".to_owned()),
+            ("sql_database", dir.join("db").display().to_string()),
+            (
+                "sasldb_path",
+                dir.join("missing-sasldb2").display().to_string(),
+            ),
+            (
+                "sql_select",
+                "SELECT 'from sql' WHERE '%u' = 'alice'".to_owned(),
+            ),
+        ];
+        let log = CallbackLog {
+            lists: Vec::new(),
+            log_level: 0,
+        };
+        let open = |extra: &[(&str, &str)], drop_select: bool| {
+            let mut pairs = base.clone();
+            if drop_select {
+                pairs.retain(|(k, _)| *k != "sql_select");
+            }
+            pairs.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+            open_store(&options(&pairs), &log)
+        };
+        let store = open(&[], false);
+        assert_eq!(password(&store, "alice").as_deref(), Some(&b"from sql"[..]));
+        assert_eq!(password(&store, "bob"), None);
+        let store = open(&[("pwcheck_method", "auxprop")], false);
+        assert_eq!(password(&store, "alice").as_deref(), Some(&b"from sql"[..]));
+        // The old option name counts too.
+        let store = open(
+            &[("sql_statement", "SELECT 'old' WHERE '%u' = 'alice'")],
+            true,
+        );
+        assert_eq!(password(&store, "alice").as_deref(), Some(&b"old"[..]));
+        // Variant 1: authdaemond checks passwords; `sql_select: dummy` opens nothing.
+        let store = open(&[("pwcheck_method", "authdaemond")], false);
+        assert_eq!(password(&store, "alice"), None);
+        // An explicit list is obeyed as written.
+        let store = open(&[("auxprop_plugin", "sasldb")], false);
+        assert_eq!(password(&store, "alice"), None);
+        let store = open(&[("auxprop_plugin", "sql")], false);
+        assert_eq!(password(&store, "alice").as_deref(), Some(&b"from sql"[..]));
+        // No sql_select: sasldb alone.
+        let store = open(&[], true);
+        assert_eq!(password(&store, "alice"), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
