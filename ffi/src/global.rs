@@ -100,9 +100,10 @@ fn not_setuid() -> bool {
 /// `mysql` or `sqlite3` (meaning `sql` with that engine; logged). The database is reached on
 /// first use, not here. A plugin that cannot be set up is logged and left out.
 pub fn open_store(lookup: &dyn Fn(&str) -> Option<String>, log: &CallbackLog) -> Arc<dyn Auxprop> {
+    let implicit = lookup("auxprop_plugin").is_none() && implicit_sql(lookup);
     let plugins = match lookup("auxprop_plugin") {
         Some(plugins) => plugins,
-        None if implicit_sql(lookup) => {
+        None if implicit => {
             log.log(
                 LogLevel::Note,
                 "auxprop_plugin is not set but sql_select is: asking sasldb, then sql, as Cyrus \
@@ -118,7 +119,15 @@ pub fn open_store(lookup: &dyn Fn(&str) -> Option<String>, log: &CallbackLog) ->
         match plugin.as_str() {
             "sasldb" => {
                 let path = lookup("sasldb_path").unwrap_or_else(|| "/etc/sasldb2".to_owned());
-                stores.push(Arc::new(SasldbStore::new(path)));
+                let sasldb: Arc<dyn Auxprop> = Arc::new(SasldbStore::new(path));
+                // Not asked for by name next to sql: a sasldb2 this process cannot read
+                // (Debian's /etc/sasldb2 is root:sasl 0660) must not turn the database's
+                // "no such user" into a temporary failure.
+                stores.push(if implicit {
+                    Arc::new(Unreadable(sasldb))
+                } else {
+                    sasldb
+                });
             }
             "sql" | "pgsql" | "mysql" | "sqlite3" | "sqlite" => {
                 let engine = (plugin != "sql").then(|| {
@@ -170,6 +179,25 @@ fn implicit_sql(lookup: &dyn Fn(&str) -> Option<String>) -> bool {
         && pwcheck
             .split_ascii_whitespace()
             .any(|m| m.eq_ignore_ascii_case("auxprop"))
+}
+
+/// A store whose lookup errors count as "no value" (the implicit sasldb of [`implicit_sql`]).
+struct Unreadable(Arc<dyn Auxprop>);
+
+impl Auxprop for Unreadable {
+    fn lookup(&self, user: &str, realm: &str, property: &str) -> Result<Vec<Secret>, StoreError> {
+        Ok(self.0.lookup(user, realm, property).unwrap_or_default())
+    }
+
+    fn store(
+        &self,
+        user: &str,
+        realm: &str,
+        property: &str,
+        values: &[Secret],
+    ) -> Result<(), StoreError> {
+        self.0.store(user, realm, property, values)
+    }
 }
 
 /// Several `auxprop_plugin`s: each property comes from the first store that has a value for
@@ -305,6 +333,8 @@ mod tests {
             std::env::temp_dir().join(format!("puresasl-ffi-implicit-sql-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        // An empty file is an empty SQLite database; the queries need no table.
+        std::fs::write(dir.join("db"), b"").unwrap();
         let base = vec![
             ("sql_engine", "sqlite3".to_owned()),
             ("sql_database", dir.join("db").display().to_string()),
@@ -322,16 +352,22 @@ mod tests {
             log_level: 0,
         };
         let open = |extra: &[(&str, &str)], drop_select: bool| {
-            let mut pairs = base.clone();
+            // The first of a name wins: `extra` overrides `base`.
+            let mut pairs: Vec<(&str, String)> =
+                extra.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+            pairs.extend(base.iter().cloned());
             if drop_select {
                 pairs.retain(|(k, _)| *k != "sql_select");
             }
-            pairs.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
             open_store(&options(&pairs), &log)
         };
         let store = open(&[], false);
         assert_eq!(password(&store, "alice").as_deref(), Some(&b"from sql"[..]));
         assert_eq!(password(&store, "bob"), None);
+        // A sasldb2 that cannot be read (here a directory) is no error for an unknown user.
+        let store = open(&[("sasldb_path", dir.to_str().unwrap())], false);
+        assert_eq!(password(&store, "bob"), None);
+        assert_eq!(password(&store, "alice").as_deref(), Some(&b"from sql"[..]));
         let store = open(&[("pwcheck_method", "auxprop")], false);
         assert_eq!(password(&store, "alice").as_deref(), Some(&b"from sql"[..]));
         // The old option name counts too.
