@@ -335,7 +335,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         // An empty file is an empty SQLite database; the queries need no table.
         std::fs::write(dir.join("db"), b"").unwrap();
-        let base = vec![
+        let base = [
             ("sql_engine", "sqlite3".to_owned()),
             ("sql_database", dir.join("db").display().to_string()),
             (
