@@ -93,20 +93,41 @@ fn not_setuid() -> bool {
 }
 
 /// Opens the credential stores named by `auxprop_plugin` (space-separated, asked in order;
-/// unset means `sasldb`): `sasldb`, the sasldb2 file at `sasldb_path`, opened on first use
+/// unset means `sasldb`, or `sasldb sql` when `sql_select` is set and `pwcheck_method` is
+/// `auxprop`, see [`implicit_sql`]): `sasldb`, the sasldb2 file at `sasldb_path`, opened on first use
 /// rather than here, so a server that chroots after initialising reads it inside the chroot, as
 /// Cyrus does; `sql`, the SQL store on `sql_engine`, and as the guides write it `pgsql`,
 /// `mysql` or `sqlite3` (meaning `sql` with that engine; logged). The database is reached on
 /// first use, not here. A plugin that cannot be set up is logged and left out.
 pub fn open_store(lookup: &dyn Fn(&str) -> Option<String>, log: &CallbackLog) -> Arc<dyn Auxprop> {
-    let plugins = lookup("auxprop_plugin").unwrap_or_else(|| "sasldb".to_owned());
+    let implicit = lookup("auxprop_plugin").is_none() && implicit_sql(lookup);
+    let plugins = match lookup("auxprop_plugin") {
+        Some(plugins) => plugins,
+        None if implicit => {
+            log.log(
+                LogLevel::Note,
+                "auxprop_plugin is not set but sql_select is: asking sasldb, then sql, as Cyrus \
+                 does with its sql plugin installed",
+            );
+            "sasldb sql".to_owned()
+        }
+        None => "sasldb".to_owned(),
+    };
     let mut stores: Vec<Arc<dyn Auxprop>> = Vec::new();
     for plugin in plugins.split_ascii_whitespace() {
         let plugin = plugin.to_ascii_lowercase();
         match plugin.as_str() {
             "sasldb" => {
                 let path = lookup("sasldb_path").unwrap_or_else(|| "/etc/sasldb2".to_owned());
-                stores.push(Arc::new(SasldbStore::new(path)));
+                let sasldb: Arc<dyn Auxprop> = Arc::new(SasldbStore::new(path));
+                // Not asked for by name next to sql: a sasldb2 this process cannot read
+                // (Debian's /etc/sasldb2 is root:sasl 0660) must not turn the database's
+                // "no such user" into a temporary failure.
+                stores.push(if implicit {
+                    Arc::new(Unreadable(sasldb))
+                } else {
+                    sasldb
+                });
             }
             "sql" | "pgsql" | "mysql" | "sqlite3" | "sqlite" => {
                 let engine = (plugin != "sql").then(|| {
@@ -140,6 +161,42 @@ pub fn open_store(lookup: &dyn Fn(&str) -> Option<String>, log: &CallbackLog) ->
         0 => Arc::new(MemoryStore::new()),
         1 => stores.swap_remove(0),
         _ => Arc::new(StoreList(stores)),
+    }
+}
+
+/// Whether an unset `auxprop_plugin` should also mean the `sql` store: `sql_select` (or its old
+/// name `sql_statement`) is set and passwords are checked by `auxprop` (`pwcheck_method`, whose
+/// default it is). Cyrus with no `auxprop_plugin` asks every installed auxprop plugin
+/// (`lib/auxprop.c:927-937`), so with `libsasl2-modules-sql` installed such a file reaches the
+/// database: the Gentoo guide's "variant 2" smtpd.conf relies on it, its `sasl_auxprop_plugin`
+/// being ignored (reference `sql-crypt-authdaemond.md` §2). Without `sql_select` the sql store
+/// could not be set up anyway (Cyrus's plugin fails); with another `pwcheck_method` (variant
+/// 1's `authdaemond` with `sql_select: dummy`) passwords never come from the store.
+fn implicit_sql(lookup: &dyn Fn(&str) -> Option<String>) -> bool {
+    let select = lookup("sql_select").or_else(|| lookup("sql_statement"));
+    let pwcheck = lookup("pwcheck_method").unwrap_or_else(|| "auxprop".to_owned());
+    select.is_some_and(|s| !s.trim().is_empty())
+        && pwcheck
+            .split_ascii_whitespace()
+            .any(|m| m.eq_ignore_ascii_case("auxprop"))
+}
+
+/// A store whose lookup errors count as "no value" (the implicit sasldb of [`implicit_sql`]).
+struct Unreadable(Arc<dyn Auxprop>);
+
+impl Auxprop for Unreadable {
+    fn lookup(&self, user: &str, realm: &str, property: &str) -> Result<Vec<Secret>, StoreError> {
+        Ok(self.0.lookup(user, realm, property).unwrap_or_default())
+    }
+
+    fn store(
+        &self,
+        user: &str,
+        realm: &str,
+        property: &str,
+        values: &[Secret],
+    ) -> Result<(), StoreError> {
+        self.0.store(user, realm, property, values)
     }
 }
 
@@ -240,4 +297,96 @@ fn uses_sasldb(lookup: &dyn Fn(&str) -> Option<String>) -> bool {
             .split_ascii_whitespace()
             .any(|p| p.eq_ignore_ascii_case("sasldb"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(pairs: &[(&str, String)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    fn password(store: &Arc<dyn Auxprop>, user: &str) -> Option<Vec<u8>> {
+        store
+            .lookup(user, "", "userPassword")
+            .unwrap()
+            .first()
+            .map(|s| s.expose().to_vec())
+    }
+
+    /// An unset `auxprop_plugin` with `sql_select` set asks sasldb, then sql, as Cyrus with
+    /// its sql plugin installed (the Postfix "variant 2" smtpd.conf); not with another
+    /// `pwcheck_method`, not without `sql_select`, and never over an explicit plugin list.
+    #[test]
+    fn unset_auxprop_plugin_with_sql_select_means_sasldb_then_sql() {
+        let dir =
+            std::env::temp_dir().join(format!("puresasl-ffi-implicit-sql-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // An empty file is an empty SQLite database; the queries need no table.
+        std::fs::write(dir.join("db"), b"").unwrap();
+        let base = [
+            ("sql_engine", "sqlite3".to_owned()),
+            ("sql_database", dir.join("db").display().to_string()),
+            (
+                "sasldb_path",
+                dir.join("missing-sasldb2").display().to_string(),
+            ),
+            (
+                "sql_select",
+                "SELECT 'from sql' WHERE '%u' = 'alice'".to_owned(),
+            ),
+        ];
+        let log = CallbackLog {
+            lists: Vec::new(),
+            log_level: 0,
+        };
+        let open = |extra: &[(&str, &str)], drop_select: bool| {
+            // The first of a name wins: `extra` overrides `base`.
+            let mut pairs: Vec<(&str, String)> =
+                extra.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+            pairs.extend(base.iter().cloned());
+            if drop_select {
+                pairs.retain(|(k, _)| *k != "sql_select");
+            }
+            open_store(&options(&pairs), &log)
+        };
+        let store = open(&[], false);
+        assert_eq!(password(&store, "alice").as_deref(), Some(&b"from sql"[..]));
+        assert_eq!(password(&store, "bob"), None);
+        // A sasldb2 that cannot be read (here a directory) is no error for an unknown user.
+        let store = open(&[("sasldb_path", dir.to_str().unwrap())], false);
+        assert_eq!(password(&store, "bob"), None);
+        assert_eq!(password(&store, "alice").as_deref(), Some(&b"from sql"[..]));
+        let store = open(&[("pwcheck_method", "auxprop")], false);
+        assert_eq!(password(&store, "alice").as_deref(), Some(&b"from sql"[..]));
+        // The old option name counts too.
+        let store = open(
+            &[("sql_statement", "SELECT 'old' WHERE '%u' = 'alice'")],
+            true,
+        );
+        assert_eq!(password(&store, "alice").as_deref(), Some(&b"old"[..]));
+        // Variant 1: authdaemond checks passwords; `sql_select: dummy` opens nothing.
+        let store = open(&[("pwcheck_method", "authdaemond")], false);
+        assert_eq!(password(&store, "alice"), None);
+        // An explicit list is obeyed as written.
+        let store = open(&[("auxprop_plugin", "sasldb")], false);
+        assert_eq!(password(&store, "alice"), None);
+        let store = open(&[("auxprop_plugin", "sql")], false);
+        assert_eq!(password(&store, "alice").as_deref(), Some(&b"from sql"[..]));
+        // No sql_select: sasldb alone.
+        let store = open(&[], true);
+        assert_eq!(password(&store, "alice"), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
