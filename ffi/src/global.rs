@@ -94,7 +94,7 @@ fn not_setuid() -> bool {
 
 /// Opens the credential stores named by `auxprop_plugin` (space-separated, asked in order;
 /// unset means `sasldb`, or `sasldb sql` when `sql_select` is set and `pwcheck_method` is
-/// `auxprop`, see [`implicit_sql`]): `sasldb`, the sasldb2 file at `sasldb_path`, opened on first use
+/// `auxprop`, see `implicit_sql`): `sasldb`, the sasldb2 file at `sasldb_path`, opened on first use
 /// rather than here, so a server that chroots after initialising reads it inside the chroot, as
 /// Cyrus does; `sql`, the SQL store on `sql_engine`, and as the guides write it `pgsql`,
 /// `mysql` or `sqlite3` (meaning `sql` with that engine; logged). The database is reached on
