@@ -376,6 +376,18 @@ impl ServerConfigBuilder {
         if self.scram_iterations == 0 {
             return Err(Error::Config("scram_iterations must be at least 1".into()));
         }
+        // A server without a store checks every password against nothing: almost certainly
+        // a forgotten `.store(..)`. Only a password checker (saslauthd, ...) makes it whole.
+        let store = match (self.store, &self.password_checker) {
+            (Some(store), _) => store,
+            (None, Some(_)) => Arc::new(MemoryStore::new()) as Arc<dyn Auxprop>,
+            (None, None) => {
+                return Err(Error::Config(
+                    "no credential store: call ServerConfigBuilder::store (or password_checker)"
+                        .into(),
+                ));
+            }
+        };
         let random = self.random.unwrap_or_else(|| Arc::new(OsRandom));
         let server_secret = self.server_secret.unwrap_or_else(|| {
             let mut bytes = vec![0u8; 32];
@@ -386,7 +398,7 @@ impl ServerConfigBuilder {
             service: self.service,
             fqdn: self.fqdn,
             user_realm: self.user_realm,
-            store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+            store,
             password_checker: self.password_checker,
             mechanisms,
             flags: self.flags,
@@ -709,9 +721,20 @@ mod tests {
 
     fn session() -> ServerSession {
         let config = ServerConfig::builder("imap", "mail.example.org")
+            .store(Arc::new(MemoryStore::new()))
             .random(Arc::new(crate::random::FixedRandom::new(1)))
             .build();
         ServerSession::new(Arc::new(config.unwrap()))
+    }
+
+    #[test]
+    fn a_forgotten_store_is_an_error() {
+        let built = ServerConfig::builder("imap", "mail.example.org").build();
+        assert!(matches!(built, Err(Error::Config(_))));
+        let with_checker = ServerConfig::builder("imap", "mail.example.org")
+            .password_checker(Arc::new(crate::pwcheck::AlwaysTrue))
+            .build();
+        assert!(with_checker.is_ok());
     }
 
     #[test]

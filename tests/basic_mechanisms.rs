@@ -393,6 +393,7 @@ fn unknown_or_disabled_mechanisms_are_refused() {
     );
     assert!(
         ServerConfig::builder("imap", "h")
+            .store(Arc::new(MemoryStore::new()))
             .mechanisms(["X-NOPE"])
             .build()
             .is_err()
@@ -409,6 +410,7 @@ fn unknown_or_disabled_mechanisms_are_refused() {
 fn security_flags_filter_the_offer_and_external_ssf_lifts_noplaintext() {
     let config = Arc::new(
         ServerConfig::builder("smtp", "h")
+            .store(Arc::new(MemoryStore::new()))
             .mechanisms(["PLAIN", "LOGIN", "CRAM-MD5"])
             .flags(SecurityFlags::NOPLAINTEXT | SecurityFlags::NOANONYMOUS)
             .build()

@@ -200,10 +200,16 @@ pub unsafe extern "C" fn sasl_server_new(
         }
         let fqdn = fqdn.unwrap_or_else(hostname);
         let callbacks = CallbackList::new(callbacks);
-        let placeholder = Arc::new(match ServerConfig::builder(&service, &fqdn).build() {
-            Ok(config) => config,
-            Err(_) => return SASL_FAIL,
-        });
+        // Replaced below by the configuration built from the options and callbacks.
+        let placeholder = Arc::new(
+            match ServerConfig::builder(&service, &fqdn)
+                .store(server.store.clone())
+                .build()
+            {
+                Ok(config) => config,
+                Err(_) => return SASL_FAIL,
+            },
+        );
         let mut conn = Box::new(sasl_conn_t::new(
             &service,
             &fqdn,
