@@ -86,7 +86,7 @@ pub use keys::{ScramHash, StoredKeys};
 pub use log::{LogLevel, LogSink};
 pub use random::{FixedRandom, OsRandom, Random};
 pub use secret::Secret;
-pub use security::{ChannelBinding, SecurityFlags, SecurityProperties};
+pub use security::{ChannelBinding, ChannelBindingKind, SecurityFlags, SecurityProperties};
 pub use server::{
     AuthorizationPolicy, CanonicalizeUser, Identity, NameKind, ServerConfig, ServerSession,
     ServerStep,

@@ -130,12 +130,61 @@ impl Default for SecurityProperties {
     }
 }
 
+/// A channel-binding type (RFC 5056 section 7; the IANA "Channel-Binding Types" registry).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ChannelBindingKind {
+    /// `tls-unique` (RFC 5929), TLS 1.2 and earlier.
+    TlsUnique,
+    /// `tls-server-end-point` (RFC 5929): the hash of the server's certificate.
+    TlsServerEndPoint,
+    /// `tls-exporter` (RFC 9266), TLS 1.3.
+    TlsExporter,
+    /// Another registered type, by its name (checked against RFC 5056's syntax when sent).
+    Other(String),
+}
+
+impl ChannelBindingKind {
+    /// The type's name on the wire (`p=<name>` in SCRAM).
+    pub fn name(&self) -> &str {
+        match self {
+            ChannelBindingKind::TlsUnique => "tls-unique",
+            ChannelBindingKind::TlsServerEndPoint => "tls-server-end-point",
+            ChannelBindingKind::TlsExporter => "tls-exporter",
+            ChannelBindingKind::Other(name) => name,
+        }
+    }
+}
+
+impl From<&str> for ChannelBindingKind {
+    /// The type of a name (the three RFC types by their names, anything else as `Other`).
+    fn from(name: &str) -> Self {
+        match name {
+            "tls-unique" => ChannelBindingKind::TlsUnique,
+            "tls-server-end-point" => ChannelBindingKind::TlsServerEndPoint,
+            "tls-exporter" => ChannelBindingKind::TlsExporter,
+            other => ChannelBindingKind::Other(other.to_owned()),
+        }
+    }
+}
+
+impl From<String> for ChannelBindingKind {
+    fn from(name: String) -> Self {
+        ChannelBindingKind::from(name.as_str())
+    }
+}
+
+impl fmt::Display for ChannelBindingKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Channel binding data from the TLS layer under the SASL exchange (RFC 5056), for the
 /// SCRAM `-PLUS` mechanisms.
 #[derive(Clone)]
 pub struct ChannelBinding {
-    /// The binding type: `tls-unique`, `tls-server-end-point` or `tls-exporter`.
-    pub kind: String,
+    /// The binding type.
+    pub kind: ChannelBindingKind,
     /// The binding data.
     pub data: Vec<u8>,
     /// Whether the exchange must bind (Cyrus's `critical`): only the `-PLUS` mechanisms are
@@ -156,6 +205,20 @@ impl fmt::Debug for ChannelBinding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channel_binding_kinds_by_name() {
+        for kind in [
+            ChannelBindingKind::TlsUnique,
+            ChannelBindingKind::TlsServerEndPoint,
+            ChannelBindingKind::TlsExporter,
+        ] {
+            assert_eq!(ChannelBindingKind::from(kind.name()), kind);
+        }
+        let other = ChannelBindingKind::from("x-private");
+        assert_eq!(other, ChannelBindingKind::Other("x-private".into()));
+        assert_eq!(other.to_string(), "x-private");
+    }
 
     #[test]
     fn parse_postfix_options() {

@@ -22,7 +22,7 @@ fn data(name: &str) -> String {
 
 fn binding(kind: &str, data: &[u8]) -> ChannelBinding {
     ChannelBinding {
-        kind: kind.to_owned(),
+        kind: kind.into(),
         data: data.to_vec(),
         required: false,
     }

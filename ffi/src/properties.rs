@@ -159,7 +159,7 @@ pub unsafe extern "C" fn sasl_setprop(
                     )
                 };
                 conn.channel_binding = Some(ChannelBinding {
-                    kind: name,
+                    kind: name.into(),
                     data: data.unwrap_or_default().to_vec(),
                     // Cyrus's `critical`: only mechanisms that bind may run.
                     required: cb.critical != 0,

@@ -133,7 +133,7 @@ pub fn unb64(text: &str) -> Vec<u8> {
 
 pub fn cb(kind: &str, data: &[u8]) -> ChannelBinding {
     ChannelBinding {
-        kind: kind.to_owned(),
+        kind: kind.into(),
         data: data.to_vec(),
         required: false,
     }
@@ -706,7 +706,7 @@ pub fn scramp(
     let mut command = Command::new("python3");
     command.arg(script).args([role, mechanism, user, password]);
     if let Some(b) = binding {
-        command.args([b.kind.clone(), b64(&b.data)]);
+        command.args([b.kind.name().to_owned(), b64(&b.data)]);
     }
     Some(Peer::spawn(&mut command))
 }

@@ -71,7 +71,7 @@ fn gsasl_args(password: &str) -> [&str; 6] {
 fn gsasl_client_cb_lines(binding: Option<&ChannelBinding>) -> Vec<String> {
     match binding {
         None => vec![String::new(), String::new()],
-        Some(b) if b.kind == "tls-exporter" => vec![b64(&b.data)],
+        Some(b) if b.kind == puresasl::ChannelBindingKind::TlsExporter => vec![b64(&b.data)],
         Some(b) => vec![String::new(), b64(&b.data)],
     }
 }
@@ -259,7 +259,7 @@ fn cyrus_cases() -> Vec<(String, Option<ChannelBinding>)> {
 fn cyrus_binding_options(binding: Option<&ChannelBinding>) -> Vec<(&'static str, String)> {
     binding.map_or_else(Vec::new, |b| {
         vec![
-            ("cb_name", b.kind.clone()),
+            ("cb_name", b.kind.name().to_owned()),
             ("cb_data", b64(&b.data)),
             ("cb_critical", "1".into()),
         ]

@@ -112,7 +112,9 @@ impl ClientMechanism for ScramClient {
 
         let (flag, cb_data) = match (self.plus, ctx.channel_binding) {
             (true, Some(binding)) => {
-                if !parse::check_cb_name(&binding.kind) || binding.data.len() > parse::MAX_CB_DATA {
+                if !parse::check_cb_name(binding.kind.name())
+                    || binding.data.len() > parse::MAX_CB_DATA
+                {
                     return Err(Error::ChannelBinding(
                         "invalid channel binding type or data",
                     ));

@@ -222,7 +222,7 @@ impl ScramServer {
     fn check_gs2_flag(&self, ctx: &ServerContext<'_>, flag: CbFlag<'_>) -> Result<Vec<u8>, Error> {
         match (self.plus, flag) {
             (true, CbFlag::Bound(name)) => match ctx.channel_binding {
-                Some(binding) if binding.kind == name => Ok(binding.data.clone()),
+                Some(binding) if binding.kind.name() == name => Ok(binding.data.clone()),
                 _ => {
                     ctx.log(
                         LogLevel::Fail,
