@@ -121,7 +121,10 @@ impl Auxprop for MemoryStore {
     fn lookup(&self, user: &str, realm: &str, property: &str) -> Result<Vec<Secret>, StoreError> {
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         let key = (user.to_owned(), realm.to_owned(), property.to_owned());
-        Ok(entries.get(&key).cloned().unwrap_or_default())
+        Ok(entries
+            .get(&key)
+            .map(|values| values.iter().map(Secret::duplicate).collect())
+            .unwrap_or_default())
     }
 
     fn store(
@@ -131,7 +134,12 @@ impl Auxprop for MemoryStore {
         property: &str,
         values: &[Secret],
     ) -> Result<(), StoreError> {
-        self.set(user, realm, property, values.to_vec());
+        self.set(
+            user,
+            realm,
+            property,
+            values.iter().map(Secret::duplicate).collect(),
+        );
         Ok(())
     }
 

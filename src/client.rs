@@ -41,7 +41,6 @@ use crate::security::{ChannelBinding, SecurityFlags, SecurityProperties};
 pub const MAX_SERVER_MESSAGE: usize = 64 * 1024;
 
 /// Fixed client credentials.
-#[derive(Clone)]
 pub struct Credentials {
     authcid: String,
     password: Secret,
@@ -89,7 +88,7 @@ impl CredentialSource for Credentials {
         Some(self.authcid.clone())
     }
     fn password(&self) -> Option<Secret> {
-        Some(self.password.clone())
+        Some(self.password.duplicate())
     }
     fn authzid(&self) -> Option<String> {
         self.authzid.clone()

@@ -63,8 +63,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod keys;
 pub mod log;
-#[doc(hidden)]
-pub mod mech;
+mod mech;
 pub mod pwcheck;
 pub mod random;
 pub mod sasldb;
@@ -108,7 +107,11 @@ pub fn mechanism_names() -> &'static [&'static str] {
 pub mod unstable {
     pub use crate::credentials::{Decoy, Decoys};
     pub use crate::mech::{InitialResponse, MECHANISMS, MechanismInfo, SecurityLayer, find};
-    pub use crate::sasldb::bdb_hash;
+
+    /// The Berkeley DB hash file reader and writer behind the sasldb2 store.
+    pub mod bdb_hash {
+        pub use crate::sasldb::bdb_hash::{ByteOrder, HashDb, WriteOptions, write};
+    }
 }
 
 /// The README's Rust examples, compiled and run as doctests.

@@ -9,7 +9,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// Secret bytes (a password, a stored key, an HA1): zeroized on drop, printed as
 /// `[redacted]`, and deliberately without `PartialEq`.
-#[derive(Clone, Default, Zeroize, ZeroizeOnDrop)]
+#[derive(Default, Zeroize, ZeroizeOnDrop)]
 pub struct Secret(Vec<u8>);
 
 impl Secret {
@@ -21,6 +21,12 @@ impl Secret {
     /// The secret bytes. Handle with care: do not log, do not compare with `==`.
     pub fn expose(&self) -> &[u8] {
         &self.0
+    }
+
+    /// A second, independent copy (zeroized on its own drop). `Secret` is deliberately not
+    /// `Clone`, so every copy of a secret is spelled out where it is made.
+    pub fn duplicate(&self) -> Secret {
+        Secret(self.0.clone())
     }
 
     /// The length in bytes.

@@ -5,7 +5,7 @@
 use std::ffi::{CString, c_char, c_int, c_uint};
 use std::sync::Arc;
 
-use puresasl::{ClientConfig, ClientSession, ClientStep, CredentialSource, Error, mech};
+use puresasl::{ClientConfig, ClientSession, ClientStep, CredentialSource, Error, unstable};
 
 use crate::callbacks::*;
 use crate::conn::*;
@@ -29,7 +29,7 @@ impl CredentialSource for GatheredCredentials {
         self.authcid.clone()
     }
     fn password(&self) -> Option<puresasl::Secret> {
-        self.password.clone()
+        self.password.as_ref().map(puresasl::Secret::duplicate)
     }
     fn authzid(&self) -> Option<String> {
         self.authzid.clone()
@@ -165,7 +165,7 @@ pub unsafe extern "C" fn sasl_client_start(
             if let Some(names) = &client_mechs {
                 let names: Vec<&str> = names
                     .split_ascii_whitespace()
-                    .filter(|n| mech::find(n).is_some())
+                    .filter(|n| unstable::find(n).is_some())
                     .collect();
                 config = config.with_mechanisms(names)?;
             }

@@ -6,7 +6,7 @@
 use std::ffi::{CString, c_char, c_int, c_uint};
 use std::sync::OnceLock;
 
-use puresasl::{Error, Identity, SecurityFlags, SecurityProperties, mech};
+use puresasl::{Error, Identity, SecurityFlags, SecurityProperties, unstable};
 
 use crate::buffer::StableBuffer;
 use crate::callbacks::*;
@@ -126,8 +126,13 @@ pub(crate) fn cstring(text: &str) -> CString {
 /// The static, NUL-terminated name of a mechanism (valid for the life of the process).
 pub(crate) fn static_mech_name(name: &str) -> *const c_char {
     static NAMES: OnceLock<Vec<CString>> = OnceLock::new();
-    let names = NAMES.get_or_init(|| mech::MECHANISMS.iter().map(|m| cstring(m.name)).collect());
-    mech::MECHANISMS
+    let names = NAMES.get_or_init(|| {
+        unstable::MECHANISMS
+            .iter()
+            .map(|m| cstring(m.name))
+            .collect()
+    });
+    unstable::MECHANISMS
         .iter()
         .zip(names)
         .find(|(info, _)| info.name == name)

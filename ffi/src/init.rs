@@ -244,7 +244,7 @@ pub extern "C" fn sasl_global_listmech() -> *mut *const c_char {
             return std::ptr::null_mut();
         }
         let list = LIST.get_or_init(|| {
-            let names: Vec<CString> = puresasl::mech::MECHANISMS
+            let names: Vec<CString> = puresasl::unstable::MECHANISMS
                 .iter()
                 .map(|m| CString::new(m.name).unwrap_or_default())
                 .collect();

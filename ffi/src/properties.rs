@@ -4,7 +4,7 @@
 
 use std::ffi::{CString, c_char, c_int, c_uint, c_void};
 
-use puresasl::{ChannelBinding, ClientSession, Identity, SecurityFlags, ServerSession, mech};
+use puresasl::{ChannelBinding, ClientSession, Identity, SecurityFlags, ServerSession, unstable};
 
 use crate::conn::*;
 use crate::consts::*;
@@ -48,7 +48,7 @@ pub unsafe extern "C" fn sasl_listmech(
                 session.set_channel_binding(conn.channel_binding.clone());
                 session.mechanisms()
             }
-            Side::Client(_) => mech::MECHANISMS
+            Side::Client(_) => unstable::MECHANISMS
                 .iter()
                 .filter(|info| {
                     info.satisfies(SecurityFlags::from_bits(conn.props.security_flags))

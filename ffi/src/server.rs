@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use puresasl::crypt::PasswordFormat;
 use puresasl::pwcheck::{Chain, Settings};
 use puresasl::server::ServerConfigBuilder;
-use puresasl::{Error, NameKind, ServerConfig, ServerSession, ServerStep, mech};
+use puresasl::{Error, NameKind, ServerConfig, ServerSession, ServerStep, unstable};
 
 use crate::callbacks::*;
 use crate::conn::*;
@@ -66,7 +66,7 @@ pub(crate) fn build_server_config(conn: &ServerSnapshot) -> Result<(ServerConfig
         .unwrap_or(SASL_LOG_ERR);
     let mut builder: ServerConfigBuilder = ServerConfig::builder(&service, &conn.fqdn)
         .store(global.store.clone())
-        .server_secret(global.server_secret.clone())
+        .server_secret(global.server_secret.duplicate())
         .decoys(global.decoys.clone())
         // Cyrus's DIGEST-MD5 accepts a digest-uri naming any host (clients that connect
         // by IP address send `smtp/127.0.0.1`); the service must still match.
@@ -95,7 +95,7 @@ pub(crate) fn build_server_config(conn: &ServerSnapshot) -> Result<(ServerConfig
         // Whitespace-separated; unknown names (including "plain,") are silently dropped.
         let names: Vec<&str> = list
             .split_ascii_whitespace()
-            .filter(|name| mech::find(name).is_some())
+            .filter(|name| unstable::find(name).is_some())
             .collect();
         builder = builder.mechanisms(names);
     }

@@ -363,7 +363,7 @@ fn canon_user_callback_as_cyrus() {
     let ours = dir.join("canon-ours");
     compile("canon.c", &ours, true, &[]);
     let db = fresh_db("canon-ours");
-    let mechanisms: Vec<&str> = puresasl::mech::MECHANISMS
+    let mechanisms: Vec<&str> = puresasl::unstable::MECHANISMS
         .iter()
         .filter(|m| !m.channel_binding && !["ANONYMOUS", "EXTERNAL"].contains(&m.name))
         .map(|m| m.name)
@@ -489,7 +489,7 @@ fn saslpasswd2_runs_on_our_library_and_both_libraries_share_sasldb2() {
     );
 
     // Every mechanism we have (DIGEST-MD5 and SCRAM join as they land) reads both users.
-    let ours: Vec<&str> = puresasl::mech::MECHANISMS
+    let ours: Vec<&str> = puresasl::unstable::MECHANISMS
         .iter()
         .filter(|m| !m.channel_binding)
         .map(|m| m.name)
@@ -624,7 +624,7 @@ fn config_file_search_and_options_as_cyrus() {
         .arg(path("none"))
         .output()
         .unwrap();
-    let all: Vec<&str> = puresasl::mech::MECHANISMS
+    let all: Vec<&str> = puresasl::unstable::MECHANISMS
         .iter()
         .filter(|m| !m.channel_binding)
         .map(|m| m.name)
@@ -749,7 +749,7 @@ fn cross_library_pairs_for_every_common_mechanism() {
         "SCRAM-SHA-1",
         "SCRAM-SHA-256",
     ];
-    let common: Vec<&str> = puresasl::mech::MECHANISMS
+    let common: Vec<&str> = puresasl::unstable::MECHANISMS
         .iter()
         .map(|m| m.name)
         .filter(|name| cyrus.contains(name))
@@ -920,7 +920,7 @@ fn cyrus_sample_server_runs_on_our_library() {
         "SCRAM-SHA-1",
         "SCRAM-SHA-256",
     ];
-    let mechs: Vec<&str> = puresasl::mech::MECHANISMS
+    let mechs: Vec<&str> = puresasl::unstable::MECHANISMS
         .iter()
         .map(|m| m.name)
         .filter(|m| cyrus.contains(m))

@@ -367,7 +367,7 @@ fn postfix_runs_on_puresasl() {
     );
     let db = server.dir.join("sasldb2");
     // Debian's Postfix reads <config_directory>/sasl/smtpd.conf (its GETCONFPATH callback).
-    let mechs: Vec<&str> = puresasl::mech::MECHANISMS
+    let mechs: Vec<&str> = puresasl::unstable::MECHANISMS
         .iter()
         .filter(|m| !m.channel_binding)
         .map(|m| m.name)
@@ -644,7 +644,7 @@ fn postfix_smtpd_answers_exactly_as_on_cyrus() {
     // The mechanisms beyond Postfix's usual three that both libraries have.
     let extra_mechs: Vec<&str> = ["SCRAM-SHA-256", "SCRAM-SHA-1", "DIGEST-MD5"]
         .into_iter()
-        .filter(|m| puresasl::mech::find(m).is_some())
+        .filter(|m| puresasl::unstable::find(m).is_some())
         .collect();
     std::fs::write(
         instance.dir.join("sasl/smtpd.conf"),

@@ -152,7 +152,7 @@ pub fn normalize_password(password: &[u8]) -> Secret {
 
 /// What a server needs to verify SCRAM for one hash without the password:
 /// salt, iteration count, `StoredKey = H(ClientKey)` and `ServerKey`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct StoredKeys {
     /// The hash these keys are made with.
     pub hash: ScramHash,
@@ -167,7 +167,7 @@ pub struct StoredKeys {
 }
 
 /// The keys a client derives from the password (RFC 5802 section 3).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct ClientKeys {
     /// `HMAC(SaltedPassword, "Client Key")`.
     pub(crate) client_key: Secret,

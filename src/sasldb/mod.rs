@@ -16,8 +16,7 @@
 //! Writers are serialised by an exclusive `flock` on `<file>.lock`. The file's owner, group
 //! and mode are kept; a new file gets mode 0640.
 
-#[doc(hidden)]
-pub mod bdb_hash;
+pub(crate) mod bdb_hash;
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};

@@ -150,7 +150,6 @@ impl fmt::Display for Host {
 
 /// The configuration of an [`SqlStore`]. Make one with [`SqlConfig::new`] or
 /// [`SqlConfig::from_options`], then adjust the fields.
-#[derive(Clone)]
 #[non_exhaustive]
 pub struct SqlConfig {
     /// `sql_engine`.
