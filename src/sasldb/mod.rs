@@ -1,8 +1,8 @@
 //! Cyrus sasldb2 files: the embedded default credential store, read and written in pure Rust.
 //!
 //! A sasldb2 file is a Berkeley DB 5.3 hash database (read and written by our own pure-Rust
-//! reader and writer) whose keys are `user \0 realm \0 property` (no trailing NUL) and whose values are the raw secrets, one
-//! per key. The same file works with Cyrus's libsasl2, `saslpasswd2` and `sasldblistusers2`,
+//! reader and writer) whose keys are `user \0 realm \0 property` (no trailing NUL) and whose
+//! values are the raw secrets, one per key. The same file works with Cyrus's libsasl2, `saslpasswd2` and `sasldblistusers2`,
 //! so a deployment can switch between Cyrus and puresasl in either direction without losing
 //! a user.
 //!
