@@ -2,9 +2,9 @@
 //!
 //! A sasldb2 file is a Berkeley DB 5.3 hash database (read and written by our own pure-Rust
 //! reader and writer) whose keys are `user \0 realm \0 property` (no trailing NUL) and whose
-//! values are the raw secrets, one per key. The same file works with Cyrus's libsasl2, `saslpasswd2` and `sasldblistusers2`,
-//! so a deployment can switch between Cyrus and puresasl in either direction without losing
-//! a user.
+//! values are the raw secrets, one per key. The same file works with Cyrus's libsasl2,
+//! `saslpasswd2` and `sasldblistusers2`, so a deployment can switch between Cyrus and
+//! puresasl in either direction without losing a user.
 //!
 //! [`SasldbStore`] follows Cyrus's semantics: the file is opened lazily, on the first lookup
 //! (after the application may have chrooted), a missing file means "no users", and every
