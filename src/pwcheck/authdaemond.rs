@@ -30,11 +30,11 @@
 //! `/var/lib/courier/authdaemon/socket` on Gentoo. Cyrus's documentation calls the
 //! option `authdaemon_path`, which the code never reads.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use zeroize::Zeroizing;
 
-use super::{Exchange, RequestBuffer, Timeouts, UserNames, unavailable};
+use super::{Daemon, RequestBuffer, Timeouts, UserNames, daemon_builder};
 use crate::credentials::PasswordCheck;
 use crate::error::Error;
 use crate::secret::Secret;
@@ -52,10 +52,7 @@ pub const MAX_REPLY: usize = 8191;
 /// A Courier authdaemond client: see the [module](self) docs.
 #[derive(Debug, Clone)]
 pub struct Authdaemond {
-    path: PathBuf,
-    service: String,
-    user_names: UserNames,
-    timeouts: Timeouts,
+    daemon: Daemon,
 }
 
 impl Authdaemond {
@@ -64,36 +61,18 @@ impl Authdaemond {
     /// [default timeouts](Timeouts::DEFAULT).
     pub fn new(path: impl Into<PathBuf>, service: &str) -> Self {
         Authdaemond {
-            path: path.into(),
-            service: service.to_owned(),
-            user_names: UserNames::always_qualified(),
-            timeouts: Timeouts::DEFAULT,
+            daemon: Daemon::new("authdaemond", "Courier authdaemond", path.into(), service),
         }
     }
 
-    /// Forms names with `user_names` (usually [`UserNames::cyrus`]).
-    pub fn user_names(mut self, user_names: UserNames) -> Self {
-        self.user_names = user_names;
-        self
-    }
-
-    /// Waits as `timeouts` says.
-    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.timeouts = timeouts;
-        self
-    }
-
-    /// The socket path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
+    daemon_builder!();
 
     /// The request for `user` in `realm` with `password`, exactly as sent; `None` when it
     /// is refused (CR, LF or NUL in a field, or a body over [`MAX_BODY`]).
     pub fn request(&self, user: &str, realm: &str, password: &[u8]) -> Option<Secret> {
-        let name = self.user_names.name(user, realm);
+        let name = self.daemon.user_names.name(user, realm);
         let fields = [
-            self.service.as_bytes(),
+            self.daemon.service.as_bytes(),
             b"login".as_slice(),
             name.as_bytes(),
             password,
@@ -120,15 +99,8 @@ impl Authdaemond {
     }
 
     fn ask(&self, request: &Secret) -> Result<PasswordCheck, Error> {
-        let path = self.path.display();
-        let mut exchange = Exchange::open(&self.path, self.timeouts).map_err(|e| {
-            unavailable(
-                "authdaemond",
-                format_args!("cannot connect to Courier authdaemond at {path}: {e}"),
-            )
-        })?;
-        let fail =
-            |what: std::io::Error| unavailable("authdaemond", format_args!("{path}: {what}"));
+        let mut exchange = self.daemon.open()?;
+        let fail = |what: std::io::Error| self.daemon.failed(what);
         exchange.write_all(request.expose()).map_err(fail)?;
         // The reply holds the password again (PASSWD2=): zeroized like it.
         let mut reply = Zeroizing::new(vec![0u8; MAX_REPLY]);
@@ -137,10 +109,9 @@ impl Authdaemond {
         loop {
             let free = reply.get_mut(filled..).unwrap_or_default();
             if free.is_empty() {
-                return Err(unavailable(
-                    "authdaemond",
-                    format_args!("{path}: no answer in the first {MAX_REPLY} bytes"),
-                ));
+                return Err(self
+                    .daemon
+                    .failed(format_args!("no answer in the first {MAX_REPLY} bytes")));
             }
             let n = exchange.read(free).map_err(fail)?;
             let at_end = n == 0;
@@ -160,7 +131,7 @@ impl Authdaemond {
                 } else {
                     "bad response (no \".\" or \"FAIL\" line)"
                 };
-                return Err(unavailable("authdaemond", format_args!("{path}: {what}")));
+                return Err(self.daemon.failed(what));
             }
         }
     }

@@ -428,6 +428,74 @@ impl PasswordChecker for UnknownMethod {
 }
 
 /// A temporary failure of `daemon`.
+/// Where and how a daemon client talks: the socket, the service it asks for, how names
+/// are formed and how long it waits. Shared by [`Saslauthd`] and [`Authdaemond`], whose
+/// builders ([`daemon_builder!`]) set it.
+#[derive(Debug, Clone)]
+struct Daemon {
+    /// The daemon's name, the prefix of every error message.
+    name: &'static str,
+    /// What an admin calls it ("Courier authdaemond"), in the connect error.
+    title: &'static str,
+    path: PathBuf,
+    service: String,
+    user_names: UserNames,
+    timeouts: Timeouts,
+}
+
+impl Daemon {
+    fn new(name: &'static str, title: &'static str, path: PathBuf, service: &str) -> Self {
+        Daemon {
+            name,
+            title,
+            path,
+            service: service.to_owned(),
+            user_names: UserNames::always_qualified(),
+            timeouts: Timeouts::DEFAULT,
+        }
+    }
+
+    /// Connects within the connect timeout; the exchange's deadline starts now.
+    fn open(&self) -> Result<Exchange, Error> {
+        Exchange::open(&self.path, self.timeouts).map_err(|e| {
+            let path = self.path.display();
+            let title = self.title;
+            unavailable(
+                self.name,
+                format_args!("cannot connect to {title} at {path}: {e}"),
+            )
+        })
+    }
+
+    /// A temporary failure of the exchange with this daemon.
+    fn failed(&self, what: impl std::fmt::Display) -> Error {
+        unavailable(self.name, format_args!("{}: {what}", self.path.display()))
+    }
+}
+
+/// The builder methods every daemon client has (on a struct with a `daemon: Daemon` field).
+macro_rules! daemon_builder {
+    () => {
+        /// Forms names with `user_names` (usually [`UserNames::cyrus`]).
+        pub fn user_names(mut self, user_names: UserNames) -> Self {
+            self.daemon.user_names = user_names;
+            self
+        }
+
+        /// Waits as `timeouts` says.
+        pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+            self.daemon.timeouts = timeouts;
+            self
+        }
+
+        /// The socket path.
+        pub fn path(&self) -> &std::path::Path {
+            &self.daemon.path
+        }
+    };
+}
+use daemon_builder;
+
 fn unavailable(daemon: &str, what: impl std::fmt::Display) -> Error {
     Error::Store(StoreError::Unavailable(format!("{daemon}: {what}")))
 }

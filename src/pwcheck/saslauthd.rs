@@ -22,11 +22,11 @@
 //! Refused before connecting, as a mismatch: NUL in any field (saslauthd handles them
 //! as C strings) and a request over 8192 bytes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use zeroize::Zeroizing;
 
-use super::{Exchange, RequestBuffer, Timeouts, UserNames, unavailable};
+use super::{Daemon, RequestBuffer, Timeouts, UserNames, daemon_builder};
 use crate::credentials::PasswordCheck;
 use crate::error::Error;
 use crate::secret::Secret;
@@ -44,10 +44,7 @@ pub const MAX_REPLY: usize = 1023;
 /// A saslauthd client: see the [module](self) docs.
 #[derive(Debug, Clone)]
 pub struct Saslauthd {
-    path: PathBuf,
-    service: String,
-    user_names: UserNames,
-    timeouts: Timeouts,
+    daemon: Daemon,
 }
 
 impl Saslauthd {
@@ -56,39 +53,21 @@ impl Saslauthd {
     /// ([`UserNames::always_qualified`]) and the [default timeouts](Timeouts::DEFAULT).
     pub fn new(path: impl Into<PathBuf>, service: &str) -> Self {
         Saslauthd {
-            path: path.into(),
-            service: service.to_owned(),
-            user_names: UserNames::always_qualified(),
-            timeouts: Timeouts::DEFAULT,
+            daemon: Daemon::new("saslauthd", "saslauthd", path.into(), service),
         }
     }
 
-    /// Forms names with `user_names` (usually [`UserNames::cyrus`]).
-    pub fn user_names(mut self, user_names: UserNames) -> Self {
-        self.user_names = user_names;
-        self
-    }
-
-    /// Waits as `timeouts` says.
-    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.timeouts = timeouts;
-        self
-    }
-
-    /// The socket path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
+    daemon_builder!();
 
     /// The request for `user` in `realm` with `password`, exactly as sent; `None` when it
     /// is refused (NUL in a field, or too long).
     pub fn request(&self, user: &str, realm: &str, password: &[u8]) -> Option<Secret> {
-        let name = self.user_names.name(user, realm);
+        let name = self.daemon.user_names.name(user, realm);
         let (authid, realm) = name.rsplit_once('@').unwrap_or((name.as_str(), ""));
         let fields = [
             authid.as_bytes(),
             password,
-            self.service.as_bytes(),
+            self.daemon.service.as_bytes(),
             realm.as_bytes(),
         ];
         if fields.iter().any(|field| field.contains(&0)) {
@@ -108,34 +87,23 @@ impl Saslauthd {
     }
 
     fn ask(&self, request: &Secret) -> Result<PasswordCheck, Error> {
-        let fail = |what: std::io::Error| {
-            unavailable("saslauthd", format_args!("{}: {what}", self.path.display()))
-        };
-        let mut exchange = Exchange::open(&self.path, self.timeouts).map_err(|e| {
-            unavailable(
-                "saslauthd",
-                format_args!("cannot connect to {}: {e}", self.path.display()),
-            )
-        })?;
+        let fail = |what: std::io::Error| self.daemon.failed(what);
+        let mut exchange = self.daemon.open()?;
         exchange.write_all(request.expose()).map_err(fail)?;
         let mut count = [0u8; 2];
         exchange.read_exact(&mut count).map_err(fail)?;
         let count = usize::from(u16::from_be_bytes(count));
         if count < 2 {
-            return Err(unavailable(
-                "saslauthd",
-                format_args!("{}: bad response (count {count})", self.path.display()),
-            ));
+            return Err(self
+                .daemon
+                .failed(format_args!("bad response (count {count})")));
         }
         let mut reply = Zeroizing::new(vec![0; count.min(MAX_REPLY)]);
         exchange.read_exact(&mut reply).map_err(fail)?;
         match reply.get(..2) {
             Some(b"OK") => Ok(PasswordCheck::Match),
             Some(b"NO") => Ok(PasswordCheck::Mismatch),
-            _ => Err(unavailable(
-                "saslauthd",
-                format_args!("{}: bad response (neither OK nor NO)", self.path.display()),
-            )),
+            _ => Err(self.daemon.failed("bad response (neither OK nor NO)")),
         }
     }
 }
