@@ -2,8 +2,11 @@
 
 use std::sync::Arc;
 
-use super::{PASSWORD, drive_server, messages, server};
-use crate::client::{ClientConfig, ClientSession, Credentials};
+use hmac::{Hmac, KeyInit, Mac};
+use md5::Md5;
+
+use super::{PASSWORD, USER, drive_server, messages, server};
+use crate::client::{ClientConfig, ClientSession, ClientStep, Credentials};
 use crate::mech::{cram_md5, plain};
 use crate::random::FixedRandom;
 
@@ -21,10 +24,20 @@ pub fn plain_server(data: &[u8]) {
     }
 }
 
-/// The PLAIN message parser alone.
+/// The PLAIN message parser alone: what it accepts is exactly its three fields joined by
+/// NULs (so serializing the parts gives back the input).
 pub fn plain_parse(data: &[u8]) {
     if let Ok(message) = plain::parse(data) {
         assert!(!message.authcid.is_empty() && !message.password.is_empty());
+        let again = [
+            message.authzid.unwrap_or_default().as_bytes(),
+            b"\0",
+            message.authcid.as_bytes(),
+            b"\0",
+            message.password,
+        ]
+        .concat();
+        assert_eq!(again, data, "PLAIN fields do not round-trip");
     }
 }
 
@@ -59,35 +72,108 @@ pub fn cram_md5_server(data: &[u8]) {
     }
 }
 
-/// CRAM-MD5 client on hostile challenges: never panics.
+/// CRAM-MD5 client on hostile challenges: never panics, and answers each challenge with
+/// exactly `user hex(HMAC-MD5(password, challenge))`, computed here independently.
 pub fn cram_md5_client(data: &[u8]) {
-    client_on("CRAM-MD5", data);
+    client_on("CRAM-MD5", data, |challenge, round| {
+        (round == 0).then(|| {
+            let mut mac = <Hmac<Md5> as KeyInit>::new_from_slice(PASSWORD.as_bytes())
+                .unwrap_or_else(|_| panic!("HMAC takes any key"));
+            mac.update(challenge);
+            let hex: String = mac
+                .finalize()
+                .into_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            format!("{USER} {hex}").into_bytes()
+        })
+    });
 }
 
-/// PLAIN and LOGIN clients on hostile challenges: never panic.
+/// PLAIN and LOGIN clients on hostile challenges: never panic, and send exactly the
+/// credentials (PLAIN: `\0user\0password`, whatever the challenge; LOGIN: the user name,
+/// then the password).
 pub fn basic_clients(data: &[u8]) {
-    client_on("PLAIN", data);
-    client_on("LOGIN", data);
+    let plain = [b"\0", USER.as_bytes(), b"\0", PASSWORD.as_bytes()].concat();
+    client_on("PLAIN", data, |_, _| Some(plain.clone()));
+    client_on("LOGIN", data, |_, round| match round {
+        0 => Some(USER.as_bytes().to_vec()),
+        1 => Some(PASSWORD.as_bytes().to_vec()),
+        _ => None,
+    });
 }
 
-fn client_on(mechanism: &str, data: &[u8]) {
+/// Runs `mechanism`'s client over the challenges in `data`; every response it sends must be
+/// `expected(challenge, round)` (`None`: the client must not answer that round).
+fn client_on(mechanism: &str, data: &[u8], expected: impl Fn(&[u8], usize) -> Option<Vec<u8>>) {
     let config = ClientConfig::new(
         "imap",
         super::REALM,
-        Arc::new(Credentials::new(super::USER, PASSWORD)),
+        Arc::new(Credentials::new(USER, PASSWORD)),
     )
     .with_random(Arc::new(FixedRandom::new(3)));
     let mut session = ClientSession::new(Arc::new(config));
-    if session.start(mechanism).is_err() {
-        return;
+    let Ok(start) = session.start(mechanism) else {
+        panic!("{mechanism} client failed to start");
+    };
+    if let Some(initial) = start.initial_response {
+        assert_eq!(
+            Some(initial),
+            expected(b"", 0),
+            "{mechanism} client sent a wrong initial response"
+        );
     }
-    for challenge in messages(data, 4) {
-        if session.step(challenge).is_err() {
-            assert!(
-                session.step(b"").is_err(),
-                "a failed client must stay failed"
-            );
-            return;
+    for (round, challenge) in messages(data, 4).into_iter().enumerate() {
+        match session.step(challenge) {
+            Ok(ClientStep::Continue(response) | ClientStep::Done(Some(response))) => {
+                assert_eq!(
+                    Some(response),
+                    expected(challenge, round),
+                    "{mechanism} client sent a wrong response"
+                );
+            }
+            Ok(ClientStep::Done(None)) => {}
+            Err(_) => {
+                assert!(
+                    session.step(b"").is_err(),
+                    "a failed client must stay failed"
+                );
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::ServerStep;
+
+    /// The CRAM-MD5 server seed is a right answer, so the fuzzer starts on the accepting
+    /// path and its oracle runs; with `PURESASL_WRITE_CORPUS` set, writes it to
+    /// `fuzz/corpus/cram_md5_server/`.
+    #[test]
+    fn cram_md5_seed_is_accepted() {
+        let Ok(ServerStep::Continue(challenge)) = server("CRAM-MD5").start("CRAM-MD5", None) else {
+            panic!("challenge");
+        };
+        let mut mac = <Hmac<Md5> as KeyInit>::new_from_slice(PASSWORD.as_bytes()).unwrap();
+        mac.update(&challenge);
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let seed = [&[0u8][..], format!("{USER} {hex}").as_bytes()].concat();
+        let inputs = messages(&seed[1..], 3);
+        let (_, accepted) = drive_server(&mut server("CRAM-MD5"), "CRAM-MD5", false, &inputs);
+        assert!(accepted, "the seed must be accepted");
+        cram_md5_server(&seed);
+        if std::env::var_os("PURESASL_WRITE_CORPUS").is_some() {
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/cram_md5_server");
+            std::fs::write(format!("{dir}/accepted"), &seed).unwrap();
         }
     }
 }

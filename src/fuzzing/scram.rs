@@ -99,9 +99,38 @@ pub fn scram_server(data: &[u8]) {
         .unwrap_or_default();
     let first = parse::client_first(client_first);
     let last = parse::client_final(client_final, hash.output_len());
-    let (Ok(first), Ok(last)) = (first, last) else {
+    let sent = parse::server_first(&server_first);
+    let (Ok(first), Ok(last), Ok(sent)) = (first, last, sent) else {
         panic!("SCRAM server accepted unparseable messages");
     };
+    // The nonce: the client's, extended by the server, echoed unchanged.
+    assert!(
+        sent.nonce.len() > first.nonce.len() && sent.nonce.starts_with(first.nonce),
+        "SCRAM server nonce does not extend the client's"
+    );
+    assert_eq!(
+        last.nonce, sent.nonce,
+        "SCRAM server accepted another nonce"
+    );
+    // Channel binding: the GS2 header as sent, and the channel's data exactly when bound.
+    let mut binding_data = first.gs2.raw.as_bytes().to_vec();
+    match first.gs2.flag {
+        parse::CbFlag::Bound(kind) => {
+            assert!(
+                mechanism.ends_with("-PLUS") && kind == binding().kind.name(),
+                "SCRAM server accepted a binding it does not have"
+            );
+            binding_data.extend_from_slice(&binding().data);
+        }
+        parse::CbFlag::NotSupported | parse::CbFlag::ClientOnly => assert!(
+            !mechanism.ends_with("-PLUS"),
+            "SCRAM-PLUS accepted a client that did not bind"
+        ),
+    }
+    assert_eq!(
+        last.channel_binding, binding_data,
+        "SCRAM server accepted wrong channel-binding data"
+    );
     let right = expected(hash, first.bare, &server_first, last.without_proof);
     assert!(
         right.is_some_and(|(proof, _)| proof == last.proof),
@@ -198,5 +227,57 @@ pub fn scram_parse(data: &[u8]) {
             parse::decode_saslname(&parse::encode_saslname(&name)).ok(),
             Some(name)
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::ServerStep;
+
+    /// One accepted exchange per SCRAM mechanism (with and without an initial response), so
+    /// the fuzzer starts on the accepting path and the oracles run; with
+    /// `PURESASL_WRITE_CORPUS` set, writes them to `fuzz/corpus/scram_server/`.
+    #[test]
+    fn scram_seeds_are_accepted() {
+        for (index, mechanism) in MECHANISMS.iter().enumerate() {
+            let config = ClientConfig::new(
+                "imap",
+                super::super::REALM,
+                Arc::new(Credentials::new(USER, PASSWORD)),
+            )
+            .with_random(Arc::new(FixedRandom::with_nonces([CLIENT_NONCE])))
+            .with_scram_iterations(1, 4096);
+            let mut client = ClientSession::new(Arc::new(config));
+            let mut server = server(mechanism);
+            if mechanism.ends_with("-PLUS") {
+                client.set_channel_binding(Some(binding()));
+                server.set_channel_binding(Some(binding()));
+            }
+            let client_first = client.start(mechanism).unwrap().initial_response.unwrap();
+            let Ok(ServerStep::Continue(server_first)) =
+                server.start(mechanism, Some(&client_first))
+            else {
+                panic!("{mechanism}: server-first");
+            };
+            let Ok(ClientStep::Continue(client_final)) = client.step(&server_first) else {
+                panic!("{mechanism}: client-final");
+            };
+            let selector = u8::try_from(index).unwrap() | 0x80;
+            let seed = [&[selector][..], &client_first, b"\n\n", &client_final].concat();
+            let inputs = messages(&seed[1..], 4);
+            let mut fresh = super::server(mechanism);
+            if mechanism.ends_with("-PLUS") {
+                fresh.set_channel_binding(Some(binding()));
+            }
+            let (_, accepted) = drive_server(&mut fresh, mechanism, true, &inputs);
+            assert!(accepted, "{mechanism}: the seed must be accepted");
+            scram_server(&seed);
+            if std::env::var_os("PURESASL_WRITE_CORPUS").is_some() {
+                let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/scram_server");
+                let name = format!("accepted-{}", mechanism.to_ascii_lowercase());
+                std::fs::write(format!("{dir}/{name}"), &seed).unwrap();
+            }
+        }
     }
 }

@@ -27,6 +27,11 @@ impl Directives {
             .map(|(_, v)| v.as_slice())
     }
 
+    /// Every directive, in message order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.entries.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+    }
+
     /// Every value of `name`, in order.
     pub(crate) fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s [u8]> + 's {
         self.entries
