@@ -4,6 +4,7 @@
 
 mod basic_mechanisms;
 mod canonicalize;
+mod concurrency;
 mod crypt;
 mod digest_md5;
 mod fuzz_corpus;
