@@ -7,8 +7,7 @@ use std::sync::Arc;
 use puresasl::auxprop::property;
 use puresasl::sasldb::SasldbStore;
 use puresasl::{
-    Auxprop, ClientSession, Credentials, MemoryStore, OsRandom, Secret, ServerConfig,
-    ServerSession,
+    Auxprop, ClientSession, Credentials, MemoryStore, OsRandom, Secret, ServerConfig, ServerSession,
 };
 
 use crate::interop::scratch;
