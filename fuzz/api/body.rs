@@ -1262,7 +1262,7 @@ pub fn run(data: &[u8]) {
         props: Vec::new(),
     };
     let mut steps = 0;
-    while !input.is_empty() && steps < 64 {
+    while !input.is_empty() && steps < 256 {
         steps += 1;
         match input.byte() % 16 {
             0 if world.connections.len() < 4 => {

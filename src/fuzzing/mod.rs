@@ -11,6 +11,7 @@
 
 mod basic;
 mod digest_md5;
+mod parsers;
 mod sasldb;
 pub mod scram;
 
@@ -44,6 +45,11 @@ pub const TARGETS: &[Target] = &[
     ("scram_server", scram::scram_server),
     ("scram_client", scram::scram_client),
     ("scram_parse", scram::scram_parse),
+    ("config_parse", parsers::config_parse),
+    ("sasldb_writer", parsers::sasldb_writer),
+    ("stored_secrets", parsers::stored_secrets),
+    ("sql_template", parsers::sql_template),
+    ("authdaemond_reply", parsers::authdaemond_reply),
 ];
 
 /// Runs the target called `name` on `data`; unknown names panic (a wiring bug).

@@ -117,13 +117,8 @@ impl Authdaemond {
             let at_end = n == 0;
             filled += n;
             let data = reply.get(..filled).unwrap_or_default();
-            // Scan the complete lines (and, at the end, the unterminated last one).
-            while let Some(line) = next_line(data, &mut scanned, at_end) {
-                match line {
-                    b"." => return Ok(PasswordCheck::Match),
-                    b"FAIL" => return Ok(PasswordCheck::Mismatch),
-                    _ => {}
-                }
+            if let Some(verdict) = verdict(data, &mut scanned, at_end) {
+                return Ok(verdict);
             }
             if at_end {
                 let what = if filled == 0 {
@@ -135,6 +130,20 @@ impl Authdaemond {
             }
         }
     }
+}
+
+/// The answer in the reply `data` read so far: scans the complete lines from `*scanned`
+/// (and, `at_end`, the unterminated last one) for the first `.` (a match) or `FAIL` (a
+/// mismatch). `None`: no answer yet.
+pub(crate) fn verdict(data: &[u8], scanned: &mut usize, at_end: bool) -> Option<PasswordCheck> {
+    while let Some(line) = next_line(data, scanned, at_end) {
+        match line {
+            b"." => return Some(PasswordCheck::Match),
+            b"FAIL" => return Some(PasswordCheck::Mismatch),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The line of `data` starting at `*scanned`, moving `*scanned` past it; an unterminated
