@@ -363,8 +363,15 @@ impl Held {
 struct Connection {
     conn: *mut Conn,
     server: bool,
-    /// Pointers readable until `sasl_dispose` (properties, lists, texts, outputs).
+    /// Pointers readable until `sasl_dispose`: string and number properties, and (under
+    /// our library's guarantee) everything in `recent` too.
     held: Vec<Held>,
+    /// Pointers Cyrus keeps readable only until the next call on the connection (step and
+    /// layer outputs, `sasl_errdetail`, `sasl_listmech`). With
+    /// `PURESASL_FUZZ_CYRUS_LIFETIMES` set they are forgotten at the next call, so the body
+    /// holds an implementation only to Cyrus's promise (to run it against older revisions
+    /// or other libraries); otherwise they join `held`, as our library promises.
+    recent: Vec<Held>,
     /// The client's callbacks and their answers (boxed: the library keeps the pointers).
     callbacks: Option<Box<[Callback]>>,
     answers: Option<Box<Answers>>,
@@ -471,6 +478,12 @@ unsafe extern "C" fn get_secret(
     SASL_OK
 }
 
+/// Whether only Cyrus's pointer lifetimes are assumed (see `Connection::recent`).
+fn cyrus_lifetimes() -> bool {
+    static CYRUS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CYRUS.get_or_init(|| std::env::var_os("PURESASL_FUZZ_CYRUS_LIFETIMES").is_some())
+}
+
 fn sasldb_path() -> &'static CStr {
     static PATH: std::sync::OnceLock<CString> = std::sync::OnceLock::new();
     PATH.get_or_init(|| {
@@ -571,7 +584,7 @@ impl World {
     fn touch_all(&self) -> u64 {
         let mut sum = 0u64;
         for connection in &self.connections {
-            for held in &connection.held {
+            for held in connection.held.iter().chain(&connection.recent) {
                 sum = sum.wrapping_add(unsafe { held.touch() });
             }
         }
@@ -729,6 +742,7 @@ impl Connection {
             conn,
             server,
             held: Vec::new(),
+            recent: Vec::new(),
             callbacks: None,
             answers: None,
             prompt_answers: Vec::new(),
@@ -737,11 +751,25 @@ impl Connection {
         }
     }
 
+    /// Holds `pointer` as long as the library promises it readable (see `recent`).
+    fn hold_recent(&mut self, pointer: Held) {
+        if cyrus_lifetimes() {
+            self.recent.push(pointer);
+        } else {
+            self.held.push(pointer);
+        }
+    }
+
+    /// Forgets what the next call may free (Cyrus's lifetimes only).
+    fn before_call(&mut self) {
+        self.recent.clear();
+    }
+
     fn hold_output(&mut self, out: *const c_char, len: c_uint) -> Vec<u8> {
         if out.is_null() {
             return Vec::new();
         }
-        self.held.push(Held::Bytes(out, len));
+        self.hold_recent(Held::Bytes(out, len));
         unsafe { std::slice::from_raw_parts(out.cast::<u8>(), len as usize) }.to_vec()
     }
 
@@ -774,6 +802,7 @@ impl Connection {
     }
 
     fn client_start(&mut self, mechlist: &CStr, mode: u8, input: &mut Input) -> (c_int, Vec<u8>) {
+        self.before_call();
         let mut prompts: *mut Interact = null_mut();
         for _ in 0..3 {
             let (mut out, mut len, mut mech) = (null(), 0, null());
@@ -800,6 +829,7 @@ impl Connection {
     }
 
     fn client_step(&mut self, challenge: &[u8], mode: u8, input: &mut Input) -> (c_int, Vec<u8>) {
+        self.before_call();
         let mut prompts: *mut Interact = null_mut();
         let mut serverin = challenge;
         for _ in 0..3 {
@@ -825,6 +855,7 @@ impl Connection {
     }
 
     fn server_start(&mut self, mech: &CStr, clientin: Option<&[u8]>) -> (c_int, Vec<u8>) {
+        self.before_call();
         let (mut out, mut len) = (null(), 0);
         let code = unsafe {
             sasl_server_start(
@@ -840,6 +871,7 @@ impl Connection {
     }
 
     fn server_step(&mut self, clientin: &[u8]) -> (c_int, Vec<u8>) {
+        self.before_call();
         let (mut out, mut len) = (null(), 0);
         let code = unsafe {
             sasl_server_step(
@@ -854,6 +886,7 @@ impl Connection {
     }
 
     fn encode(&mut self, data: &[u8], vectored: bool) -> Option<Vec<u8>> {
+        self.before_call();
         let (mut out, mut len) = (null(), 0);
         let code = unsafe {
             if vectored {
@@ -883,6 +916,7 @@ impl Connection {
     }
 
     fn decode(&mut self, data: &[u8]) -> Option<Vec<u8>> {
+        self.before_call();
         let (mut out, mut len) = (null(), 0);
         let code = unsafe {
             sasl_decode(
@@ -897,6 +931,7 @@ impl Connection {
     }
 
     fn set_property(&mut self, input: &mut Input) {
+        self.before_call();
         let propnum = input.choose(SETTABLE);
         let number = input.number() % 300;
         let text = input.text();
@@ -937,6 +972,7 @@ impl Connection {
     }
 
     fn get_property(&mut self, input: &mut Input) {
+        self.before_call();
         let propnum = c_int::from(input.byte() % 24) + if input.one_in(4) { 100 } else { 0 };
         let mut value: *const c_void = null();
         let code = unsafe { sasl_getprop(self.conn, propnum, &mut value) };
@@ -951,6 +987,7 @@ impl Connection {
     }
 
     fn list_mechanisms(&mut self, input: &mut Input) {
+        self.before_call();
         let parts = [input.text(), input.text(), input.text()];
         let user = input.text();
         let nulls = input.byte();
@@ -977,7 +1014,7 @@ impl Connection {
         if code == SASL_OK && !result.is_null() {
             let text = unsafe { CStr::from_ptr(result) };
             assert_eq!(text.to_bytes().len(), len as usize, "sasl_listmech length");
-            self.held.push(Held::Text(result));
+            self.hold_recent(Held::Text(result));
         }
     }
 }
@@ -1214,6 +1251,7 @@ fn property_context(world: &mut World, input: &mut Input) {
 }
 
 fn user_database(connection: &mut Connection, input: &mut Input) {
+    connection.before_call();
     let user = if input.one_in(2) {
         USER.to_owned()
     } else {
@@ -1302,9 +1340,10 @@ pub fn run(data: &[u8]) {
             }
             8 => {
                 if let Some(connection) = world.connection(&mut input) {
+                    connection.before_call();
                     let detail = unsafe { sasl_errdetail(connection.conn) };
                     if !detail.is_null() {
-                        connection.held.push(Held::Text(detail));
+                        connection.hold_recent(Held::Text(detail));
                     }
                 }
             }
@@ -1354,6 +1393,7 @@ pub fn run(data: &[u8]) {
             }
             15 => {
                 if let Some(connection) = world.connection(&mut input) {
+                    connection.before_call();
                     let ctx = unsafe { sasl_auxprop_getctx(connection.conn) };
                     if !ctx.is_null() {
                         let array = unsafe { prop_get(ctx) };

@@ -27,7 +27,8 @@ impl Directives {
             .map(|(_, v)| v.as_slice())
     }
 
-    /// Every directive, in message order.
+    /// Every directive, in message order (the fuzz round trip's view).
+    #[cfg(feature = "fuzzing")]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.entries.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
     }
