@@ -1278,3 +1278,77 @@ fn callbacks_that_reenter_the_library() {
         );
     }
 }
+
+/// The "ok <case>" lines and the "code ..." lines of a run of a program that prints them.
+fn cases_and_codes(out: &Output, cases: &[&str]) -> Vec<String> {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success()
+            && cases
+                .iter()
+                .all(|c| stdout.lines().any(|l| l == format!("ok {c}"))),
+        "{}",
+        text(out)
+    );
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("code "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn server_fidelity_as_cyrus() {
+    // server_fidelity.c (issue 14): CANON_USER returning user@REALM for every mechanism,
+    // sasl_server_start's codes for filtered mechanisms, the store's options read at lookup
+    // time, PROXY_POLICY after every exchange with Cyrus's names, sasl_decode64's edge cases;
+    // and in a second run SASL_CB_VERIFYFILE over the configuration search path. Ours, then
+    // Cyrus's; the printed codes must be the same.
+    if !have("cc", &["--version"]) || !have_file("/usr/include/sasl/sasl.h") {
+        return;
+    }
+    let cases = [
+        "late-options",
+        "canon-realm",
+        "codes",
+        "proxy-policy",
+        "decode64",
+        "all",
+    ];
+    let dir = scratch("server-fidelity");
+    let run = |ours: bool| -> Vec<String> {
+        let side = if ours { "ours" } else { "cyrus" };
+        let program = dir.join(format!("server-fidelity-{side}"));
+        compile("server_fidelity.c", &program, ours, &[]);
+        let db = fresh_db(&format!("server-fidelity-{side}"));
+        let conf = dir.join(format!("conf-{side}"));
+        let _ = std::fs::remove_dir_all(&conf);
+        std::fs::create_dir_all(&conf).unwrap();
+        let envs = [
+            ("TEST_SASLDB", db.as_str()),
+            ("TEST_DIR", conf.to_str().unwrap()),
+        ];
+        let (mut main, mut verify) = if ours {
+            let mut main = Command::new(&program);
+            main.env("LD_LIBRARY_PATH", library_dir());
+            let mut verify = Command::new(&program);
+            verify.env("LD_LIBRARY_PATH", library_dir());
+            (main, verify)
+        } else {
+            (cyrus_command(&program), cyrus_command(&program))
+        };
+        verify.arg("verifyfile");
+        for (k, v) in envs {
+            main.env(k, v);
+            verify.env(k, v);
+        }
+        let (main, verify) = (main.output().unwrap(), verify.output().unwrap());
+        let mut codes = cases_and_codes(&main, &cases);
+        codes.extend(cases_and_codes(&verify, &["verifyfile", "all"]));
+        codes
+    };
+    let ours = run(true);
+    if have_file("/usr/lib/x86_64-linux-gnu/sasl2/libsasldb.so") {
+        assert_eq!(run(false), ours);
+    }
+}
