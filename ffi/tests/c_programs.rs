@@ -1352,3 +1352,38 @@ fn server_fidelity_as_cyrus() {
         assert_eq!(run(false), ours);
     }
 }
+
+#[test]
+fn anonymous_and_external_as_cyrus() {
+    // anon_external.c (issue 14): ANONYMOUS listed unless noanonymous, its trace logged, the
+    // user "anonymous"; EXTERNAL offered only with SASL_AUTH_EXTERNAL, authorising as it or as
+    // the identity the proxy policy allows, on both sides, again on the same connection, with
+    // the security flags filtering both. Ours, then Cyrus's (ANONYMOUS from
+    // libsasl2-modules); the printed codes must be the same.
+    if !have("cc", &["--version"]) || !have_file("/usr/include/sasl/sasl.h") {
+        return;
+    }
+    let cases = [
+        "anonymous",
+        "external-server",
+        "external-client",
+        "anonymous-client",
+        "pairs",
+        "all",
+    ];
+    let dir = scratch("anon-external");
+    let ours = dir.join("anon-external-ours");
+    compile("anon_external.c", &ours, true, &[]);
+    let db = fresh_db("anon-external-ours");
+    let our_codes = cases_and_codes(&run_ours(&ours, &[], &[("TEST_SASLDB", &db)]), &cases);
+    if have_file("/usr/lib/x86_64-linux-gnu/sasl2/libanonymous.so") {
+        let cyrus = dir.join("anon-external-cyrus");
+        compile("anon_external.c", &cyrus, false, &[]);
+        let db = fresh_db("anon-external-cyrus");
+        let out = cyrus_command(&cyrus)
+            .env("TEST_SASLDB", &db)
+            .output()
+            .unwrap();
+        assert_eq!(cases_and_codes(&out, &cases), our_codes);
+    }
+}
