@@ -403,7 +403,6 @@ pub(crate) struct ProxyPolicy {
     pub(crate) callback: Option<Callback>,
     pub(crate) conn: usize,
     pub(crate) user_realm: Option<String>,
-    pub(crate) fqdn: String,
     /// The callback's result code when it refused (`SASL_OK` otherwise): the exchange fails
     /// with it, as in Cyrus.
     pub(crate) status: Arc<AtomicI32>,
@@ -411,10 +410,10 @@ pub(crate) struct ProxyPolicy {
 
 impl ProxyPolicy {
     /// Calls the application's policy with the names as Cyrus passes them (`oparams.user`,
-    /// `oparams.authid`: the canonical names, with `@realm` only where Cyrus has one);
+    /// `oparams.authid`: the canonical names, the user realm appended to one without a realm);
     /// without a callback, Cyrus's default policy.
     fn ask(&self, requested: &str, identity: &Identity) -> bool {
-        let authid = crate::server::cyrus_authid(identity, self.user_realm.as_deref(), &self.fqdn);
+        let authid = crate::server::cyrus_authid(identity, self.user_realm.as_deref());
         let Some(cb) = self.callback else {
             return requested == authid;
         };
@@ -457,7 +456,7 @@ impl AuthorizationPolicy for ProxyPolicy {
     }
 
     fn authorize_self(&self, identity: &Identity) -> bool {
-        let own = crate::server::cyrus_authid(identity, self.user_realm.as_deref(), &self.fqdn);
+        let own = crate::server::cyrus_authid(identity, self.user_realm.as_deref());
         self.ask(&own, identity)
     }
 }

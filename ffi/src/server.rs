@@ -83,7 +83,6 @@ pub(crate) fn build_server_config(conn: &ServerSnapshot) -> Result<(ServerConfig
             callback: find_callback(&lists, SASL_CB_PROXY_POLICY),
             conn: conn.conn,
             user_realm: conn.user_realm.clone(),
-            fqdn: conn.fqdn.to_ascii_lowercase(),
             status: conn.policy_status.clone(),
         }));
     if let Some(realm) = &conn.user_realm {
@@ -248,13 +247,14 @@ pub unsafe extern "C" fn sasl_server_new(
     })
 }
 
-/// The authentication identity as Cyrus names it (`oparams.authid`): the canonical name,
-/// with `@realm` when the connection has a user realm or the name has a realm of its own.
-pub(crate) fn cyrus_authid(identity: &Identity, user_realm: Option<&str>, fqdn: &str) -> String {
-    if user_realm.is_some() || identity.realm != fqdn {
-        format!("{}@{}", identity.authcid, identity.realm)
-    } else {
-        identity.authcid.clone()
+/// The authentication identity as Cyrus names it (`oparams.authid`): the canonical name, with
+/// the user realm appended when it has no realm of its own.
+pub(crate) fn cyrus_authid(identity: &Identity, user_realm: Option<&str>) -> String {
+    match user_realm {
+        Some(realm) if !identity.canonical.contains('@') => {
+            format!("{}@{realm}", identity.canonical)
+        }
+        _ => identity.canonical.clone(),
     }
 }
 

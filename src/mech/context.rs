@@ -27,6 +27,9 @@ pub struct Identity {
     /// The authorization identity requested by the client, if it asked for one different
     /// from the authentication identity.
     pub authzid: Option<String>,
+    /// The authentication identity as canonicalized, before the realm was split off (`user`
+    /// or `user@realm`): the name Cyrus reports (`oparams.authid`).
+    pub canonical: String,
 }
 
 impl Identity {
@@ -255,13 +258,14 @@ impl ServerContext<'_> {
         // in that realm, whatever realm the mechanism was given, as Cyrus splits the
         // canonical name for every credential lookup.
         let (authcid, realm) = match realm {
-            Some(realm) if !name.contains('@') => (name, realm.to_owned()),
+            Some(realm) if !name.contains('@') => (name.clone(), realm.to_owned()),
             _ => self.settings.split_user(&name),
         };
         Ok(Identity {
             authcid,
             realm,
             authzid,
+            canonical: name,
         })
     }
 

@@ -55,10 +55,11 @@ static sasl_callback_t global_cbs[] = {
 
 /* The client: authname "bob", the password "pw-bob", the authzid in `client_authzid`. */
 static const char *client_authzid = "";
+static const char *client_authname = "bob";
 static int simple_cb(void *ctx, int id, const char **result, unsigned *len)
 {
     (void)ctx;
-    if (id == SASL_CB_AUTHNAME) *result = "bob";
+    if (id == SASL_CB_AUTHNAME) *result = client_authname;
     else if (id == SASL_CB_USER) *result = client_authzid;
     else return SASL_BADPARAM;
     if (len) *len = (unsigned)strlen(*result);
@@ -167,6 +168,14 @@ static void canon_realm(void)
         CHECK(r == SASL_OK, "canon-realm %s: %d (%s)", mechs[i], r, sasl_errstring(r, NULL, NULL));
         CHECK(strcmp(username, "bob@EXAMPLE.ORG") == 0, "canon-realm %s: SASL_USERNAME %s", mechs[i], username);
     }
+    /* A name with the server's own realm stays as it is in SASL_USERNAME (no CANON_USER). */
+    client_authname = "bob@mail.example.org";
+    for (i = 0; i < NMECHS; i++) {
+        if (strcmp(mechs[i], "DIGEST-MD5") == 0) continue; /* its username has no realm */
+        int r = exchange(mechs[i], NULL, NULL, username, sizeof username);
+        CHECK(r == SASL_OK && strcmp(username, "bob@mail.example.org") == 0, "explicit realm %s: %d %s", mechs[i], r, username);
+    }
+    client_authname = "bob";
     printf("ok canon-realm\n");
 }
 
