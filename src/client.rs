@@ -235,10 +235,10 @@ pub struct ClientSession {
     config: Arc<ClientConfig>,
     channel_binding: Option<ChannelBinding>,
     properties: SecurityProperties,
+    external_identity: Option<String>,
     state: State,
     server_offered_plus: bool,
     layer: Layer,
-    external_identity: Option<String>,
 }
 
 impl fmt::Debug for ClientSession {
@@ -256,10 +256,10 @@ impl ClientSession {
             config,
             channel_binding: None,
             properties: SecurityProperties::default(),
+            external_identity: None,
             state: State::Idle,
             server_offered_plus: false,
             layer: Layer::default(),
-            external_identity: None,
         }
     }
 
