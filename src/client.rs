@@ -234,6 +234,7 @@ pub struct ClientSession {
     config: Arc<ClientConfig>,
     channel_binding: Option<ChannelBinding>,
     properties: SecurityProperties,
+    external_identity: Option<String>,
     state: State,
     server_offered_plus: bool,
     layer: Layer,
@@ -254,6 +255,7 @@ impl ClientSession {
             config,
             channel_binding: None,
             properties: SecurityProperties::default(),
+            external_identity: None,
             state: State::Idle,
             server_offered_plus: false,
             layer: Layer::default(),
@@ -268,6 +270,12 @@ impl ClientSession {
     /// Sets the security requirements (the configured flags are added).
     pub fn set_security_properties(&mut self, properties: SecurityProperties) {
         self.properties = properties;
+    }
+
+    /// Sets the identity an external layer authenticated this client as (a TLS client
+    /// certificate); EXTERNAL is chosen only with one (Cyrus's `SASL_AUTH_EXTERNAL`).
+    pub fn set_external_identity(&mut self, identity: Option<String>) {
+        self.external_identity = identity;
     }
 
     /// The mechanism this client would pick from the server's list: the strongest one it
@@ -292,6 +300,7 @@ impl ClientSession {
                         None => !info.channel_binding,
                     }
                     && info.max_ssf >= self.properties.min_ssf
+                    && (info.name != mech::external::INFO.name || self.external_identity.is_some())
             })
             .ok_or_else(|| Error::NoMechanism(server_list.to_owned()))
     }

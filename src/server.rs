@@ -50,6 +50,15 @@ pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 pub trait AuthorizationPolicy: Send + Sync {
     /// Whether `identity.authcid`@`identity.realm` may act as `authzid`.
     fn authorize(&self, identity: &Identity, authzid: &str) -> bool;
+
+    /// Whether the authenticated user may log in as themselves: asked after every other
+    /// successful exchange (no authorization identity, or the user's own), as Cyrus asks its
+    /// `SASL_CB_PROXY_POLICY` callback, which applications use to record who logged in.
+    /// Default: yes.
+    fn authorize_self(&self, identity: &Identity) -> bool {
+        let _ = identity;
+        true
+    }
 }
 
 /// The default policy: a user may act only as themselves.
@@ -457,6 +466,7 @@ pub struct ServerSession {
     channel_binding: Option<ChannelBinding>,
     properties: SecurityProperties,
     external_ssf: u32,
+    external_identity: Option<String>,
     state: State,
     identity: Option<Identity>,
     attempted_user: Option<String>,
@@ -480,6 +490,7 @@ impl ServerSession {
             channel_binding: None,
             properties: SecurityProperties::default(),
             external_ssf: 0,
+            external_identity: None,
             state: State::Idle,
             identity: None,
             attempted_user: None,
@@ -513,6 +524,12 @@ impl ServerSession {
         self.external_ssf = ssf;
     }
 
+    /// Sets the identity an external layer authenticated (a TLS client certificate's subject,
+    /// a UNIX socket's peer); EXTERNAL is offered only with one (Cyrus's `SASL_AUTH_EXTERNAL`).
+    pub fn set_external_identity(&mut self, identity: Option<String>) {
+        self.external_identity = identity;
+    }
+
     fn required_flags(&self) -> SecurityFlags {
         let mut flags = self.config.flags | self.properties.flags;
         if self.external_ssf > 1 {
@@ -528,6 +545,7 @@ impl ServerSession {
                 None => !info.channel_binding,
             }
             && info.max_ssf.saturating_add(self.external_ssf) >= self.properties.min_ssf
+            && (info.name != mech::external::INFO.name || self.external_identity.is_some())
     }
 
     /// The mechanisms this session offers, in configured order.
@@ -614,6 +632,7 @@ impl ServerSession {
             channel_binding: self.channel_binding.as_ref(),
             properties: &self.properties,
             external_ssf: self.external_ssf,
+            external_identity: self.external_identity.as_deref(),
             plus_offered: self.channel_binding.is_some()
                 && self
                     .config
@@ -643,22 +662,32 @@ impl ServerSession {
             }
             Ok((info, _, ServerOutput::Success(success))) => {
                 let identity = success.identity;
-                if let Some(authzid) = &identity.authzid {
-                    let same = {
-                        let (user, realm) = self.config.split_user(authzid);
-                        user == identity.authcid && realm == identity.realm
-                    };
-                    if !same && !self.config.authorization.authorize(&identity, authzid) {
-                        self.config.log().log(
-                            LogLevel::Fail,
-                            &format!(
-                                "{}@{} may not act as {authzid}: requested identity not authenticated identity",
-                                identity.authcid, identity.realm
-                            ),
-                        );
-                        self.attempted_user = Some(authzid.clone());
-                        return self.fail(Error::AuthorizationFailed);
-                    }
+                let requested = identity.authzid.as_ref().filter(|authzid| {
+                    let (user, realm) = self.config.split_user(authzid);
+                    user != identity.authcid || realm != identity.realm
+                });
+                if requested.is_none() && !self.config.authorization.authorize_self(&identity) {
+                    self.config.log().log(
+                        LogLevel::Fail,
+                        &format!(
+                            "{}@{} may not log in: refused by the authorization policy",
+                            identity.authcid, identity.realm
+                        ),
+                    );
+                    return self.fail(Error::AuthorizationFailed);
+                }
+                if let Some(authzid) = requested
+                    && !self.config.authorization.authorize(&identity, authzid)
+                {
+                    self.config.log().log(
+                        LogLevel::Fail,
+                        &format!(
+                            "{}@{} may not act as {authzid}: requested identity not authenticated identity",
+                            identity.authcid, identity.realm
+                        ),
+                    );
+                    self.attempted_user = Some(authzid.clone());
+                    return self.fail(Error::AuthorizationFailed);
                 }
                 self.state = State::Done(info);
                 self.layer.set(success.layer);

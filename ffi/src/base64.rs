@@ -1,7 +1,7 @@
 //! `sasl_encode64` and `sasl_decode64`, with Cyrus's exact edge cases: the encoder always
 //! NUL-terminates and reports the length even when the buffer is too small; the decoder
 //! works in groups of four, returns `SASL_CONTINUE` on a trailing partial group, counts the
-//! NUL in `outmax`, and rejects whitespace.
+//! NUL in `outmax`, and rejects whitespace inside a group.
 
 use std::ffi::{c_char, c_int, c_uint};
 
@@ -63,80 +63,69 @@ pub struct Decoded {
     pub len: Option<usize>,
 }
 
-/// Decodes `input` into `out` (whose length is `outmax`, NUL included) as Cyrus does.
+/// Decodes `input` into `out` (whose length is `outmax`, NUL included) as Cyrus 2.1.28's
+/// `lib/saslutil.c` does, group by group: a group with a bad symbol, or any data after `=`
+/// padding, is `SASL_BADPROT`; output that would not leave room for the NUL is
+/// `SASL_BUFOVER`; 1 to 3 symbols left over (a partial group, or the trailing CRLF of a
+/// protocol line) are not looked at and make it `SASL_CONTINUE`, with the length of what was
+/// decoded (`SASL_BADPROT` after padding). Empty input is `SASL_OK` with length 0 even with
+/// `outmax` 0: Cyrus then writes its NUL one byte past the buffer, which is not done here.
 pub fn decode(input: &[u8], out: &mut [u8]) -> Decoded {
     let early = |status| Decoded { status, len: None };
     if input.first() == Some(&b'\r') {
         return early(SASL_FAIL);
     }
+    let outmax = out.len();
     let mut len = 0usize;
-    let mut push = |byte: u8, len: &mut usize| -> bool {
-        if let Some(slot) = out.get_mut(*len) {
-            *slot = byte;
+    let mut saw_equal = false;
+    let mut groups = input.chunks_exact(4);
+    for group in &mut groups {
+        if saw_equal {
+            return early(SASL_BADPROT);
         }
-        *len += 1;
-        *len < out.len()
-    };
-    let finish = |status, len: usize, out: &mut [u8]| {
-        if let Some(slot) = out.get_mut(len) {
-            *slot = 0;
-        }
-        Decoded {
-            status,
-            len: Some(len),
-        }
-    };
-    let mut groups = input.chunks(4).peekable();
-    while let Some(group) = groups.next() {
-        if group.len() < 4 {
-            // A partial group: check what is there, then ask for more.
-            let ok = group
-                .iter()
-                .enumerate()
-                .all(|(i, &c)| value(c).is_some() || (c == b'=' && i >= 2));
-            let status = if ok { SASL_CONTINUE } else { SASL_BADPROT };
-            if group.first() == Some(&b'=') {
-                // "=" alone: Cyrus reports a partial group.
-                return finish(SASL_CONTINUE, len, out);
-            }
-            return finish(status, len, out);
-        }
-        let symbols = [group[0], group[1], group[2], group[3]];
-        let (Some(a), Some(b)) = (value(symbols[0]), value(symbols[1])) else {
-            return finish(SASL_BADPROT, len, out);
+        let &[c0, c1, c2, c3] = group else {
+            return early(SASL_BADPROT);
         };
-        let c = value(symbols[2]);
-        let d = value(symbols[3]);
-        if c.is_none() && symbols[2] != b'=' || d.is_none() && symbols[3] != b'=' {
-            return finish(SASL_BADPROT, len, out);
+        let (Some(a), Some(b)) = (value(c0), value(c1)) else {
+            return early(SASL_BADPROT);
+        };
+        let (c, d) = (value(c2), value(c3));
+        if (c.is_none() && c2 != b'=') || (d.is_none() && c3 != b'=') {
+            return early(SASL_BADPROT);
         }
-        if c.is_none() && d.is_some() {
-            return finish(SASL_BADPROT, len, out);
+        if c2 == b'=' && c3 != b'=' {
+            return early(SASL_BADPROT);
         }
+        saw_equal = c2 == b'=' || c3 == b'=';
         let n = (a << 18) | (b << 12) | (c.unwrap_or(0) << 6) | d.unwrap_or(0);
         let [_, b0, b1, b2] = n.to_be_bytes();
-        let bytes = [b0, b1, b2];
-        let count = if c.is_none() {
-            1
-        } else if d.is_none() {
-            2
-        } else {
-            3
+        let count = match (c, d) {
+            (None, _) => 1,
+            (Some(_), None) => 2,
+            (Some(_), Some(_)) => 3,
         };
-        for &byte in bytes.iter().take(count) {
-            if !push(byte, &mut len) {
+        for &byte in [b0, b1, b2].iter().take(count) {
+            if let Some(slot) = out.get_mut(len) {
+                *slot = byte;
+            }
+            len += 1;
+            if len >= outmax {
                 return early(SASL_BUFOVER);
             }
         }
-        if count < 3 && groups.peek().is_some() {
-            // Data after padding.
-            return finish(SASL_BADPROT, len, out);
-        }
     }
-    if out.is_empty() {
-        return early(SASL_BUFOVER);
+    if let Some(slot) = out.get_mut(len) {
+        *slot = 0;
     }
-    finish(SASL_OK, len, out)
+    let status = match (groups.remainder().is_empty(), saw_equal) {
+        (true, _) => SASL_OK,
+        (false, true) => SASL_BADPROT,
+        (false, false) => SASL_CONTINUE,
+    };
+    Decoded {
+        status,
+        len: Some(len),
+    }
 }
 
 /// The body of the `ffi_base64` fuzz target and of its corpus replay test: the first byte is
@@ -278,6 +267,15 @@ mod tests {
         assert_eq!(dec("AAA", 10).0, SASL_CONTINUE);
         assert_eq!(dec("AAA", 10).1, Some(0));
         assert_eq!(dec("", 10).0, SASL_OK);
+        // An SMTP client's empty last line, decoded into no room at all.
+        assert_eq!(dec("", 0), (SASL_OK, Some(0), Vec::new()));
+        // A trailing CRLF or partial group: what came before, and SASL_CONTINUE.
+        let (s, l, o) = dec("Ym9i\r\n", 10);
+        assert_eq!((s, l, &o[..4]), (SASL_CONTINUE, Some(3), &b"bob\0"[..]));
+        assert_eq!(dec("Ym9iYg", 10).0, SASL_CONTINUE);
+        assert_eq!(dec("Ym9iYg", 10).1, Some(3));
+        assert_eq!(dec("Ym8=\r\n", 10).0, SASL_BADPROT);
+        assert_eq!(dec("Ym9i\r\nYm9i", 10).0, SASL_BADPROT);
         assert_eq!(dec("\rAAA", 10).0, SASL_FAIL);
         assert_eq!(dec("!!!!", 10).0, SASL_BADPROT);
         assert_eq!(dec("AA AA", 10).0, SASL_BADPROT);

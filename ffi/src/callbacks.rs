@@ -141,6 +141,8 @@ typed_procedures! {
     setpass: sasl_server_userdb_setpass_t = SASL_CB_SERVER_USERDB_SETPASS;
     /// `SASL_CB_CANON_USER`.
     canon_user: sasl_canon_user_t = SASL_CB_CANON_USER;
+    /// `SASL_CB_VERIFYFILE`.
+    verifyfile: sasl_verifyfile_t = SASL_CB_VERIFYFILE;
 }
 
 /// Finds the callback `id` in `lists`, first list first.
@@ -293,6 +295,10 @@ pub type sasl_getpath_t =
 pub type sasl_getconfpath_t =
     Option<unsafe extern "C" fn(context: *mut c_void, path: *mut *mut c_char) -> c_int>;
 
+/// `SASL_CB_VERIFYFILE` (`type` is a `sasl_verify_type_t`).
+pub type sasl_verifyfile_t =
+    Option<unsafe extern "C" fn(context: *mut c_void, file: *const c_char, kind: c_int) -> c_int>;
+
 /// `SASL_CB_USER`, `SASL_CB_AUTHNAME`, `SASL_CB_LANGUAGE`, `SASL_CB_CNONCE`.
 pub type sasl_getsimple_t = Option<
     unsafe extern "C" fn(
@@ -391,24 +397,31 @@ pub type sasl_canon_user_t = Option<
     ) -> c_int,
 >;
 
-/// The `SASL_CB_PROXY_POLICY` adapter; without the callback only the same user may be named.
+/// The `SASL_CB_PROXY_POLICY` adapter, asked after every successful exchange as Cyrus asks it;
+/// without the callback a user may act only as themselves (Cyrus's default policy).
 pub(crate) struct ProxyPolicy {
     pub(crate) callback: Option<Callback>,
     pub(crate) conn: usize,
     pub(crate) user_realm: Option<String>,
+    /// The callback's result code when it refused (`SASL_OK` otherwise): the exchange fails
+    /// with it, as in Cyrus.
+    pub(crate) status: Arc<AtomicI32>,
 }
 
-impl AuthorizationPolicy for ProxyPolicy {
-    fn authorize(&self, identity: &Identity, authzid: &str) -> bool {
+impl ProxyPolicy {
+    /// Calls the application's policy with the names as Cyrus passes them (`oparams.user`,
+    /// `oparams.authid`: the canonical names, the user realm appended to one without a realm);
+    /// without a callback, Cyrus's default policy.
+    fn ask(&self, requested: &str, identity: &Identity) -> bool {
+        let authid = crate::server::cyrus_authid(identity, self.user_realm.as_deref());
         let Some(cb) = self.callback else {
-            return false;
+            return requested == authid;
         };
-        let policy = cb.authorize();
-        let Some(policy) = policy else {
-            return false;
+        let Some(policy) = cb.authorize() else {
+            return requested == authid;
         };
-        let requested = cstring(authzid);
-        let auth = cstring(&format!("{}@{}", identity.authcid, identity.realm));
+        let requested = cstring(requested);
+        let auth = cstring(&authid);
         let realm = self.user_realm.as_deref().map(cstring);
         let realm_ptr = realm.as_ref().map_or(std::ptr::null(), |r| r.as_ptr());
         let len = |s: &CString| c_uint::try_from(s.as_bytes().len()).unwrap_or(0);
@@ -426,7 +439,25 @@ impl AuthorizationPolicy for ProxyPolicy {
                 std::ptr::null_mut(),
             )
         };
+        if status != SASL_OK {
+            self.status.store(status, Ordering::Relaxed);
+        }
         status == SASL_OK
+    }
+}
+
+impl AuthorizationPolicy for ProxyPolicy {
+    fn authorize(&self, identity: &Identity, authzid: &str) -> bool {
+        let requested = match &self.user_realm {
+            Some(realm) if !authzid.contains('@') => format!("{authzid}@{realm}"),
+            _ => authzid.to_owned(),
+        };
+        self.ask(&requested, identity)
+    }
+
+    fn authorize_self(&self, identity: &Identity) -> bool {
+        let own = crate::server::cyrus_authid(identity, self.user_realm.as_deref());
+        self.ask(&own, identity)
     }
 }
 

@@ -147,6 +147,10 @@ pub unsafe extern "C" fn sasl_client_start(
         let list = unsafe { opt_string(mechlist) }.unwrap_or_default();
         let props = conn.security_properties();
         let binding = conn.channel_binding.clone();
+        let external = conn
+            .auth_external
+            .as_ref()
+            .map(|id| id.to_string_lossy().into_owned());
         let service = conn.service.to_string_lossy().into_owned();
         let fqdn = conn.fqdn.to_string_lossy().into_owned();
         let callbacks = conn.callbacks.entries();
@@ -172,6 +176,7 @@ pub unsafe extern "C" fn sasl_client_start(
             let mut session = ClientSession::new(Arc::new(config));
             session.set_security_properties(props);
             session.set_channel_binding(binding.clone());
+            session.set_external_identity(external.clone());
             Ok(session)
         };
         // Choose first, so "no worthy mechanism" is reported before any prompting.

@@ -97,16 +97,11 @@ impl sasl_conn {
     /// The user name Cyrus reports for `identity`: the authzid if any, else the authcid, with
     /// `@realm` when the realm is not the default or `user_realm` is set.
     pub(crate) fn canonical_name(&self, identity: &Identity) -> String {
-        if let Some(authzid) = &identity.authzid {
-            return self.qualify(authzid);
-        }
-        let default_realm = self
-            .user_realm_str()
-            .unwrap_or_else(|| self.fqdn.to_string_lossy().into_owned());
-        if identity.realm != default_realm || self.user_realm.is_some() {
-            format!("{}@{}", identity.authcid, identity.realm)
-        } else {
-            identity.authcid.clone()
+        // Cyrus's oparams.user: the canonical name, with the user realm appended to a name
+        // without one.
+        match &identity.authzid {
+            Some(authzid) => self.qualify(authzid),
+            None => self.qualify(&identity.canonical),
         }
     }
 

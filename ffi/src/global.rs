@@ -20,13 +20,144 @@ pub struct ServerGlobal {
     pub callbacks: CallbackList,
     /// The configuration file's options.
     pub file: Config,
-    /// The credential store (opened lazily by the store itself).
+    /// The credential store: [`configured`](Self::configured), as the global callbacks and
+    /// the configuration file name it at each lookup.
     pub store: Arc<dyn Auxprop>,
+    /// The store behind [`store`](Self::store), whose opened stores connections share.
+    pub configured: Arc<ConfiguredStore>,
     /// The secret SCRAM derives fake and plaintext users' salts from (stable across
     /// processes: see [`server_secret`]).
     pub server_secret: Secret,
     /// What an unknown user costs, shared by every connection.
     pub decoys: Arc<puresasl::credentials::Decoys>,
+}
+
+impl ServerGlobal {
+    /// The credential store of a connection: as [`store`](Self::store), but with the
+    /// connection's GETOPT callback asked first.
+    pub fn connection_store(&self, callbacks: CallbackList) -> Arc<dyn Auxprop> {
+        Arc::new(self.configured.with_callbacks(callbacks))
+    }
+}
+
+/// The credential store that the options name when a lookup happens, not when the library
+/// was initialised: `auxprop_plugin`, `sasldb_path`, the `sql_*` options (see
+/// [`open_store`]) are read through GETOPT (the connection's, then the global one) and the
+/// configuration file at each lookup, as Cyrus reads them, since servers answer GETOPT from
+/// configuration they parse after `sasl_server_init`. The stores opened are kept and shared
+/// (by every connection) for as long as the options they were opened with stay the same.
+pub struct ConfiguredStore {
+    lists: Vec<CallbackList>,
+    file: Config,
+    log: CallbackLog,
+    opened: Arc<Mutex<Option<Opened>>>,
+}
+
+/// A store opened by [`ConfiguredStore`], with every option (and its value) read to open it.
+#[derive(Clone)]
+struct Opened {
+    options: Vec<(String, Option<String>)>,
+    store: Arc<dyn Auxprop>,
+}
+
+impl ConfiguredStore {
+    /// The store the global `callbacks` and `file` name; `log` reports what opening it says.
+    pub fn new(callbacks: CallbackList, file: Config, log: CallbackLog) -> Self {
+        ConfiguredStore {
+            lists: vec![callbacks],
+            file,
+            log,
+            opened: Arc::default(),
+        }
+    }
+
+    /// The same store with a connection's `callbacks` asked first (sharing what is opened).
+    pub fn with_callbacks(&self, callbacks: CallbackList) -> Self {
+        let mut lists = vec![callbacks];
+        lists.extend(self.lists.iter().copied());
+        let mut log = self.log.clone();
+        log.lists.clone_from(&lists);
+        ConfiguredStore {
+            lists,
+            file: self.file.clone(),
+            log,
+            opened: self.opened.clone(),
+        }
+    }
+
+    fn option(&self, name: &str) -> Option<String> {
+        let entries: Vec<Vec<Callback>> = self.lists.iter().map(|l| l.entries()).collect();
+        let lists: Vec<&[Callback]> = entries.iter().map(Vec::as_slice).collect();
+        crate::callbacks::option(&lists, Some(&self.file), name)
+    }
+
+    fn kept(&self) -> Option<Opened> {
+        self.opened
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// The store the options name now (GETOPT runs; no lock is held while it does).
+    pub fn current(&self) -> Arc<dyn Auxprop> {
+        if let Some(kept) = self.kept()
+            && kept
+                .options
+                .iter()
+                .all(|(name, value)| self.option(name) == *value)
+        {
+            return kept.store;
+        }
+        let read = Mutex::new(Vec::new());
+        let recording = |name: &str| {
+            let value = self.option(name);
+            read.lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push((name.to_owned(), value.clone()));
+            value
+        };
+        let store = open_store(&recording, &self.log);
+        let options = read
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *self
+            .opened
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Opened {
+            options,
+            store: store.clone(),
+        });
+        store
+    }
+
+    /// The store opened last, without asking the application (for code that must not call
+    /// it); the current one if none was opened yet.
+    pub fn opened(&self) -> Arc<dyn Auxprop> {
+        match self.kept() {
+            Some(kept) => kept.store,
+            None => self.current(),
+        }
+    }
+}
+
+impl Auxprop for ConfiguredStore {
+    fn lookup(&self, user: &str, realm: &str, property: &str) -> Result<Vec<Secret>, StoreError> {
+        self.current().lookup(user, realm, property)
+    }
+
+    fn store(
+        &self,
+        user: &str,
+        realm: &str,
+        property: &str,
+        values: &[Secret],
+    ) -> Result<(), StoreError> {
+        self.current().store(user, realm, property, values)
+    }
+
+    fn entries(&self) -> Result<Vec<puresasl::auxprop::Entry>, StoreError> {
+        self.current().entries()
+    }
 }
 
 /// The whole library state.

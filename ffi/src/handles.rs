@@ -76,6 +76,9 @@ pub(crate) struct ServerSide {
     /// The result code of a failed `SASL_CB_CANON_USER` call in the current exchange
     /// (`SASL_OK` if none failed): the exchange fails with that code, as in Cyrus.
     pub(crate) canon_status: Arc<AtomicI32>,
+    /// The result code of a refusing `SASL_CB_PROXY_POLICY` call in the current exchange
+    /// (`SASL_OK` if none refused): the exchange fails with that code, as in Cyrus.
+    pub(crate) policy_status: Arc<AtomicI32>,
 }
 
 pub(crate) struct ClientSide {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use puresasl::config::Config;
 
 use crate::callbacks::*;
+use crate::conn::cstring;
 use crate::consts::*;
 use crate::global::*;
 use crate::types::*;
@@ -41,15 +42,17 @@ pub unsafe extern "C" fn sasl_server_init(
         let file = match &appname {
             Some(appname) => {
                 let path = config_search_path(&callbacks, config_path.as_deref());
-                match Config::find(appname, &path) {
+                match find_config(appname, &path, &callbacks) {
                     Ok(file) => file.unwrap_or_default(),
-                    Err(error) => {
-                        CallbackLog {
-                            lists: vec![callback_list],
-                            log_level: SASL_LOG_ERR,
+                    Err((code, message)) => {
+                        if let Some(message) = message {
+                            CallbackLog {
+                                lists: vec![callback_list],
+                                log_level: SASL_LOG_ERR,
+                            }
+                            .log_error(&message);
                         }
-                        .log_error(&error.to_string());
-                        return SASL_CONFIGERR;
+                        return code;
                     }
                 }
             }
@@ -64,7 +67,12 @@ pub unsafe extern "C" fn sasl_server_init(
                 .unwrap_or(SASL_LOG_ERR),
         };
         crate::global::note_prefixed_options(&file, &log);
-        let store = crate::global::open_store(&lookup, &log);
+        // Opened at the first lookup, with the options as they are then.
+        let configured = Arc::new(crate::global::ConfiguredStore::new(
+            callback_list,
+            file.clone(),
+            log.clone(),
+        ));
         let server_secret = crate::global::server_secret(&lookup, &log);
         let mut state = global();
         if state.server.is_some() {
@@ -75,12 +83,60 @@ pub unsafe extern "C" fn sasl_server_init(
             appname: appname.map(|a| CString::new(a).unwrap_or_default()),
             callbacks: callback_list,
             file,
-            store,
+            store: configured.clone(),
+            configured,
             server_secret,
             decoys: Arc::default(),
         }));
         SASL_OK
     })
+}
+
+/// `sasl_verify_type_t`'s `SASL_VRFY_CONF` (the enum is declared in the header's preamble).
+const SASL_VRFY_CONF: c_int = 1;
+
+/// Finds `<appname>.conf` along the `:`-separated `search_path` as Cyrus's `load_config`
+/// does: each candidate (`<dir>/<appname>.conf`, an empty entry giving `/<appname>.conf`) is
+/// first offered to the application's `SASL_CB_VERIFYFILE` (`SASL_VRFY_CONF`), and one it
+/// refuses is skipped; the first accepted file that opens is read, the rest of the path is not
+/// looked at; a file that opens but does not parse is `SASL_CONFIGERR`. When no file is read,
+/// the result is Cyrus's: `Ok(None)`, unless the last candidate was refused, in which case
+/// the refusal's code fails `sasl_server_init` (so an application that refuses every
+/// configuration file gets its own code back).
+fn find_config(
+    appname: &str,
+    search_path: &str,
+    callbacks: &[Callback],
+) -> Result<Option<Config>, (c_int, Option<String>)> {
+    let verify = find_callback(&[callbacks], SASL_CB_VERIFYFILE);
+    let mut last = SASL_CONTINUE;
+    for directory in search_path.split(':') {
+        let candidate = format!("{directory}/{appname}.conf");
+        last = match verify.and_then(|cb| cb.verifyfile().map(|proc_| (cb, proc_))) {
+            Some((cb, verifyfile)) => {
+                let name = cstring(&candidate);
+                // SAFETY: a NUL-terminated path and the application's context; the callback
+                // may call back into the library (no lock is held here).
+                unsafe { verifyfile(cb.context, name.as_ptr(), SASL_VRFY_CONF) }
+            }
+            None => SASL_OK,
+        };
+        if last != SASL_OK {
+            continue;
+        }
+        let path = std::path::Path::new(&candidate);
+        if std::fs::File::open(path).is_err() {
+            last = SASL_CONTINUE;
+            continue;
+        }
+        return Config::read(path)
+            .map(Some)
+            .map_err(|error| (SASL_CONFIGERR, Some(error.to_string())));
+    }
+    match last {
+        SASL_OK | SASL_CONTINUE => Ok(None),
+        code => Err((code, None)),
+    }
 }
 
 impl CallbackLog {

@@ -44,6 +44,11 @@ pub unsafe extern "C" fn sasl_listmech(
             Side::Server(side) => {
                 let mut session = ServerSession::new(side.config.clone());
                 session.set_security_properties(conn.security_properties());
+                session.set_external_identity(
+                    conn.auth_external
+                        .as_ref()
+                        .map(|id| id.to_string_lossy().into_owned()),
+                );
                 session.set_external_ssf(conn.external_ssf);
                 session.set_channel_binding(conn.channel_binding.clone());
                 session.mechanisms()

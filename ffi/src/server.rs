@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use puresasl::crypt::PasswordFormat;
 use puresasl::pwcheck::{Chain, Settings};
 use puresasl::server::ServerConfigBuilder;
-use puresasl::{Error, NameKind, ServerConfig, ServerSession, ServerStep, unstable};
+use puresasl::{Error, Identity, NameKind, ServerConfig, ServerSession, ServerStep, unstable};
 
 use crate::callbacks::*;
 use crate::conn::*;
@@ -31,6 +31,7 @@ pub(crate) struct ServerSnapshot {
     pub(crate) user_realm: Option<String>,
     pub(crate) callbacks: CallbackList,
     pub(crate) canon_status: Arc<AtomicI32>,
+    pub(crate) policy_status: Arc<AtomicI32>,
     pub(crate) global: Arc<ServerGlobal>,
 }
 
@@ -47,6 +48,7 @@ impl ServerSnapshot {
             user_realm: conn.user_realm_str(),
             callbacks: conn.callbacks,
             canon_status: side.canon_status.clone(),
+            policy_status: side.policy_status.clone(),
             global: side.global.clone(),
         })
     }
@@ -64,8 +66,10 @@ pub(crate) fn build_server_config(conn: &ServerSnapshot) -> Result<(ServerConfig
     let log_level = opt("log_level")
         .and_then(|v| v.trim().parse::<c_int>().ok())
         .unwrap_or(SASL_LOG_ERR);
+    // The options naming the store are read at each lookup, with this connection's GETOPT.
+    let store = global.connection_store(conn.callbacks);
     let mut builder: ServerConfigBuilder = ServerConfig::builder(&service, &conn.fqdn)
-        .store(global.store.clone())
+        .store(store.clone())
         .server_secret(global.server_secret.duplicate())
         .decoys(global.decoys.clone())
         // Cyrus's DIGEST-MD5 accepts a digest-uri naming any host (clients that connect
@@ -79,6 +83,7 @@ pub(crate) fn build_server_config(conn: &ServerSnapshot) -> Result<(ServerConfig
             callback: find_callback(&lists, SASL_CB_PROXY_POLICY),
             conn: conn.conn,
             user_realm: conn.user_realm.clone(),
+            status: conn.policy_status.clone(),
         }));
     if let Some(realm) = &conn.user_realm {
         builder = builder.user_realm(realm);
@@ -122,12 +127,7 @@ pub(crate) fn build_server_config(conn: &ServerSnapshot) -> Result<(ServerConfig
         lists: vec![conn.callbacks, global.callbacks],
         log_level,
     });
-    let mut settings = Settings::new(
-        global.store.clone(),
-        &service,
-        conn.user_realm.as_deref(),
-        &conn.fqdn,
-    );
+    let mut settings = Settings::new(store, &service, conn.user_realm.as_deref(), &conn.fqdn);
     settings.decoys = global.decoys.clone();
     settings.saslauthd_path = opt("saslauthd_path").map(PathBuf::from);
     // Cyrus's documentation also spells it without the d.
@@ -223,6 +223,7 @@ pub unsafe extern "C" fn sasl_server_new(
                 sent_last: false,
                 auxprop_only: true,
                 canon_status: Arc::new(AtomicI32::new(SASL_OK)),
+                policy_status: Arc::new(AtomicI32::new(SASL_OK)),
             })),
         ));
         conn.user_realm = realm.filter(|r| !r.is_empty()).map(|r| cstring(&r));
@@ -244,6 +245,17 @@ pub unsafe extern "C" fn sasl_server_new(
         unsafe { *pconn = Box::into_raw(conn) };
         SASL_OK
     })
+}
+
+/// The authentication identity as Cyrus names it (`oparams.authid`): the canonical name, with
+/// the user realm appended when it has no realm of its own.
+pub(crate) fn cyrus_authid(identity: &Identity, user_realm: Option<&str>) -> String {
+    match user_realm {
+        Some(realm) if !identity.canonical.contains('@') => {
+            format!("{}@{realm}", identity.canonical)
+        }
+        _ => identity.canonical.clone(),
+    }
 }
 
 pub(crate) fn hostname() -> String {
@@ -318,6 +330,10 @@ pub(crate) unsafe fn server_result(
                 if canon_status != SASL_OK {
                     return conn.error(canon_status, "canon_user callback failed");
                 }
+                let policy_status = side.policy_status.load(Ordering::Relaxed);
+                if policy_status != SASL_OK {
+                    return conn.error(policy_status, "proxy policy callback refused");
+                }
                 // Cyrus tells the application (not the peer) that the user does not exist.
                 if error == Error::AuthenticationFailed
                     && side.auxprop_only
@@ -338,10 +354,12 @@ pub(crate) unsafe fn server_result(
 }
 
 /// Whether the store holds any credential of `user` (a store that fails counts as knowing
-/// the user: the failure, not the name, is what the log should show).
+/// the user: the failure, not the name, is what the log should show). The store the exchange
+/// just used: the application is not asked for options here.
 pub(crate) fn user_known(global: &ServerGlobal, config: &ServerConfig, user: &str) -> bool {
     let (name, realm) = config.split_user(user);
-    puresasl::credentials::CredentialView::new(global.store.as_ref(), &name, &realm)
+    let store = global.configured.opened();
+    puresasl::credentials::CredentialView::new(store.as_ref(), &name, &realm)
         .exists()
         .unwrap_or(true)
 }
@@ -380,6 +398,10 @@ pub unsafe extern "C" fn sasl_server_start(
         let props = conn.security_properties();
         let binding = conn.channel_binding.clone();
         let external_ssf = conn.external_ssf;
+        let external = conn
+            .auth_external
+            .as_ref()
+            .map(|id| id.to_string_lossy().into_owned());
         let Side::Server(side) = &mut conn.side else {
             return conn.error(SASL_BADPARAM, "not a server connection");
         };
@@ -387,9 +409,16 @@ pub unsafe extern "C" fn sasl_server_start(
         session.set_security_properties(props);
         session.set_external_ssf(external_ssf);
         session.set_channel_binding(binding);
+        session.set_external_identity(external.clone());
+        if let Some((code, message)) = refusal(&session, &mech, external_ssf) {
+            side.session = None;
+            side.outcome = Outcome::Failed;
+            return conn.error(code, &message);
+        }
         side.session = None;
         side.sent_last = false;
         side.canon_status.store(SASL_OK, Ordering::Relaxed);
+        side.policy_status.store(SASL_OK, Ordering::Relaxed);
         // The exchange calls the application (CANON_USER, PROXY_POLICY, CHECKPASS, LOG), which
         // may call back into the library on this connection: no reference to it is held.
         let result = session.start(&mech, initial);
@@ -397,9 +426,71 @@ pub unsafe extern "C" fn sasl_server_start(
         if let Side::Server(side) = &mut conn.side {
             side.session = Some(session);
         }
+        // Cyrus's EXTERNAL refuses an external identity "anonymous" under noanonymous with
+        // SASL_NOAUTHZ (not the policy's SASL_BADAUTH).
+        if result == Err(Error::AuthorizationFailed)
+            && mech.eq_ignore_ascii_case("EXTERNAL")
+            && external.as_deref() == Some("anonymous")
+            && props.flags.contains(puresasl::SecurityFlags::NOANONYMOUS)
+        {
+            if let Side::Server(side) = &mut conn.side {
+                side.outcome = Outcome::Failed;
+            }
+            return conn.error(SASL_NOAUTHZ, "anonymous login not allowed");
+        }
         // SAFETY: out-pointers NULL or writable.
         unsafe { server_result(conn, result, serverout, serveroutlen) }
     })
+}
+
+/// Why `sasl_server_start` refuses `name`, with Cyrus's codes (`lib/server.c`,
+/// `mech_permitted`): `SASL_NOMECH` for a mechanism not in `mech_list` (or unknown),
+/// `SASL_TOOWEAK` for one whose security layer (with the external one) is below `min_ssf`,
+/// `SASL_ENCRYPT` for one that `noplaintext` excludes, `SASL_NOMECH` for any other missing
+/// flag or an unavailable mechanism (EXTERNAL without `SASL_AUTH_EXTERNAL`). `None` if the
+/// session offers it.
+fn refusal(session: &ServerSession, name: &str, external_ssf: u32) -> Option<(c_int, String)> {
+    if session
+        .mechanisms()
+        .iter()
+        .any(|offered| offered.eq_ignore_ascii_case(name))
+    {
+        return None;
+    }
+    let base = name
+        .get(..name.len().saturating_sub(5))
+        .filter(|_| name.to_ascii_uppercase().ends_with("-PLUS"))
+        .unwrap_or(name);
+    let listed = session
+        .config()
+        .mechanism_names()
+        .iter()
+        .any(|listed| listed.eq_ignore_ascii_case(base));
+    let Some(info) = unstable::find(name).filter(|_| listed) else {
+        return Some((SASL_NOMECH, format!("Couldn't find mech {name}")));
+    };
+    let props = session.security_properties();
+    if info.max_ssf.saturating_add(external_ssf) < props.min_ssf {
+        return Some((SASL_TOOWEAK, format!("mech {} is too weak", info.name)));
+    }
+    let mut required = props.flags.bits();
+    if props.min_ssf <= external_ssf && external_ssf > 1 {
+        required &= !SASL_SEC_NOPLAINTEXT;
+    }
+    let missing = required & !info.provides.bits() & !SASL_SEC_PASS_CREDENTIALS;
+    if missing & SASL_SEC_NOPLAINTEXT != 0 {
+        return Some((
+            SASL_ENCRYPT,
+            "security flags do not match required".to_owned(),
+        ));
+    }
+    if missing != 0 {
+        return Some((
+            SASL_NOMECH,
+            "security flags do not match required".to_owned(),
+        ));
+    }
+    Some((SASL_NOMECH, format!("mech {} is not available", info.name)))
 }
 
 /// Continues a server exchange with the client's answer.

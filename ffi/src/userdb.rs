@@ -102,8 +102,10 @@ pub unsafe extern "C" fn sasl_user_exists(
         if let Some(r) = realm_arg.filter(|_| !user.contains('@')) {
             realm = r;
         }
+        // The store may ask GETOPT for its options: the connection is reached after it.
+        let exists = CredentialView::new(parts.global.store.as_ref(), &name, &realm).exists();
         let conn = conn!(conn_ptr);
-        match CredentialView::new(parts.global.store.as_ref(), &name, &realm).exists() {
+        match exists {
             Ok(true) => SASL_OK,
             Ok(false) => conn.error(SASL_NOUSER, "user not found"),
             Err(error) => conn.error(SASL_FAIL, format!("credential store: {error}")),
@@ -149,7 +151,9 @@ pub unsafe extern "C" fn sasl_setpass(
         if disable {
             return match puresasl::credentials::delete_user(store, &name, &realm) {
                 Ok(()) => SASL_OK,
-                Err(error) => conn.error(SASL_FAIL, format!("could not delete user: {error}")),
+                Err(error) => {
+                    conn!(conn_ptr).error(SASL_FAIL, format!("could not delete user: {error}"))
+                }
             };
         }
         // SAFETY: passlen readable bytes.

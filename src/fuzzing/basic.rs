@@ -145,6 +145,58 @@ fn client_on(mechanism: &str, data: &[u8], expected: impl Fn(&[u8], usize) -> Op
     }
 }
 
+/// ANONYMOUS and EXTERNAL servers (the external identity is [`USER`](super::USER)): never
+/// panic; ANONYMOUS only ever yields `anonymous`; EXTERNAL only ever the external identity
+/// acting as itself (the default policy refuses any other authorization identity); a
+/// finished or failed session refuses further steps.
+pub fn single_message_servers(data: &[u8]) {
+    use crate::server::ServerStep;
+    let initial = data.first().is_some_and(|b| b & 1 == 1);
+    let inputs = messages(data.get(1..).unwrap_or_default(), 3);
+    for mechanism in ["ANONYMOUS", "EXTERNAL"] {
+        let mut session = server(mechanism);
+        session.set_external_identity(Some(super::USER.to_owned()));
+        let mut next = inputs.iter().copied();
+        let first = if initial { next.next() } else { None };
+        let mut reply = session.start(mechanism, first);
+        loop {
+            match reply {
+                Ok(ServerStep::Continue(_)) => match next.next() {
+                    Some(message) => reply = session.step(message),
+                    None => break,
+                },
+                Ok(ServerStep::Done { identity, .. }) => {
+                    let expected = if mechanism == "ANONYMOUS" {
+                        crate::mech::anonymous::ANONYMOUS_USER
+                    } else {
+                        super::USER
+                    };
+                    assert_eq!(
+                        identity.authcid, expected,
+                        "{mechanism} authenticated someone else"
+                    );
+                    assert!(
+                        identity.authzid.is_none() || identity.username() == super::USER,
+                        "{mechanism} granted another identity"
+                    );
+                    assert!(
+                        session.step(b"").is_err(),
+                        "a finished session must refuse steps"
+                    );
+                    break;
+                }
+                Err(_) => {
+                    assert!(
+                        session.step(b"x").is_err(),
+                        "a failed session must stay failed"
+                    );
+                    break;
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

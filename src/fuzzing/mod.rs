@@ -33,6 +33,7 @@ pub const TARGETS: &[Target] = &[
     ("cram_md5_server", basic::cram_md5_server),
     ("cram_md5_client", basic::cram_md5_client),
     ("basic_clients", basic::basic_clients),
+    ("single_message_servers", basic::single_message_servers),
     ("digest_md5_server", digest_md5::digest_md5_server),
     ("digest_md5_client", digest_md5::digest_md5_client),
     ("digest_md5_parse", digest_md5::digest_md5_parse),

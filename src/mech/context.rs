@@ -27,6 +27,9 @@ pub struct Identity {
     /// The authorization identity requested by the client, if it asked for one different
     /// from the authentication identity.
     pub authzid: Option<String>,
+    /// The authentication identity as canonicalized, before the realm was split off (`user`
+    /// or `user@realm`): the name Cyrus reports (`oparams.authid`).
+    pub canonical: String,
 }
 
 impl Identity {
@@ -177,6 +180,8 @@ pub(crate) struct ServerContext<'a> {
     pub channel_binding: Option<&'a ChannelBinding>,
     pub properties: &'a SecurityProperties,
     pub external_ssf: u32,
+    /// The identity an external layer authenticated (EXTERNAL), if the application set one.
+    pub external_identity: Option<&'a str>,
     /// Whether the client could have used a `-PLUS` mechanism (for SCRAM's `y` flag).
     pub plus_offered: bool,
     pub(crate) attempted_user: Option<String>,
@@ -230,7 +235,8 @@ impl ServerContext<'_> {
     }
 
     /// As [`identity`](Self::identity), but with the realm given apart (DIGEST-MD5's
-    /// `realm` directive) when `realm` is `Some`: the name is then not split at `@`.
+    /// `realm` directive) when `realm` is `Some`: the name is then split at `@` only if its
+    /// canonical form has one.
     pub fn identity_in_realm(
         &mut self,
         authcid: &str,
@@ -248,14 +254,18 @@ impl ServerContext<'_> {
         };
         let name = self.canonicalize(authcid, kind)?;
         self.note_user(&name);
+        // A canonical name with `@realm` (a CANON_USER that appends the domain) is looked up
+        // in that realm, whatever realm the mechanism was given, as Cyrus splits the
+        // canonical name for every credential lookup.
         let (authcid, realm) = match realm {
-            Some(realm) => (name, realm.to_owned()),
-            None => self.settings.split_user(&name),
+            Some(realm) if !name.contains('@') => (name.clone(), realm.to_owned()),
+            _ => self.settings.split_user(&name),
         };
         Ok(Identity {
             authcid,
             realm,
             authzid,
+            canonical: name,
         })
     }
 

@@ -6,9 +6,11 @@
 //! realm rules, randomness, log), the client side a `ClientContext` (credentials,
 //! randomness).
 
+pub(crate) mod anonymous;
 pub(crate) mod context;
 pub(crate) mod cram_md5;
 pub(crate) mod digest_md5;
+pub(crate) mod external;
 pub(crate) mod login;
 pub(crate) mod plain;
 pub(crate) mod scram;
@@ -76,7 +78,10 @@ impl MechanismInfo {
 }
 
 /// Every mechanism this crate implements, strongest first: the order a client prefers them
-/// in, and the default order a server lists them in.
+/// in, and the default order a server lists them in. The order is Cyrus's client preference
+/// (`lib/client.c`'s `mech_compare`: `noanonymous`, then `noplaintext`, `mutual_auth`,
+/// `noactive`, `nodictionary`), so EXTERNAL comes after DIGEST-MD5 and before CRAM-MD5, and
+/// ANONYMOUS last.
 pub static MECHANISMS: &[MechanismInfo] = &[
     scram::SHA512_PLUS,
     scram::SHA512,
@@ -89,9 +94,11 @@ pub static MECHANISMS: &[MechanismInfo] = &[
     scram::SHA1_PLUS,
     scram::SHA1,
     digest_md5::INFO,
+    external::INFO,
     cram_md5::INFO,
     plain::INFO,
     login::INFO,
+    anonymous::INFO,
 ];
 
 /// The mechanism called `name` (case-insensitive).

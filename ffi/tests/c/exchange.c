@@ -283,7 +283,8 @@ int main(void)
     }
     sasl_dispose(&conn);
     for (m = mechs; m && *m; m++) {
-        if (strstr(*m, "-PLUS")) continue;
+        /* ANONYMOUS has no password to get wrong: anon_external.c tests it. */
+        if (strstr(*m, "-PLUS") || strcmp(*m, "ANONYMOUS") == 0) continue;
         client_pass = "pw2";
         r = exchange(*m, 0, 0, &user);
         CHECK(r == SASL_OK, "%s good password: %d (%s)", *m, r, log_buf);

@@ -1,0 +1,159 @@
+//! ANONYMOUS (RFC 4505): one client message, optional trace information, no credentials.
+//!
+//! Server states: `Start` → (`ExpectTrace` if no initial response) → done. The trace is
+//! logged (at most 255 characters, as Cyrus's `plugins/anonymous.c` logs it) and has no
+//! other meaning: the identity is always `anonymous`, canonicalized as any other name.
+//! Client states: `Start` → `Sent`; the trace is the authentication identity of the
+//! credential source when it has one (Cyrus's C client sends `SASL_CB_AUTHNAME`'s value
+//! this way), else empty.
+//!
+//! The mechanism provides only `noplaintext`: `noanonymous` (Postfix's default) removes it.
+
+use crate::error::{Error, ProtocolError};
+use crate::log::LogLevel;
+use crate::mech::context::{ClientContext, ServerContext};
+use crate::mech::{
+    ClientMechanism, ClientOutput, InitialResponse, MechanismInfo, ServerMechanism, ServerOutput,
+    Success,
+};
+use crate::security::SecurityFlags;
+
+pub(crate) const INFO: MechanismInfo = MechanismInfo {
+    name: "ANONYMOUS",
+    provides: SecurityFlags::NOPLAINTEXT,
+    max_ssf: 0,
+    initial_response: InitialResponse::Required,
+    channel_binding: false,
+    new_server: || Box::new(AnonymousServer::default()),
+    new_client: || Box::new(AnonymousClient::default()),
+};
+
+/// The identity every anonymous client gets.
+pub const ANONYMOUS_USER: &str = "anonymous";
+
+/// RFC 4505's limit on the trace (`1*255TCHAR`); longer traces are accepted, as Cyrus
+/// accepts them, and cut here for the log.
+const TRACE_CHARS: usize = 255;
+
+/// The trace as it goes to the log: at most [`TRACE_CHARS`] characters, invalid UTF-8 replaced
+/// and control characters escaped, so a peer cannot forge log lines.
+pub(crate) fn printable_trace(trace: &[u8]) -> String {
+    String::from_utf8_lossy(trace)
+        .chars()
+        .take(TRACE_CHARS)
+        .flat_map(char::escape_default)
+        .collect()
+}
+
+#[derive(Default)]
+enum ServerState {
+    #[default]
+    Start,
+    ExpectTrace,
+    Finished,
+}
+
+#[derive(Default)]
+pub(crate) struct AnonymousServer {
+    state: ServerState,
+}
+
+impl AnonymousServer {
+    fn accept(ctx: &mut ServerContext<'_>, trace: &[u8]) -> Result<ServerOutput, Error> {
+        ctx.log(
+            LogLevel::Note,
+            &format!("ANONYMOUS login: \"{}\"", printable_trace(trace)),
+        );
+        let identity = ctx.identity(ANONYMOUS_USER, None)?;
+        Ok(ServerOutput::Success(Success {
+            identity,
+            additional_data: None,
+            layer: None,
+        }))
+    }
+}
+
+impl ServerMechanism for AnonymousServer {
+    fn start(
+        &mut self,
+        ctx: &mut ServerContext<'_>,
+        initial: Option<&[u8]>,
+    ) -> Result<ServerOutput, Error> {
+        match (
+            std::mem::replace(&mut self.state, ServerState::Finished),
+            initial,
+        ) {
+            (ServerState::Start, Some(trace)) => Self::accept(ctx, trace),
+            (ServerState::Start, None) => {
+                self.state = ServerState::ExpectTrace;
+                Ok(ServerOutput::Challenge(Vec::new()))
+            }
+            _ => Err(ProtocolError::UnexpectedMessage.into()),
+        }
+    }
+
+    fn step(
+        &mut self,
+        ctx: &mut ServerContext<'_>,
+        response: &[u8],
+    ) -> Result<ServerOutput, Error> {
+        match std::mem::replace(&mut self.state, ServerState::Finished) {
+            ServerState::ExpectTrace => Self::accept(ctx, response),
+            _ => Err(ProtocolError::UnexpectedMessage.into()),
+        }
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct AnonymousClient {
+    trace: Option<Vec<u8>>,
+}
+
+impl ClientMechanism for AnonymousClient {
+    fn start(&mut self, ctx: &mut ClientContext<'_>) -> Result<Option<Vec<u8>>, Error> {
+        let trace = ctx
+            .settings
+            .credentials
+            .authcid()
+            .unwrap_or_default()
+            .into_bytes();
+        self.trace = Some(trace.clone());
+        Ok(Some(trace))
+    }
+
+    fn done_after_initial_response(&self) -> bool {
+        true
+    }
+
+    /// Answers a server that did not take the initial response and sent an empty
+    /// challenge instead.
+    fn step(
+        &mut self,
+        _ctx: &mut ClientContext<'_>,
+        challenge: &[u8],
+    ) -> Result<ClientOutput, Error> {
+        match self.trace.take_if(|_| challenge.is_empty()) {
+            Some(trace) => Ok(ClientOutput::Done {
+                response: Some(trace),
+                layer: None,
+            }),
+            None => Err(ProtocolError::UnexpectedMessage.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trace_is_cut_and_escaped_for_the_log() {
+        assert_eq!(printable_trace(b"sirhc"), "sirhc");
+        assert_eq!(
+            printable_trace(b"a\nforged: line\"\x01"),
+            "a\\nforged: line\\\"\\u{1}"
+        );
+        assert_eq!(printable_trace(&[b'x'; 300]).len(), TRACE_CHARS);
+        assert_eq!(printable_trace(b"\xff"), "\\u{fffd}");
+    }
+}
