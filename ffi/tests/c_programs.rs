@@ -1278,3 +1278,59 @@ fn callbacks_that_reenter_the_library() {
         );
     }
 }
+
+/// The lines `client_interact.c` prints, as Cyrus 2.1.28 prints them (issue 14).
+const CLIENT_INTERACT_LINES: &[&str] = &[
+    r"plain: start=2 mech=PLAIN [USER AUTHNAME PASS] start=0 mech=PLAIN out=\x00tim\x00tanstaaftanstaaf username=tim",
+    r"plain-authzid: start=2 mech=PLAIN [USER AUTHNAME PASS] start=0 mech=PLAIN out=boss\x00tim\x00tanstaaftanstaaf username=boss",
+    r"scram: start=2 mech=SCRAM-SHA-1 [USER AUTHNAME PASS] start=1 mech=SCRAM-SHA-1 out=n,,n=tim",
+    r"cram: start=1 mech=CRAM-MD5 out=NULL step=2 [AUTHNAME PASS] step=0 out=tim ",
+    r"cram-same-input: start=1 mech=CRAM-MD5 step=2 [AUTHNAME PASS] step=0 out=tim b913a602c7eda7a495b4e6e7334d3890",
+    r"login: start=1 mech=LOGIN out=NULL step=2 [AUTHNAME] step=1 out=tim step=2 [PASS] step=0 out=tanstaaftanstaaf",
+    r#"digest-two-realms: start=1 mech=DIGEST-MD5 out=NULL step=2 [USER AUTHNAME PASS] step=1 username="tim" realm="mail.example.org""#,
+    r#"digest-no-realm: start=1 mech=DIGEST-MD5 step=2 [USER AUTHNAME PASS] step=1 username="tim" realm="mail.example.org""#,
+    r#"digest-one-realm-listed: start=1 mech=DIGEST-MD5 step=2 [USER AUTHNAME PASS] step=1 username="tim" realm="a.example""#,
+    r#"digest-two-realms-listed: start=1 mech=DIGEST-MD5 step=2 [USER AUTHNAME PASS GETREALM] step=1 username="tim" realm="b.example""#,
+    r"failing-callback: start=-1 mech=PLAIN",
+    r"nomech: start=-4 mech=unset detail-ok",
+    r"external-ssf: start=-4 mech=unset start=2 mech=PLAIN [USER AUTHNAME PASS] start=0 mech=PLAIN out=\x00tim\x00tanstaaftanstaaf",
+    r"no-password: start=-4 mech=unset detail-ok",
+    r"default-authname: start=0 mech=PLAIN out=\x00envuser\x00pw username=envuser",
+    r"prompt-user-only: start=2 mech=PLAIN [USER] start=0 mech=PLAIN out=boss\x00envuser\x00pw username=boss",
+];
+
+#[test]
+fn client_interaction_as_cyrus() {
+    // client_interact.c: SASL_INTERACT from the global callback list, answers through
+    // sasl_client_start again or sasl_client_step (NULL or the same challenge), prompts only
+    // when the mechanism needs them (DIGEST-MD5's realm only when offered and listed), *mech
+    // on failure, SASL_USERNAME after start, an external SSF lifting noplaintext, and "No
+    // worthy mechs found". The same lines from our library and from Cyrus's.
+    if !have("cc", &["--version"]) || !have_file("/usr/include/sasl/sasl.h") {
+        return;
+    }
+    let dir = scratch("client_interact");
+    let run = |ours: bool| -> Vec<String> {
+        let program = dir.join(if ours { "ci-ours" } else { "ci-cyrus" });
+        compile("client_interact.c", &program, ours, &[]);
+        let mut lines = Vec::new();
+        for mode in ["global", "none"] {
+            let mut command = cyrus_command(&program);
+            if ours {
+                command.env("LD_LIBRARY_PATH", library_dir());
+            }
+            let out = command.arg(mode).env("USER", "envuser").output().unwrap();
+            assert!(out.status.success(), "ours={ours} {mode}: {}", text(&out));
+            lines.extend(
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .map(str::to_owned),
+            );
+        }
+        lines
+    };
+    assert_eq!(run(true), CLIENT_INTERACT_LINES, "our library");
+    if have_file("/usr/lib/x86_64-linux-gnu/sasl2/libplain.so") {
+        assert_eq!(run(false), CLIENT_INTERACT_LINES, "Cyrus's library");
+    }
+}
