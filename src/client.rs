@@ -458,17 +458,20 @@ impl ClientSession {
         self.layer.ssf()
     }
 
-    /// The most plaintext bytes one [`encode`](Self::encode) call may take.
+    /// The most plaintext bytes one security-layer packet carries (Cyrus's `SASL_MAXOUTBUF`);
+    /// [`encode`](Self::encode) splits longer data into several packets.
     pub fn max_outbuf(&self) -> u32 {
         self.layer.max_outbuf(self.properties.max_buf_size)
     }
 
-    /// Protects outgoing application data with the negotiated layer (a copy if none).
+    /// Protects outgoing application data with the negotiated layer (a copy if none), in as
+    /// many packets as its length needs.
     pub fn encode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
         self.layer.encode(data)
     }
 
-    /// Unwraps incoming application data with the negotiated layer (a copy if none).
+    /// Unwraps incoming application data with the negotiated layer (a copy if none). The
+    /// input may end inside a packet (the rest is awaited) or hold several packets.
     pub fn decode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
         self.layer.decode(data)
     }
