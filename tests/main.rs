@@ -4,6 +4,7 @@
 
 mod basic_mechanisms;
 mod canonicalize;
+mod client_prompts;
 mod crypt;
 mod digest_md5;
 mod fuzz_corpus;
