@@ -385,9 +385,18 @@ impl ClientSession {
     /// After [`Error::NeedCredentials`], call it again once the source has the answers: the
     /// challenge that paused the exchange is used again, whatever `challenge` is now (C
     /// applications pass it again, or nothing).
+    ///
+    /// After `start` paused, `step` carries the start on (as Cyrus's `sasl_client_step` does,
+    /// which isync calls instead of `sasl_client_start`): the response is the initial one.
     pub fn step(&mut self, challenge: &[u8]) -> Result<ClientStep, Error> {
         if matches!(self.paused, Some(Paused::Start)) {
-            return self.fail(Error::State("step while start waits for credentials"));
+            let start = self.resume_start()?;
+            let response = start.initial_response.unwrap_or_default();
+            return Ok(if start.done {
+                ClientStep::Done(Some(response))
+            } else {
+                ClientStep::Continue(response)
+            });
         }
         let kept = match self.paused.take() {
             Some(Paused::Step(kept)) => Some(kept),

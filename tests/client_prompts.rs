@@ -122,6 +122,30 @@ fn each_mechanism_asks_when_it_needs_the_credentials() {
 }
 
 #[test]
+fn a_paused_start_carries_on_in_step() {
+    // isync answers the prompts of sasl_client_start with sasl_client_step.
+    let source = Arc::new(Prompting::default());
+    let config = ClientConfig::new("imap", "mail.example.org", source.clone());
+    let mut client = ClientSession::new(Arc::new(config));
+    assert_eq!(
+        client.start("PLAIN"),
+        Err(Error::NeedCredentials(vec![
+            CredentialKind::Authcid,
+            CredentialKind::Password
+        ]))
+    );
+    source
+        .answered
+        .lock()
+        .unwrap()
+        .extend([CredentialKind::Authcid, CredentialKind::Password]);
+    assert_eq!(
+        client.step(&[]),
+        Ok(ClientStep::Done(Some(b"\0tim\0tanstaaftanstaaf".to_vec())))
+    );
+}
+
+#[test]
 fn a_source_that_does_not_ask_fails_as_before() {
     struct Nothing;
     impl CredentialSource for Nothing {

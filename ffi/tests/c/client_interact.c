@@ -239,6 +239,42 @@ static int global_mode(void)
     sasl_dispose(&conn);
     answer_user = "";
 
+    /* Answered through sasl_client_step(conn, NULL, 0, ...), as isync does after
+     * sasl_client_start returned SASL_INTERACT. */
+    conn = new_conn(NULL);
+    {
+        sasl_interact_t *prompts = NULL;
+        const char *mech = "unset";
+        r = sasl_client_start(conn, "PLAIN", &prompts, &out, &outlen, &mech);
+        addf_int(" start=%d", r);
+        add(" mech=");
+        add(mech ? mech : "NULL");
+        if (r == SASL_INTERACT) answer(prompts);
+        r = sasl_client_step(conn, NULL, 0, &prompts, &out, &outlen);
+        addf_int(" step=%d", r);
+        add_out(out, outlen);
+        if (r == SASL_OK) add_username(conn);
+    }
+    finish("plain-step-answers");
+    sasl_dispose(&conn);
+
+    conn = new_conn(NULL);
+    {
+        sasl_interact_t *prompts = NULL;
+        const char *mech = "unset";
+        r = sasl_client_start(conn, "SCRAM-SHA-256", &prompts, &out, &outlen, &mech);
+        addf_int(" start=%d", r);
+        if (r == SASL_INTERACT) answer(prompts);
+        r = sasl_client_step(conn, NULL, 0, &prompts, &out, &outlen);
+        addf_int(" step=%d", r);
+        if (out && outlen > 0) {
+            const char *nonce = strstr(out, ",r=");
+            add_out(out, nonce ? (unsigned)(nonce - out) : outlen);
+        }
+    }
+    finish("scram-step-answers");
+    sasl_dispose(&conn);
+
     /* SCRAM speaks first: it asks in sasl_client_start. */
     conn = new_conn(NULL);
     r = start(conn, "SCRAM-SHA-1", &out, &outlen);
