@@ -61,6 +61,7 @@ pub unsafe extern "C" fn sasl_client_new(
                 global: client,
                 session: None,
                 source: None,
+                unstarted: None,
                 username: None,
                 prompts: Vec::new(),
                 prompt_text: Vec::new(),
@@ -194,6 +195,16 @@ pub unsafe extern "C" fn sasl_client_start(
                 }
             }
         };
+        if clientout.is_null() && !resuming {
+            // No room for an initial response: as Cyrus, only choose now; the mechanism
+            // starts (and asks for credentials) in the first sasl_client_step.
+            let conn = conn!(conn_ptr);
+            if let Side::Client(side) = &mut conn.side {
+                side.session = Some(session);
+                side.unstarted = Some(list);
+            }
+            return SASL_CONTINUE;
+        }
         let started = session.start(&list);
         let conn = conn!(conn_ptr);
         if let Side::Client(side) = &mut conn.side {
@@ -248,6 +259,7 @@ unsafe fn new_session(
     side.username = None;
     side.source = None;
     side.session = None;
+    side.unstarted = None;
     let global_callbacks = side.global.entries();
     let source = Arc::new(ClientSource::new(
         conn_ptr,
@@ -327,7 +339,19 @@ pub unsafe extern "C" fn sasl_client_step(
         let Some(mut session) = side.session.take() else {
             return conn.error(SASL_BADPROT, "sasl_client_step before sasl_client_start");
         };
-        let result = session.step(&input);
+        let result = match side.unstarted.take() {
+            // The start sasl_client_start left for this first step: its initial response is
+            // the answer, or (server first) the mechanism takes the challenge now.
+            Some(list) => match session.start(&list) {
+                Ok(start) => match start.initial_response {
+                    Some(response) if start.done => Ok(ClientStep::Done(Some(response))),
+                    Some(response) => Ok(ClientStep::Continue(response)),
+                    None => session.step(&input),
+                },
+                Err(error) => Err(error),
+            },
+            None => session.step(&input),
+        };
         let (ssf, maxoutbuf) = (session.ssf(), session.max_outbuf());
         let conn = conn!(conn_ptr);
         if let Side::Client(side) = &mut conn.side {

@@ -1285,6 +1285,7 @@ const CLIENT_INTERACT_LINES: &[&str] = &[
     r"plain-authzid: start=2 mech=PLAIN [USER AUTHNAME PASS] start=0 mech=PLAIN out=boss\x00tim\x00tanstaaftanstaaf username=boss",
     r"plain-step-answers: start=2 mech=PLAIN [USER AUTHNAME PASS] step=0 out=\x00tim\x00tanstaaftanstaaf username=tim",
     r"scram-step-answers: start=2 [USER AUTHNAME PASS] step=1 out=n,,n=tim",
+    r"no-clientout: start=1 mech=PLAIN step=2 [USER AUTHNAME PASS] step=0 out=\x00tim\x00tanstaaftanstaaf; start=1 mech=SCRAM-SHA-1 step=2 [USER AUTHNAME PASS] step=1 out=n,,n=tim; start=1 mech=CRAM-MD5 step=2 [AUTHNAME PASS] step=0 out=tim b913a602c7eda7a495b4e6e7334d3890;",
     r"scram: start=2 mech=SCRAM-SHA-1 [USER AUTHNAME PASS] start=1 mech=SCRAM-SHA-1 out=n,,n=tim",
     r"cram: start=1 mech=CRAM-MD5 out=NULL step=2 [AUTHNAME PASS] step=0 out=tim ",
     r"cram-same-input: start=1 mech=CRAM-MD5 step=2 [AUTHNAME PASS] step=0 out=tim b913a602c7eda7a495b4e6e7334d3890",
