@@ -1313,14 +1313,26 @@ fn client_interaction_as_cyrus() {
         return;
     }
     let dir = scratch("client_interact");
-    let run = |ours: bool| -> Vec<String> {
-        let program = dir.join(if ours { "ci-ours" } else { "ci-cyrus" });
-        compile("client_interact.c", &program, ours, &[]);
+    // Ours also under AddressSanitizer: the prompts are read and written by the application
+    // between calls, and the answers may be read after the next call has replaced them.
+    let run = |ours: bool, asan: bool| -> Vec<String> {
+        let program = dir.join(match (ours, asan) {
+            (true, true) => "ci-asan",
+            (true, false) => "ci-ours",
+            _ => "ci-cyrus",
+        });
+        let flags: &[&str] = if asan {
+            &["-fsanitize=address", "-fno-omit-frame-pointer"]
+        } else {
+            &[]
+        };
+        compile("client_interact.c", &program, ours, flags);
         let mut lines = Vec::new();
         for mode in ["global", "none"] {
             let mut command = cyrus_command(&program);
             if ours {
                 command.env("LD_LIBRARY_PATH", library_dir());
+                command.env("ASAN_OPTIONS", "detect_leaks=0");
             }
             let out = command.arg(mode).env("USER", "envuser").output().unwrap();
             assert!(out.status.success(), "ours={ours} {mode}: {}", text(&out));
@@ -1332,9 +1344,10 @@ fn client_interaction_as_cyrus() {
         }
         lines
     };
-    assert_eq!(run(true), CLIENT_INTERACT_LINES, "our library");
+    assert_eq!(run(true, false), CLIENT_INTERACT_LINES, "our library");
+    assert_eq!(run(true, true), CLIENT_INTERACT_LINES, "ours under ASan");
     if have_file("/usr/lib/x86_64-linux-gnu/sasl2/libplain.so") {
-        assert_eq!(run(false), CLIENT_INTERACT_LINES, "Cyrus's library");
+        assert_eq!(run(false, false), CLIENT_INTERACT_LINES, "Cyrus's library");
     }
 }
 
