@@ -130,6 +130,14 @@ impl ClientSource {
         let mut state = self.state();
         for prompt in prompts.iter().take_while(|p| p.id != SASL_CB_LIST_END) {
             if prompt.result.is_null() {
+                // Cyrus: an unanswered authorization name is none; any other unanswered
+                // prompt is a parameter error (asking again would loop forever).
+                if prompt.id == SASL_CB_USER {
+                    state.answers.retain(|(id, _)| *id != prompt.id);
+                    state.answers.push((prompt.id, Zeroizing::new(Vec::new())));
+                } else {
+                    state.failure.get_or_insert(SASL_BADPARAM);
+                }
                 continue;
             }
             let value = if prompt.len == 0 {

@@ -377,6 +377,24 @@ static int global_mode(void)
     finish("digest-two-realms-listed");
     sasl_dispose(&conn);
 
+    /* Prompts left unanswered: none for USER is no authorization name; none for PASS is a
+     * parameter error, not another round of prompts. */
+    conn = new_conn(NULL);
+    {
+        sasl_interact_t *prompts = NULL;
+        const char *mech = "unset";
+        r = sasl_client_start(conn, "PLAIN", &prompts, &out, &outlen, &mech);
+        addf_int(" start=%d", r);
+        for (sasl_interact_t *p = prompts; p && p->id != SASL_CB_LIST_END; p++) {
+            p->result = p->id == SASL_CB_AUTHNAME ? "tim" : NULL;
+            p->len = p->id == SASL_CB_AUTHNAME ? 3 : 0;
+        }
+        r = sasl_client_start(conn, "PLAIN", &prompts, &out, &outlen, &mech);
+        addf_int(" start=%d", r);
+    }
+    finish("unanswered");
+    sasl_dispose(&conn);
+
     /* A failing AUTHNAME callback: the code comes back and *mech names the mechanism. */
     conn = new_conn(failing);
     r = start(conn, "PLAIN", &out, &outlen);
