@@ -1295,6 +1295,7 @@ const CLIENT_INTERACT_LINES: &[&str] = &[
     r#"digest-one-realm-listed: start=1 mech=DIGEST-MD5 step=2 [USER AUTHNAME PASS] step=1 username="tim" realm="a.example""#,
     r#"digest-two-realms-listed: start=1 mech=DIGEST-MD5 step=2 [USER AUTHNAME PASS GETREALM] step=1 username="tim" realm="b.example""#,
     r"unanswered: start=2 start=-7",
+    r#"digest-getrealm-procedure: start=1 mech=DIGEST-MD5 step=2 [USER AUTHNAME PASS] step=1 username="tim" realm="a.example" calls=0; start=1 mech=DIGEST-MD5 step=2 [USER AUTHNAME PASS] step=1 username="tim" realm="b.example" calls=2; start=1 mech=DIGEST-MD5 step=2 [USER AUTHNAME PASS] step=1 username="tim" realm="mail.example.org" calls=0;"#,
     r"failing-callback: start=-1 mech=PLAIN",
     r"nomech: start=-4 mech=unset detail-ok",
     r"external-ssf: start=-4 mech=unset start=2 mech=PLAIN [USER AUTHNAME PASS] start=0 mech=PLAIN out=\x00tim\x00tanstaaftanstaaf",

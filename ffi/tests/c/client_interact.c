@@ -198,6 +198,15 @@ static int getsecret(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **psecr
     return SASL_OK;
 }
 
+static int realm_calls;
+static int getrealm(void *ctx, int id, const char **realms, const char **result)
+{
+    (void)ctx; (void)id;
+    realm_calls++;
+    *result = realms && realms[0] && realms[1] ? realms[1] : "cb.example";
+    return SASL_OK;
+}
+
 static int global_mode(void)
 {
     static const sasl_callback_t global[] = {
@@ -394,6 +403,25 @@ static int global_mode(void)
     }
     finish("unanswered");
     sasl_dispose(&conn);
+
+    /* A GETREALM procedure: called only to choose among several realms. */
+    {
+        const sasl_callback_t realm_callback[] = {
+            {SASL_CB_GETREALM, (int (*)(void))getrealm, NULL},
+            {SASL_CB_LIST_END, NULL, NULL},
+        };
+        static const char *const challenges[] = {digest_one_realm, digest_two_realms, digest_no_realm};
+        for (unsigned i = 0; i < 3; i++) {
+            realm_calls = 0;
+            conn = new_conn(realm_callback);
+            r = start(conn, "DIGEST-MD5", &out, &outlen);
+            r = step(conn, challenges[i], (unsigned)strlen(challenges[i]), 1, &out, &outlen);
+            add_digest_out(out, outlen);
+            addf_int(" calls=%d;", realm_calls);
+            sasl_dispose(&conn);
+        }
+    }
+    finish("digest-getrealm-procedure");
 
     /* A failing AUTHNAME callback: the code comes back and *mech names the mechanism. */
     conn = new_conn(failing);
