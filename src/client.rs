@@ -229,6 +229,14 @@ pub enum ClientStep {
 
 type State = crate::session::State<Box<dyn ClientMechanism>>;
 
+/// Where a running exchange paused with [`Error::NeedCredentials`].
+enum Paused {
+    /// In [`ClientSession::start`].
+    Start,
+    /// In [`ClientSession::step`], on this challenge.
+    Step(Vec<u8>),
+}
+
 /// One client-side authentication exchange.
 pub struct ClientSession {
     config: Arc<ClientConfig>,
@@ -238,6 +246,7 @@ pub struct ClientSession {
     state: State,
     server_offered_plus: bool,
     layer: Layer,
+    paused: Option<Paused>,
 }
 
 impl fmt::Debug for ClientSession {
@@ -259,6 +268,7 @@ impl ClientSession {
             state: State::Idle,
             server_offered_plus: false,
             layer: Layer::default(),
+            paused: None,
         }
     }
 
@@ -306,21 +316,33 @@ impl ClientSession {
     }
 
     /// Picks a mechanism from the server's list (see [`choose`](Self::choose)) and starts it.
+    ///
+    /// If the mechanism needs credentials its source will ask the user for, this returns
+    /// [`Error::NeedCredentials`] and the session stays on the chosen mechanism: call `start`
+    /// again (the list is then not looked at) once the source has the answers.
     pub fn start(&mut self, server_list: &str) -> Result<ClientStart, Error> {
         match &self.state {
             State::Idle => {}
+            State::Running(..) if matches!(self.paused, Some(Paused::Start)) => {
+                return self.resume_start();
+            }
             State::Failed(error) => return Err(error.clone()),
             State::Running(..) | State::Done(_) => return Err(Error::State("start called twice")),
         }
-        let result = self.choose(server_list).and_then(|info| {
-            let plus = format!("{}-PLUS", info.name);
-            self.server_offered_plus = server_list
-                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-                .any(|name| name.eq_ignore_ascii_case(&plus));
-            let mut mechanism = (info.new_client)();
-            let initial = mechanism.start(&mut self.context())?;
-            Ok((info, mechanism, initial))
-        });
+        let result = self
+            .choose(server_list)
+            .map_err(|e| (None, e))
+            .and_then(|info| {
+                let plus = format!("{}-PLUS", info.name);
+                self.server_offered_plus = server_list
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                    .any(|name| name.eq_ignore_ascii_case(&plus));
+                let mut mechanism = (info.new_client)();
+                match mechanism.start(&mut self.context()) {
+                    Ok(initial) => Ok((info, mechanism, initial)),
+                    Err(error) => Err((Some((info, mechanism)), error)),
+                }
+            });
         match result {
             Ok((info, mechanism, initial_response)) => {
                 let done = initial_response.is_some() && mechanism.done_after_initial_response();
@@ -331,12 +353,64 @@ impl ClientSession {
                     done,
                 })
             }
+            Err((Some((info, mechanism)), error @ Error::NeedCredentials(_))) => {
+                self.state = State::Running(info, mechanism);
+                self.paused = Some(Paused::Start);
+                Err(error)
+            }
+            Err((_, error)) => self.fail(error),
+        }
+    }
+
+    /// Repeats the mechanism's start after [`Error::NeedCredentials`].
+    fn resume_start(&mut self) -> Result<ClientStart, Error> {
+        let State::Running(info, mut mechanism) = std::mem::replace(&mut self.state, State::Idle)
+        else {
+            return self.fail(Error::State("no paused start"));
+        };
+        self.paused = None;
+        match mechanism.start(&mut self.context()) {
+            Ok(initial_response) => {
+                let done = initial_response.is_some() && mechanism.done_after_initial_response();
+                self.state = State::Running(info, mechanism);
+                Ok(ClientStart {
+                    mechanism: info.name,
+                    initial_response,
+                    done,
+                })
+            }
+            Err(error @ Error::NeedCredentials(_)) => {
+                self.state = State::Running(info, mechanism);
+                self.paused = Some(Paused::Start);
+                Err(error)
+            }
             Err(error) => self.fail(error),
         }
     }
 
     /// Handles the server's next challenge (or its additional data with success).
+    ///
+    /// After [`Error::NeedCredentials`], call it again once the source has the answers: the
+    /// challenge that paused the exchange is used again, whatever `challenge` is now (C
+    /// applications pass it again, or nothing).
+    ///
+    /// After `start` paused, `step` carries the start on (as Cyrus's `sasl_client_step` does,
+    /// which isync calls instead of `sasl_client_start`): the response is the initial one.
     pub fn step(&mut self, challenge: &[u8]) -> Result<ClientStep, Error> {
+        if matches!(self.paused, Some(Paused::Start)) {
+            let start = self.resume_start()?;
+            let response = start.initial_response.unwrap_or_default();
+            return Ok(if start.done {
+                ClientStep::Done(Some(response))
+            } else {
+                ClientStep::Continue(response)
+            });
+        }
+        let kept = match self.paused.take() {
+            Some(Paused::Step(kept)) => Some(kept),
+            _ => None,
+        };
+        let challenge = kept.as_deref().unwrap_or(challenge);
         let (info, mut mechanism) = match std::mem::replace(&mut self.state, State::Idle) {
             State::Running(info, mechanism) => (info, mechanism),
             State::Failed(error) => {
@@ -357,6 +431,11 @@ impl ClientSession {
                 self.state = State::Done(info);
                 self.layer.set(layer);
                 Ok(ClientStep::Done(response))
+            }
+            Err(error @ Error::NeedCredentials(_)) => {
+                self.state = State::Running(info, mechanism);
+                self.paused = Some(Paused::Step(challenge.to_vec()));
+                Err(error)
             }
             Err(error) => self.fail(error),
         }
@@ -396,17 +475,20 @@ impl ClientSession {
         self.layer.ssf()
     }
 
-    /// The most plaintext bytes one [`encode`](Self::encode) call may take.
+    /// The most plaintext bytes one security-layer packet carries (Cyrus's `SASL_MAXOUTBUF`);
+    /// [`encode`](Self::encode) splits longer data into several packets.
     pub fn max_outbuf(&self) -> u32 {
         self.layer.max_outbuf(self.properties.max_buf_size)
     }
 
-    /// Protects outgoing application data with the negotiated layer (a copy if none).
+    /// Protects outgoing application data with the negotiated layer (a copy if none), in as
+    /// many packets as its length needs.
     pub fn encode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
         self.layer.encode(data)
     }
 
-    /// Unwraps incoming application data with the negotiated layer (a copy if none).
+    /// Unwraps incoming application data with the negotiated layer (a copy if none). The
+    /// input may end inside a packet (the rest is awaited) or hold several packets.
     pub fn decode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
         self.layer.decode(data)
     }

@@ -8,7 +8,8 @@ use thiserror::Error;
 
 /// Everything that can go wrong in a SASL exchange or a credential operation.
 ///
-/// A session that returned an error is poisoned: every later call returns the same error.
+/// A session that returned an error is poisoned: every later call returns the same error
+/// (except [`Error::NeedCredentials`], which pauses a client exchange).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum Error {
@@ -43,6 +44,12 @@ pub enum Error {
     /// did not supply.
     #[error("missing credential: {0}")]
     MissingCredential(CredentialKind),
+    /// The client exchange is paused, not failed: its
+    /// [`CredentialSource`](crate::CredentialSource) will ask the user for these (see
+    /// [`CredentialSource::asks`](crate::CredentialSource::asks)). Repeat the call that
+    /// returned this (`start`, or `step`, whose challenge is kept) once the source can answer.
+    #[error("credentials to ask the user for: {0:?}")]
+    NeedCredentials(Vec<CredentialKind>),
     /// The negotiated security layer rejected a packet (bad MAC, replay, bad padding).
     #[error("integrity check failed")]
     Integrity,

@@ -48,18 +48,32 @@ impl Layer {
         self.0.as_ref().map_or(0, |layer| layer.ssf())
     }
 
-    /// The most plaintext bytes one encode call may take: the layer's limit, else
-    /// `max_buf_size` from the application's security properties.
+    /// The most plaintext bytes one packet carries: the layer's limit, else `max_buf_size`
+    /// from the application's security properties.
     pub fn max_outbuf(&self, max_buf_size: u32) -> u32 {
         self.0
             .as_ref()
             .map_or(max_buf_size, |layer| layer.max_outbuf())
     }
 
-    /// Protects outgoing application data (a copy if no layer).
+    /// Protects outgoing application data (a copy if no layer). Data longer than the layer's
+    /// `max_outbuf` goes out as as many packets as needed, one after the other (as Cyrus's
+    /// `sasl_encode` does: LDAP hands it 150 KB at a time).
     pub fn encode(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
         match &mut self.0 {
-            Some(layer) => layer.encode(data),
+            Some(layer) => {
+                let limit = usize::try_from(layer.max_outbuf())
+                    .unwrap_or(usize::MAX)
+                    .max(1);
+                if data.len() <= limit {
+                    return layer.encode(data);
+                }
+                let mut out = Vec::with_capacity(data.len() + data.len() / limit * 32 + 32);
+                for packet in data.chunks(limit) {
+                    out.extend_from_slice(&layer.encode(packet)?);
+                }
+                Ok(out)
+            }
             None => Ok(data.to_vec()),
         }
     }

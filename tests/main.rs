@@ -5,6 +5,7 @@
 mod anonymous_external;
 mod basic_mechanisms;
 mod canonicalize;
+mod client_prompts;
 mod concurrency;
 mod crypt;
 mod digest_md5;

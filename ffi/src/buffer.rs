@@ -37,7 +37,10 @@ impl StableBuffer {
                 self.retired.push(old);
             }
         }
-        self.current.zeroize();
+        // Only the bytes in use: the spare capacity is zero already (every earlier content
+        // was wiped here), and wiping all of it made each small call cost the largest one.
+        self.current.as_mut_slice().zeroize();
+        self.current.clear();
         self.current.extend_from_slice(data);
         self.current.push(0);
         self.current.as_ptr().cast()

@@ -2,10 +2,10 @@
 
 #![allow(non_camel_case_types, reason = "the C names are the ABI")]
 
-use std::ffi::{CString, c_char, c_int, c_uint};
+use std::ffi::{c_char, c_int, c_uint};
 use std::sync::Arc;
 
-use puresasl::{ClientConfig, ClientSession, ClientStep, CredentialSource, Error, unstable};
+use puresasl::{ClientConfig, ClientSession, ClientStep, Error, SecurityFlags, unstable};
 
 use crate::callbacks::*;
 use crate::conn::*;
@@ -15,51 +15,6 @@ use crate::handles::*;
 use crate::interact::*;
 use crate::types::*;
 use crate::util::{bytes, conn, guard, nonnull, opt_string, put};
-
-/// The client's credentials, gathered from callbacks or prompts before the mechanism runs.
-pub(crate) struct GatheredCredentials {
-    authcid: Option<String>,
-    password: Option<puresasl::Secret>,
-    authzid: Option<String>,
-    realm_callback: Option<Callback>,
-}
-
-impl CredentialSource for GatheredCredentials {
-    fn authcid(&self) -> Option<String> {
-        self.authcid.clone()
-    }
-    fn password(&self) -> Option<puresasl::Secret> {
-        self.password.as_ref().map(puresasl::Secret::duplicate)
-    }
-    fn authzid(&self) -> Option<String> {
-        self.authzid.clone()
-    }
-    fn realm(&self, offered: &[String]) -> Option<String> {
-        let Some(cb) = self.realm_callback else {
-            return offered.first().cloned();
-        };
-        let getrealm = cb.getrealm();
-        let getrealm = getrealm?;
-        let owned: Vec<CString> = offered.iter().map(|r| cstring(r)).collect();
-        let mut list: Vec<*const c_char> = owned.iter().map(|r| r.as_ptr()).collect();
-        list.push(std::ptr::null());
-        let mut result: *const c_char = std::ptr::null();
-        // SAFETY: a NULL-terminated array of valid strings, and a writable result.
-        let status = unsafe {
-            getrealm(
-                cb.context,
-                c_int::try_from(SASL_CB_GETREALM).unwrap_or(0),
-                list.as_mut_ptr(),
-                &mut result,
-            )
-        };
-        if status != SASL_OK {
-            return offered.first().cloned();
-        }
-        // SAFETY: the callback returned a NUL-terminated string or NULL.
-        unsafe { opt_string(result) }.or_else(|| offered.first().cloned())
-    }
-}
 
 /// Creates a client connection.
 ///
@@ -105,7 +60,9 @@ pub unsafe extern "C" fn sasl_client_new(
             Side::Client(Box::new(ClientSide {
                 global: client,
                 session: None,
-                authcid: None,
+                source: None,
+                unstarted: None,
+                username: None,
                 prompts: Vec::new(),
                 prompt_text: Vec::new(),
             })),
@@ -116,6 +73,81 @@ pub unsafe extern "C" fn sasl_client_new(
         unsafe { *pconn = Box::into_raw(conn) };
         SASL_OK
     })
+}
+
+/// Mechanisms that need no password (Cyrus lists no required prompts for them); every other
+/// one is worthy only when the application can give a password (a PASS callback, or a PASS
+/// entry with a NULL procedure: prompts), as Cyrus's `have_prompts` decides.
+const NEED_NO_PASSWORD: [&str; 2] = ["ANONYMOUS", "EXTERNAL"];
+
+/// Reads the answers to our last prompts, if `prompt_need` hands them back.
+///
+/// # Safety
+/// `prompt_need` NULL or readable.
+unsafe fn answered_prompts(side: &ClientSide, prompt_need: *mut *mut sasl_interact_t) -> bool {
+    if prompt_need.is_null() || side.prompts.is_empty() {
+        return false;
+    }
+    // SAFETY: readable per the contract.
+    let given = unsafe { *prompt_need };
+    if given.is_null() || given.cast_const() != side.prompts.as_ptr() {
+        return false;
+    }
+    if let Some(source) = &side.source {
+        // SAFETY: the application filled our prompts' results per the SASL_INTERACT contract.
+        unsafe { source.take_answers(&side.prompts) };
+    }
+    true
+}
+
+/// What `sasl_client_start` and `sasl_client_step` do with a session call's result once the
+/// session is back in the connection: a callback's failure code wins; credentials to ask
+/// for become prompts; otherwise the client's user name is recorded.
+///
+/// # Safety
+/// `prompt_need` NULL or writable.
+unsafe fn settle<T>(
+    conn: &mut sasl_conn_t,
+    result: Result<T, Error>,
+    prompt_need: *mut *mut sasl_interact_t,
+) -> Result<T, c_int> {
+    let Side::Client(side) = &mut conn.side else {
+        return Err(SASL_BADPARAM);
+    };
+    let failure = side.source.as_ref().and_then(|s| s.failure());
+    if !prompt_need.is_null() {
+        // SAFETY: writable per the contract; the old prompts are consumed.
+        unsafe { *prompt_need = std::ptr::null_mut() };
+    }
+    if let Some(code) = failure {
+        side.session = None;
+        return Err(conn.error(code, "a client callback failed"));
+    }
+    match result {
+        Ok(value) => {
+            if let Some(name) = side.source.as_ref().and_then(|s| s.username()) {
+                side.username = Some(name);
+            }
+            Ok(value)
+        }
+        Err(Error::NeedCredentials(kinds)) => {
+            if prompt_need.is_null() {
+                side.session = None;
+                return Err(conn.error(
+                    SASL_INTERACT,
+                    "credentials must be asked for but no prompts can be returned",
+                ));
+            }
+            side.prompts = prompts(&kinds, &mut side.prompt_text);
+            // SAFETY: writable; the prompts live in the connection until the next call.
+            unsafe { *prompt_need = side.prompts.as_mut_ptr() };
+            Err(SASL_INTERACT)
+        }
+        Err(Error::MissingCredential(kind)) => {
+            Err(conn.error(SASL_FAIL, format!("no {kind} from the application")))
+        }
+        Err(error) => Err(conn.fail(&error)),
+    }
 }
 
 /// Picks a mechanism from the server's list and starts it.
@@ -145,159 +177,45 @@ pub unsafe extern "C" fn sasl_client_start(
         }
         // SAFETY: NUL-terminated.
         let list = unsafe { opt_string(mechlist) }.unwrap_or_default();
-        let props = conn.security_properties();
-        let binding = conn.channel_binding.clone();
-        let external = conn
-            .auth_external
-            .as_ref()
-            .map(|id| id.to_string_lossy().into_owned());
-        let service = conn.service.to_string_lossy().into_owned();
-        let fqdn = conn.fqdn.to_string_lossy().into_owned();
-        let callbacks = conn.callbacks.entries();
         let Side::Client(side) = &mut conn.side else {
             return conn.error(SASL_BADPARAM, "not a client connection");
         };
-        let global_callbacks = side.global.entries();
-        let lists: [&[Callback]; 2] = [&callbacks, &global_callbacks];
-        // GETOPT may call back into the library: the connection is reached again after it,
-        // and after every callback below.
-        let client_mechs = option(&lists, None, "client_mech_list");
-        let conn = conn!(conn_ptr);
-        let configure = |credentials: GatheredCredentials| -> Result<ClientSession, Error> {
-            let mut config =
-                ClientConfig::new(&service, &fqdn, Arc::new(credentials)).with_flags(props.flags);
-            if let Some(names) = &client_mechs {
-                let names: Vec<&str> = names
-                    .split_ascii_whitespace()
-                    .filter(|n| unstable::find(n).is_some())
-                    .collect();
-                config = config.with_mechanisms(names)?;
-            }
-            let mut session = ClientSession::new(Arc::new(config));
-            session.set_security_properties(props);
-            session.set_channel_binding(binding.clone());
-            session.set_external_identity(external.clone());
-            Ok(session)
-        };
-        // Choose first, so "no worthy mechanism" is reported before any prompting.
-        let probe = configure(GatheredCredentials {
-            authcid: None,
-            password: None,
-            authzid: None,
-            realm_callback: None,
-        });
-        if let Err(error) = probe.and_then(|s| s.choose(&list).map(|_| ())) {
-            return conn.fail(&error);
-        }
-        // Every mechanism needs a password: without a PASS callback, or a PASS entry with a
-        // NULL procedure saying the application answers prompts, none is worthy (as in Cyrus).
-        let can_get_password = lists
-            .iter()
-            .flat_map(|list| list.iter())
-            .any(|cb| cb.id == SASL_CB_PASS);
-        if !can_get_password {
-            return conn.error(SASL_NOMECH, "No worthy mechs found");
-        }
-        let Side::Client(side) = &mut conn.side else {
-            return SASL_BADPARAM;
-        };
+        // Answers to our prompts: carry on with the mechanism chosen before (as Cyrus, the
+        // list is not looked at again and *mech is not rewritten).
         // SAFETY: prompt_need NULL or readable.
-        let answers = unsafe { prompt_answers(side, prompt_need) };
-        // SAFETY: callbacks and answers as gathered above.
-        let authcid = unsafe { simple_value(&lists, &answers, SASL_CB_AUTHNAME) };
-        // SAFETY: as above.
-        let authzid = unsafe { simple_value(&lists, &answers, SASL_CB_USER) };
-        // SAFETY: conn_ptr is this connection.
-        let password = unsafe { password_value(conn_ptr, &lists, &answers) };
-        let conn = conn!(conn_ptr);
-        let mut needed = Vec::new();
-        let authcid = match authcid {
-            Gathered::Value(v) => Some(v),
-            Gathered::Prompt => {
-                needed.push((SASL_CB_AUTHNAME, "Please enter your authentication name"));
-                None
+        let resuming = unsafe { answered_prompts(side, prompt_need) } && side.session.is_some();
+        let session = if resuming { side.session.take() } else { None };
+        let mut session = match session {
+            Some(session) => session,
+            None => {
+                // SAFETY: the pointers as this function's contract says.
+                match unsafe { new_session(conn_ptr, &list, mech) } {
+                    Ok(session) => session,
+                    Err(code) => return code,
+                }
             }
-            Gathered::Error(code) => return conn.error(code, "AUTHNAME callback failed"),
         };
-        let password = match password {
-            Gathered::Value(v) => Some(v),
-            Gathered::Prompt => {
-                needed.push((SASL_CB_PASS, "Please enter your password"));
-                None
+        if clientout.is_null() && !resuming {
+            // No room for an initial response: as Cyrus, only choose now; the mechanism
+            // starts (and asks for credentials) in the first sasl_client_step.
+            let conn = conn!(conn_ptr);
+            if let Side::Client(side) = &mut conn.side {
+                side.session = Some(session);
+                side.unstarted = Some(list);
             }
-            Gathered::Error(code) => return conn.error(code, "PASS callback failed"),
-        };
-        let authzid = match authzid {
-            Gathered::Value(v) => Some(v),
-            // Without a USER callback the authorization identity is empty unless the
-            // application is prompting anyway.
-            Gathered::Prompt if !needed.is_empty() && !prompt_need.is_null() => {
-                needed.push((SASL_CB_USER, "Please enter your authorization name"));
-                None
-            }
-            Gathered::Prompt => None,
-            Gathered::Error(code) => return conn.error(code, "USER callback failed"),
-        };
-        if !needed.is_empty() {
-            if prompt_need.is_null() {
-                return conn.error(SASL_INTERACT, "credentials needed but no prompts allowed");
-            }
-            let Side::Client(side) = &mut conn.side else {
-                return SASL_BADPARAM;
-            };
-            side.prompt_text = needed.iter().map(|(_, text)| cstring(text)).collect();
-            side.prompts = needed
-                .iter()
-                .zip(&side.prompt_text)
-                .map(|((id, _), text)| sasl_interact_t {
-                    id: *id,
-                    challenge: std::ptr::null(),
-                    prompt: text.as_ptr(),
-                    defresult: std::ptr::null(),
-                    result: std::ptr::null(),
-                    len: 0,
-                })
-                .collect();
-            side.prompts.push(sasl_interact_t {
-                id: SASL_CB_LIST_END,
-                challenge: std::ptr::null(),
-                prompt: std::ptr::null(),
-                defresult: std::ptr::null(),
-                result: std::ptr::null(),
-                len: 0,
-            });
-            // SAFETY: prompt_need is writable; the prompts live in the connection.
-            unsafe { *prompt_need = side.prompts.as_mut_ptr() };
-            return SASL_INTERACT;
+            return SASL_CONTINUE;
         }
-        if !prompt_need.is_null() {
-            // SAFETY: writable per the contract; the prompts were consumed.
-            unsafe { *prompt_need = std::ptr::null_mut() };
-        }
-        let credentials = GatheredCredentials {
-            authcid: authcid.clone(),
-            password,
-            authzid: authzid.filter(|z| !z.is_empty()),
-            realm_callback: find_callback(&lists, SASL_CB_GETREALM),
-        };
-        let mut session = match configure(credentials) {
-            Ok(session) => session,
-            Err(error) => return conn.fail(&error),
-        };
         let started = session.start(&list);
         let conn = conn!(conn_ptr);
-        let Side::Client(side) = &mut conn.side else {
-            return SASL_BADPARAM;
-        };
-        side.session = Some(session);
-        side.authcid = authcid;
-        match started {
+        if let Side::Client(side) = &mut conn.side {
+            side.session = Some(session);
+        }
+        // SAFETY: prompt_need NULL or writable.
+        match unsafe { settle(conn, started, prompt_need) } {
             Ok(start) => {
-                // SAFETY: out-pointers NULL or writable.
-                unsafe { put(mech, static_mech_name(start.mechanism)) };
                 if let Some(initial) = start.initial_response.map(zeroize::Zeroizing::new) {
                     let (ptr, len) = conn.output(&initial);
-                    // SAFETY: as above.
+                    // SAFETY: out-pointers NULL or writable.
                     unsafe {
                         put(clientout, ptr);
                         put(clientoutlen, len);
@@ -306,9 +224,87 @@ pub unsafe extern "C" fn sasl_client_start(
                 // As Cyrus: SASL_OK when the initial response was the client's last word.
                 if start.done { SASL_OK } else { SASL_CONTINUE }
             }
-            Err(error) => conn.fail(&error),
+            Err(code) => code,
         }
     })
+}
+
+/// Chooses the mechanism for a fresh `sasl_client_start` (writing `*mech` as soon as it is
+/// chosen) and builds its session around a new [`ClientSource`].
+///
+/// # Safety
+/// `conn_ptr` a live client connection; `mech` NULL or writable.
+unsafe fn new_session(
+    conn_ptr: *mut sasl_conn_t,
+    list: &str,
+    mech: *mut *const c_char,
+) -> Result<ClientSession, c_int> {
+    let conn = conn!(conn_ptr, Err(SASL_BADPARAM));
+    // An external layer (TLS, a UNIX socket) strong enough lifts noplaintext and counts
+    // towards min_ssf, as in Cyrus's client.
+    let mut props = conn.security_properties();
+    let external = conn.external_ssf;
+    if external > 1 && props.min_ssf <= external {
+        props.flags =
+            SecurityFlags::from_bits(props.flags.bits() & !SecurityFlags::NOPLAINTEXT.bits());
+    }
+    props.min_ssf = props.min_ssf.saturating_sub(external);
+    let binding = conn.channel_binding.clone();
+    let external_identity = conn
+        .auth_external
+        .as_ref()
+        .map(|id| id.to_string_lossy().into_owned());
+    let service = conn.service.to_string_lossy().into_owned();
+    let fqdn = conn.fqdn.to_string_lossy().into_owned();
+    let callbacks = conn.callbacks.entries();
+    let Side::Client(side) = &mut conn.side else {
+        return Err(conn.error(SASL_BADPARAM, "not a client connection"));
+    };
+    side.username = None;
+    side.source = None;
+    side.session = None;
+    side.unstarted = None;
+    let global_callbacks = side.global.entries();
+    let source = Arc::new(ClientSource::new(
+        conn_ptr,
+        callbacks.clone(),
+        global_callbacks.clone(),
+        fqdn.clone(),
+    ));
+    let lists: [&[Callback]; 2] = [&callbacks, &global_callbacks];
+    // GETOPT may call back into the library: the connection is reached again after it.
+    let client_mechs = option(&lists, None, "client_mech_list");
+    let conn = conn!(conn_ptr, Err(SASL_BADPARAM));
+    let can_get_password = source.can_supply(SASL_CB_PASS);
+    let names: Vec<&str> = match &client_mechs {
+        Some(names) => names.split_ascii_whitespace().collect(),
+        None => unstable::MECHANISMS.iter().map(|m| m.name).collect(),
+    };
+    let names: Vec<&str> = names
+        .into_iter()
+        .filter(|n| unstable::find(n).is_some())
+        .filter(|n| can_get_password || NEED_NO_PASSWORD.iter().any(|x| x.eq_ignore_ascii_case(n)))
+        .collect();
+    let config = ClientConfig::new(&service, &fqdn, source.clone())
+        .with_flags(props.flags)
+        .with_mechanisms(names);
+    let mut session = match config {
+        Ok(config) => ClientSession::new(Arc::new(config)),
+        Err(error) => return Err(conn.fail(&error)),
+    };
+    session.set_security_properties(props);
+    session.set_channel_binding(binding);
+    session.set_external_identity(external_identity);
+    match session.choose(list) {
+        // SAFETY: NULL or writable per the contract.
+        Ok(info) => unsafe { put(mech, static_mech_name(info.name)) },
+        // Cyrus's words; applications match on them.
+        Err(_) => return Err(conn.error(SASL_NOMECH, "No worthy mechs found")),
+    }
+    if let Side::Client(side) = &mut conn.side {
+        side.source = Some(source);
+    }
+    Ok(session)
 }
 
 /// Answers the server's next challenge.
@@ -324,7 +320,6 @@ pub unsafe extern "C" fn sasl_client_step(
     clientout: *mut *const c_char,
     clientoutlen: *mut c_uint,
 ) -> c_int {
-    let _ = prompt_need;
     guard!(SASL_FAIL, {
         let conn_ptr = conn;
         let conn = conn!(conn);
@@ -342,18 +337,33 @@ pub unsafe extern "C" fn sasl_client_step(
         let Side::Client(side) = &mut conn.side else {
             return conn.error(SASL_BADPARAM, "not a client connection");
         };
-        // The session leaves the connection while it runs (its GETREALM callback may call back
-        // into the library on this connection).
+        // SAFETY: prompt_need NULL or readable.
+        unsafe { answered_prompts(side, prompt_need) };
+        // The session leaves the connection while it runs (its callbacks may call back into
+        // the library on this connection).
         let Some(mut session) = side.session.take() else {
             return conn.error(SASL_BADPROT, "sasl_client_step before sasl_client_start");
         };
-        let result = session.step(&input);
+        let result = match side.unstarted.take() {
+            // The start sasl_client_start left for this first step: its initial response is
+            // the answer, or (server first) the mechanism takes the challenge now.
+            Some(list) => match session.start(&list) {
+                Ok(start) => match start.initial_response {
+                    Some(response) if start.done => Ok(ClientStep::Done(Some(response))),
+                    Some(response) => Ok(ClientStep::Continue(response)),
+                    None => session.step(&input),
+                },
+                Err(error) => Err(error),
+            },
+            None => session.step(&input),
+        };
         let (ssf, maxoutbuf) = (session.ssf(), session.max_outbuf());
         let conn = conn!(conn_ptr);
         if let Side::Client(side) = &mut conn.side {
             side.session = Some(session);
         }
-        match result {
+        // SAFETY: prompt_need NULL or writable.
+        match unsafe { settle(conn, result, prompt_need) } {
             Ok(ClientStep::Continue(response)) => {
                 // Client responses may carry the password (LOGIN): no copy outlives the call.
                 let response = zeroize::Zeroizing::new(response);
@@ -377,7 +387,7 @@ pub unsafe extern "C" fn sasl_client_step(
                 }
                 SASL_OK
             }
-            Err(error) => conn.fail(&error),
+            Err(code) => code,
         }
     })
 }

@@ -27,6 +27,7 @@ pub fn code_of(error: &Error) -> (c_int, String) {
         // answers 454 and the client retries), never "wrong password".
         Error::Store(_) => SASL_FAIL,
         Error::MissingCredential(_) => SASL_INTERACT,
+        Error::NeedCredentials(_) => SASL_INTERACT,
         Error::Integrity => SASL_BADMAC,
         Error::TooWeak => SASL_TOOWEAK,
         Error::Config(_) => SASL_CONFIGERR,

@@ -84,7 +84,14 @@ pub(crate) struct ServerSide {
 pub(crate) struct ClientSide {
     pub(crate) global: Arc<CallbackList>,
     pub(crate) session: Option<ClientSession>,
-    pub(crate) authcid: Option<String>,
+    /// Where the running session's mechanism gets its credentials (and prompt answers).
+    pub(crate) source: Option<Arc<crate::interact::ClientSource>>,
+    /// The server's mechanism list when `sasl_client_start` had no `clientout`: as in Cyrus,
+    /// the chosen mechanism then starts in the first `sasl_client_step`.
+    pub(crate) unstarted: Option<String>,
+    /// The client's `SASL_USERNAME`, once the mechanism has the names.
+    pub(crate) username: Option<String>,
+    /// The prompts of the last `SASL_INTERACT` (ours until the next call), and their texts.
     pub(crate) prompts: Vec<sasl_interact_t>,
     pub(crate) prompt_text: Vec<CString>,
 }

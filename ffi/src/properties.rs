@@ -261,12 +261,6 @@ pub(crate) fn user_prop(conn: &sasl_conn_t, authuser: bool) -> Option<String> {
                 _ => None,
             }
         }
-        Side::Client(side) => {
-            if side.session.as_ref().is_some_and(ClientSession::is_done) {
-                side.authcid.clone()
-            } else {
-                None
-            }
-        }
+        Side::Client(side) => side.username.clone(),
     }
 }

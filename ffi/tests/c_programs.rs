@@ -1388,3 +1388,208 @@ fn anonymous_and_external_as_cyrus() {
         assert_eq!(cases_and_codes(&out, &cases), our_codes);
     }
 }
+
+/// The lines `client_interact.c` prints, as Cyrus 2.1.28 prints them (issue 14).
+const CLIENT_INTERACT_LINES: &[&str] = &[
+    r"plain: start=2 mech=PLAIN [USER AUTHNAME PASS] start=0 mech=PLAIN out=\x00tim\x00tanstaaftanstaaf username=tim",
+    r"plain-authzid: start=2 mech=PLAIN [USER AUTHNAME PASS] start=0 mech=PLAIN out=boss\x00tim\x00tanstaaftanstaaf username=boss",
+    r"plain-step-answers: start=2 mech=PLAIN [USER AUTHNAME PASS] step=0 out=\x00tim\x00tanstaaftanstaaf username=tim",
+    r"scram-step-answers: start=2 [USER AUTHNAME PASS] step=1 out=n,,n=tim",
+    r"no-clientout: start=1 mech=PLAIN step=2 [USER AUTHNAME PASS] step=0 out=\x00tim\x00tanstaaftanstaaf; start=1 mech=SCRAM-SHA-1 step=2 [USER AUTHNAME PASS] step=1 out=n,,n=tim; start=1 mech=CRAM-MD5 step=2 [AUTHNAME PASS] step=0 out=tim b913a602c7eda7a495b4e6e7334d3890;",
+    r"scram: start=2 mech=SCRAM-SHA-1 [USER AUTHNAME PASS] start=1 mech=SCRAM-SHA-1 out=n,,n=tim",
+    r"cram: start=1 mech=CRAM-MD5 out=NULL step=2 [AUTHNAME PASS] step=0 out=tim ",
+    r"cram-same-input: start=1 mech=CRAM-MD5 step=2 [AUTHNAME PASS] step=0 out=tim b913a602c7eda7a495b4e6e7334d3890",
+    r"login: start=1 mech=LOGIN out=NULL step=2 [AUTHNAME] step=1 out=tim step=2 [PASS] step=0 out=tanstaaftanstaaf",
+    r#"digest-two-realms: start=1 mech=DIGEST-MD5 out=NULL step=2 [USER AUTHNAME PASS] step=1 username="tim" realm="mail.example.org""#,
+    r#"digest-no-realm: start=1 mech=DIGEST-MD5 step=2 [USER AUTHNAME PASS] step=1 username="tim" realm="mail.example.org""#,
+    r#"digest-one-realm-listed: start=1 mech=DIGEST-MD5 step=2 [USER AUTHNAME PASS] step=1 username="tim" realm="a.example""#,
+    r#"digest-two-realms-listed: start=1 mech=DIGEST-MD5 step=2 [USER AUTHNAME PASS GETREALM] step=1 username="tim" realm="b.example""#,
+    r"unanswered: start=2 start=-7",
+    r#"digest-getrealm-procedure: start=1 mech=DIGEST-MD5 step=2 [USER AUTHNAME PASS] step=1 username="tim" realm="a.example" calls=0; start=1 mech=DIGEST-MD5 step=2 [USER AUTHNAME PASS] step=1 username="tim" realm="b.example" calls=2; start=1 mech=DIGEST-MD5 step=2 [USER AUTHNAME PASS] step=1 username="tim" realm="mail.example.org" calls=0;"#,
+    r"failing-callback: start=-1 mech=PLAIN",
+    r"nomech: start=-4 mech=unset detail-ok",
+    r"external-ssf: start=-4 mech=unset start=2 mech=PLAIN [USER AUTHNAME PASS] start=0 mech=PLAIN out=\x00tim\x00tanstaaftanstaaf",
+    r"no-password: start=-4 mech=unset detail-ok",
+    r"default-authname: start=0 mech=PLAIN out=\x00envuser\x00pw username=envuser",
+    r"prompt-user-only: start=2 mech=PLAIN [USER] start=0 mech=PLAIN out=boss\x00envuser\x00pw username=boss",
+];
+
+#[test]
+fn client_interaction_as_cyrus() {
+    // client_interact.c: SASL_INTERACT from the global callback list, answers through
+    // sasl_client_start again or sasl_client_step (NULL or the same challenge), prompts only
+    // when the mechanism needs them (DIGEST-MD5's realm only when offered and listed), *mech
+    // on failure, SASL_USERNAME after start, an external SSF lifting noplaintext, and "No
+    // worthy mechs found". The same lines from our library and from Cyrus's.
+    if !have("cc", &["--version"]) || !have_file("/usr/include/sasl/sasl.h") {
+        return;
+    }
+    let dir = scratch("client_interact");
+    // Ours also under AddressSanitizer: the prompts are read and written by the application
+    // between calls, and the answers may be read after the next call has replaced them.
+    let run = |ours: bool, asan: bool| -> Vec<String> {
+        let program = dir.join(match (ours, asan) {
+            (true, true) => "ci-asan",
+            (true, false) => "ci-ours",
+            _ => "ci-cyrus",
+        });
+        let flags: &[&str] = if asan {
+            &["-fsanitize=address", "-fno-omit-frame-pointer"]
+        } else {
+            &[]
+        };
+        compile("client_interact.c", &program, ours, flags);
+        let mut lines = Vec::new();
+        for mode in ["global", "none"] {
+            let mut command = cyrus_command(&program);
+            if ours {
+                command.env("LD_LIBRARY_PATH", library_dir());
+                command.env("ASAN_OPTIONS", "detect_leaks=0");
+            }
+            let out = command.arg(mode).env("USER", "envuser").output().unwrap();
+            assert!(out.status.success(), "ours={ours} {mode}: {}", text(&out));
+            lines.extend(
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .map(str::to_owned),
+            );
+        }
+        lines
+    };
+    assert_eq!(run(true, false), CLIENT_INTERACT_LINES, "our library");
+    assert_eq!(run(true, true), CLIENT_INTERACT_LINES, "ours under ASan");
+    if have_file("/usr/lib/x86_64-linux-gnu/sasl2/libplain.so") {
+        assert_eq!(run(false, false), CLIENT_INTERACT_LINES, "Cyrus's library");
+    }
+}
+
+/// Runs `layers client` against `layers server` (one on each library, or both on ours) with
+/// the client's SSF range `min`..=`max`; returns (server, client) outputs.
+fn run_layers(
+    program: &dyn Fn(bool) -> PathBuf,
+    server_ours: bool,
+    client_ours: bool,
+    db: &Path,
+    (min, max): (u32, u32),
+) -> (Output, Output) {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let mut server = cyrus_command(program(server_ours));
+    if server_ours {
+        server.env("LD_LIBRARY_PATH", library_dir());
+    }
+    let mut server = server
+        .arg("server")
+        .arg(db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut client = cyrus_command(program(client_ours));
+    if client_ours {
+        client.env("LD_LIBRARY_PATH", library_dir());
+    }
+    let mut client = client
+        .args(["client", "bob", "pw2", &min.to_string(), &max.to_string()])
+        .stdin(Stdio::from(server.stdout.take().unwrap()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut to_server = server.stdin.take().unwrap();
+    let mut from_client = client.stdout.take().unwrap();
+    let relay = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 1 << 16];
+        while let Ok(n) = from_client.read(&mut buf) {
+            if n == 0 || to_server.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+    });
+    let client = client.wait_with_output().unwrap();
+    let server = server.wait_with_output().unwrap();
+    relay.join().unwrap();
+    (server, client)
+}
+
+#[test]
+fn security_layers_across_libraries() {
+    // layers.c: DIGEST-MD5 auth-int and every auth-conf cipher, payloads of 1 byte to 1 MB
+    // both ways, sasl_encode splitting what exceeds SASL_MAXOUTBUF, sasl_decode fed whole
+    // frames (several packets) and pieces of 1, 3, 4093 and 70000 bytes; SASL_MAXOUTBUF as
+    // Cyrus reports it. Our client with Cyrus's server, Cyrus's client with our server, and
+    // ours with ours (issue 14).
+    if !have("cc", &["--version"])
+        || !have_file("/usr/include/sasl/sasl.h")
+        || !have_file("/usr/sbin/saslpasswd2")
+        || !have_file("/usr/lib/x86_64-linux-gnu/sasl2/libdigestmd5.so")
+    {
+        return;
+    }
+    let dir = scratch("layers");
+    let db = PathBuf::from(fresh_db("layers"));
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "printf pw2 | saslpasswd2 -f '{}' -p -c -u pair.example.org bob",
+            db.display()
+        ))
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let built: std::sync::Mutex<Vec<bool>> = std::sync::Mutex::new(Vec::new());
+    let program = |ours: bool| {
+        let path = dir.join(if ours { "layers-ours" } else { "layers-cyrus" });
+        let mut built = built.lock().unwrap();
+        if !built.contains(&ours) {
+            compile("layers.c", &path, ours, &[]);
+            built.push(ours);
+        }
+        path
+    };
+    // (client SSF range, SSF, the client's SASL_MAXOUTBUF); the server's is 4 less.
+    let layers = [
+        ((1, 1), 1, 65520),
+        ((40, 40), 40, 65511),
+        ((55, 55), 55, 65511),
+        ((56, 56), 56, 65511),
+        ((112, 112), 112, 65511),
+        ((128, 128), 128, 65511),
+    ];
+    for (range, ssf, maxoutbuf) in layers {
+        for (server_ours, client_ours) in [(true, false), (false, true), (true, true)] {
+            // Debian's Cyrus cannot set up 3DES under OpenSSL 3 ("failed to init cipher
+            // '3des'"): that cipher runs between our two ends only.
+            if ssf == 112 && !(server_ours && client_ours) {
+                continue;
+            }
+            let (server, client) = run_layers(&program, server_ours, client_ours, &db, range);
+            let what = format!("ssf {ssf}, server ours={server_ours}, client ours={client_ours}");
+            let (server_err, client_err) = (
+                String::from_utf8_lossy(&server.stderr),
+                String::from_utf8_lossy(&client.stderr),
+            );
+            assert!(
+                server.status.success() && client.status.success(),
+                "{what}:\n{}\n{}",
+                text(&server),
+                text(&client)
+            );
+            assert_eq!(
+                client_err.lines().collect::<Vec<_>>(),
+                [format!("maxoutbuf {maxoutbuf} ssf {ssf}").as_str(), "ok"],
+                "client, {what}"
+            );
+            assert_eq!(
+                server_err.lines().collect::<Vec<_>>(),
+                [
+                    format!("maxoutbuf {} ssf {ssf}", maxoutbuf - 4).as_str(),
+                    "ok"
+                ],
+                "server, {what}"
+            );
+        }
+    }
+}

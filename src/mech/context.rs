@@ -290,6 +290,41 @@ pub trait CredentialSource: Send + Sync {
     fn realm(&self, offered: &[String]) -> Option<String> {
         offered.first().cloned()
     }
+    /// Whether a credential this source has no value for yet (it returned `None`) will come
+    /// from asking the user: the exchange then pauses with [`Error::NeedCredentials`],
+    /// listing everything the mechanism needs at that point, and carries on when the call is
+    /// repeated. Default: never (a `None` is final).
+    fn asks(&self, kind: CredentialKind) -> bool {
+        let _ = kind;
+        false
+    }
+}
+
+/// The credentials a mechanism gathered in one go (see [`ClientContext::gather`]); only the
+/// kinds it asked for are filled.
+#[derive(Default)]
+pub(crate) struct Gathered {
+    pub authcid: Option<String>,
+    pub password: Option<Secret>,
+    pub authzid: Option<String>,
+    pub realm: Option<String>,
+}
+
+impl Gathered {
+    /// The authentication identity, which [`ClientContext::gather`] guarantees when asked.
+    pub fn authcid(&self) -> Result<String, Error> {
+        self.authcid
+            .clone()
+            .ok_or(Error::MissingCredential(CredentialKind::Authcid))
+    }
+
+    /// The password, which [`ClientContext::gather`] guarantees when asked.
+    pub fn password(&self) -> Result<Secret, Error> {
+        self.password
+            .as_ref()
+            .map(Secret::duplicate)
+            .ok_or(Error::MissingCredential(CredentialKind::Password))
+    }
 }
 
 /// What a client mechanism may use.
@@ -339,5 +374,54 @@ impl ClientContext<'_> {
     /// The randomness source.
     pub fn random(&self) -> &dyn Random {
         self.settings.random
+    }
+
+    /// Asks the credential source for every credential in `kinds` that this step needs, in
+    /// that order (the realm is picked from `offered_realms`). The authentication identity
+    /// and the password are required: one the source cannot give and will not ask for is
+    /// [`Error::MissingCredential`]. Everything the source will ask the user for is reported
+    /// together as [`Error::NeedCredentials`]; a mechanism calls this before changing its
+    /// state, so that the same call can be repeated with the answers.
+    pub fn gather(
+        &self,
+        kinds: &[CredentialKind],
+        offered_realms: &[String],
+    ) -> Result<Gathered, Error> {
+        let source = self.settings.credentials;
+        let mut gathered = Gathered::default();
+        let mut ask = Vec::new();
+        for &kind in kinds {
+            let found = match kind {
+                CredentialKind::Authcid => {
+                    gathered.authcid = source.authcid();
+                    gathered.authcid.is_some()
+                }
+                CredentialKind::Password => {
+                    gathered.password = source.password();
+                    gathered.password.is_some()
+                }
+                CredentialKind::Authzid => {
+                    gathered.authzid = source.authzid().filter(|z| !z.is_empty());
+                    gathered.authzid.is_some()
+                }
+                CredentialKind::Realm => {
+                    gathered.realm = source.realm(offered_realms);
+                    gathered.realm.is_some()
+                }
+            };
+            if found {
+                continue;
+            }
+            if source.asks(kind) {
+                ask.push(kind);
+            } else if matches!(kind, CredentialKind::Authcid | CredentialKind::Password) {
+                return Err(Error::MissingCredential(kind));
+            }
+        }
+        if ask.is_empty() {
+            Ok(gathered)
+        } else {
+            Err(Error::NeedCredentials(ask))
+        }
     }
 }

@@ -6,7 +6,7 @@
 
 use md5::Md5;
 
-use crate::error::{Error, ProtocolError, check_len, malformed};
+use crate::error::{CredentialKind, Error, ProtocolError, check_len, malformed};
 use crate::keys::cram_md5::digest_from_secret;
 use crate::log::LogLevel;
 use crate::mech::context::ClientContext;
@@ -142,9 +142,8 @@ impl ServerMechanism for CramMd5Server {
 pub(crate) struct CramMd5Client;
 
 impl ClientMechanism for CramMd5Client {
-    fn start(&mut self, ctx: &mut ClientContext<'_>) -> Result<Option<Vec<u8>>, Error> {
-        ctx.authcid()?;
-        ctx.password()?;
+    /// The server speaks first; the credentials are asked for with its challenge.
+    fn start(&mut self, _ctx: &mut ClientContext<'_>) -> Result<Option<Vec<u8>>, Error> {
         Ok(None)
     }
 
@@ -157,8 +156,8 @@ impl ClientMechanism for CramMd5Client {
         if challenge.is_empty() {
             return Err(ProtocolError::Empty.into());
         }
-        let authcid = ctx.authcid()?;
-        let password = ctx.password()?;
+        let gathered = ctx.gather(&[CredentialKind::Authcid, CredentialKind::Password], &[])?;
+        let (authcid, password) = (gathered.authcid()?, gathered.password()?);
         let response = format!("{authcid} {}", hex(&digest(password.expose(), challenge)));
         Ok(ClientOutput::Done {
             response: Some(response.into_bytes()),

@@ -5,7 +5,7 @@
 //! Client states: `Start` → `SentUser` → done; the prompts' text is ignored, as the draft
 //! requires.
 
-use crate::error::{Error, ProtocolError, check_len, malformed};
+use crate::error::{CredentialKind, Error, ProtocolError, check_len, malformed};
 use crate::mech::context::ClientContext;
 use crate::mech::context::ServerContext;
 use crate::mech::{
@@ -122,23 +122,27 @@ pub(crate) struct LoginClient {
 }
 
 impl ClientMechanism for LoginClient {
-    fn start(&mut self, ctx: &mut ClientContext<'_>) -> Result<Option<Vec<u8>>, Error> {
-        // Fail early if the credentials are missing; LOGIN sends nothing first.
-        ctx.authcid()?;
-        ctx.password()?;
+    /// LOGIN sends nothing first; each credential is asked for when its prompt comes (as
+    /// Cyrus does), so the state changes only once it is at hand.
+    fn start(&mut self, _ctx: &mut ClientContext<'_>) -> Result<Option<Vec<u8>>, Error> {
         Ok(None)
     }
 
     fn step(&mut self, ctx: &mut ClientContext<'_>, _prompt: &[u8]) -> Result<ClientOutput, Error> {
-        match std::mem::replace(&mut self.state, ClientState::Finished) {
+        match self.state {
             ClientState::Start => {
+                let authcid = ctx.gather(&[CredentialKind::Authcid], &[])?.authcid()?;
                 self.state = ClientState::SentUser;
-                Ok(ClientOutput::Continue(ctx.authcid()?.into_bytes()))
+                Ok(ClientOutput::Continue(authcid.into_bytes()))
             }
-            ClientState::SentUser => Ok(ClientOutput::Done {
-                response: Some(ctx.password()?.expose().to_vec()),
-                layer: None,
-            }),
+            ClientState::SentUser => {
+                let password = ctx.gather(&[CredentialKind::Password], &[])?.password()?;
+                self.state = ClientState::Finished;
+                Ok(ClientOutput::Done {
+                    response: Some(password.expose().to_vec()),
+                    layer: None,
+                })
+            }
             ClientState::Finished => Err(ProtocolError::UnexpectedMessage.into()),
         }
     }

@@ -3,7 +3,7 @@
 //! Server states: `Start` → (`ExpectMessage` if no initial response) → done.
 //! Client states: `Start` → `Sent` (the initial response carries everything).
 
-use crate::error::{Error, ProtocolError, check_len, malformed};
+use crate::error::{CredentialKind, Error, ProtocolError, check_len, malformed};
 use crate::mech::context::ClientContext;
 use crate::mech::context::ServerContext;
 use crate::mech::{
@@ -139,9 +139,16 @@ pub(crate) struct PlainClient {
 
 impl ClientMechanism for PlainClient {
     fn start(&mut self, ctx: &mut ClientContext<'_>) -> Result<Option<Vec<u8>>, Error> {
-        let authcid = ctx.authcid()?;
-        let password = ctx.password()?;
-        let authzid = ctx.authzid().unwrap_or_default();
+        let gathered = ctx.gather(
+            &[
+                CredentialKind::Authcid,
+                CredentialKind::Authzid,
+                CredentialKind::Password,
+            ],
+            &[],
+        )?;
+        let (authcid, password) = (gathered.authcid()?, gathered.password()?);
+        let authzid = gathered.authzid.unwrap_or_default();
         let mut message = Vec::with_capacity(authzid.len() + authcid.len() + password.len() + 2);
         message.extend_from_slice(authzid.as_bytes());
         message.push(0);

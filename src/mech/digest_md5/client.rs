@@ -4,7 +4,7 @@
 //! The qop and cipher are chosen from the security properties as Cyrus's client does: the
 //! strongest offered cipher within `[min_ssf, max_ssf]`, else integrity, else none.
 
-use crate::error::{Error, ProtocolError, malformed};
+use crate::error::{CredentialKind, Error, ProtocolError, malformed};
 use crate::mech::context::ClientContext;
 use crate::mech::{ClientMechanism, ClientOutput, SecurityLayer};
 use crate::secret::digests_equal;
@@ -149,10 +149,19 @@ impl DigestMd5Client {
         let directives = parse::parse(challenge, MAX_CHALLENGE, &["realm"])?;
         let offer = parse_challenge(&directives)?;
         let (qop, cipher) = choose(SsfRange::new(ctx.properties, 0), &offer)?;
-        let authcid = ctx.authcid()?;
-        let password = ctx.password()?;
-        let authzid = ctx.authzid();
-        let realm = ctx.realm(&offer.realms).unwrap_or_default();
+        // Cyrus's order: authcid, authzid, password, then a realm from those offered.
+        let gathered = ctx.gather(
+            &[
+                CredentialKind::Authcid,
+                CredentialKind::Authzid,
+                CredentialKind::Password,
+                CredentialKind::Realm,
+            ],
+            &offer.realms,
+        )?;
+        let (authcid, password) = (gathered.authcid()?, gathered.password()?);
+        let authzid = gathered.authzid;
+        let realm = gathered.realm.unwrap_or_default();
         let cnonce = ctx.random().nonce(CNONCE_LEN);
         let digest_uri = format!("{}/{}", ctx.settings.service, ctx.settings.server_fqdn);
         let own_maxbuf = ctx.properties.max_buf_size.clamp(MIN_MAXBUF, MAX_MAXBUF);
@@ -228,8 +237,8 @@ impl ClientMechanism for DigestMd5Client {
         if !matches!(self.state, State::Start) {
             return Err(Error::State("DIGEST-MD5 started twice"));
         }
-        ctx.authcid()?;
-        ctx.password()?;
+        // The server speaks first: the credentials are asked for with its challenge.
+        let _ = ctx;
         self.state = State::ExpectChallenge;
         Ok(None)
     }
@@ -241,7 +250,13 @@ impl ClientMechanism for DigestMd5Client {
     ) -> Result<ClientOutput, Error> {
         match std::mem::replace(&mut self.state, State::Finished) {
             State::ExpectChallenge => {
-                let (response, expected, layer) = Self::respond(ctx, challenge)?;
+                let (response, expected, layer) =
+                    Self::respond(ctx, challenge).inspect_err(|error| {
+                        // Paused for the user's answers: the same challenge comes again.
+                        if matches!(error, Error::NeedCredentials(_)) {
+                            self.state = State::ExpectChallenge;
+                        }
+                    })?;
                 self.state = State::ExpectRspauth { expected, layer };
                 Ok(ClientOutput::Continue(response))
             }

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::parse::{self, ServerFinal};
 use super::{NONCE_LEN, xor};
-use crate::error::{Error, ProtocolError, malformed};
+use crate::error::{CredentialKind, Error, ProtocolError, malformed};
 use crate::keys::{ClientKeys, ScramHash, normalize_password};
 use crate::mech::context::ClientContext;
 use crate::mech::{ClientMechanism, ClientOutput};
@@ -99,7 +99,15 @@ impl ClientMechanism for ScramClient {
         if !matches!(self.state, State::Start) {
             return Err(Error::State("SCRAM client started twice"));
         }
-        let authcid = ctx.authcid()?;
+        let gathered = ctx.gather(
+            &[
+                CredentialKind::Authcid,
+                CredentialKind::Authzid,
+                CredentialKind::Password,
+            ],
+            &[],
+        )?;
+        let authcid = gathered.authcid()?;
         let username = match stringprep::saslprep(&authcid) {
             Ok(name) if !name.is_empty() => name.into_owned(),
             _ => {
@@ -108,7 +116,7 @@ impl ClientMechanism for ScramClient {
                 ));
             }
         };
-        let password = normalize_password(ctx.password()?.expose());
+        let password = normalize_password(gathered.password()?.expose());
 
         let (flag, cb_data) = match (self.plus, ctx.channel_binding) {
             (true, Some(binding)) => {
@@ -127,8 +135,8 @@ impl ClientMechanism for ScramClient {
             (false, Some(_)) if !ctx.server_offered_plus => ("y".to_owned(), Vec::new()),
             (false, _) => ("n".to_owned(), Vec::new()),
         };
-        let authzid = ctx
-            .authzid()
+        let authzid = gathered
+            .authzid
             .map(|z| format!("a={}", parse::encode_saslname(&z)))
             .unwrap_or_default();
         let nonce = ctx.random().nonce(NONCE_LEN);
