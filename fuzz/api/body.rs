@@ -1329,8 +1329,15 @@ pub fn run(data: &[u8]) {
                 }
             }
             6 => {
+                // An application that polls a property (logging the user name per request,
+                // say): the same read, up to 128 times.
                 if let Some(connection) = world.connection(&mut input) {
-                    connection.get_property(&mut input);
+                    let times = 1 + usize::from(input.byte() & 0x7f);
+                    let at = input.data;
+                    for _ in 0..times {
+                        input.data = at;
+                        connection.get_property(&mut input);
+                    }
                 }
             }
             7 => {

@@ -33,8 +33,8 @@ def layer(data, direction):  # op 4: a round trip through the negotiated layer
     return bytes([4, 0, 0, len(data)]) + data + bytes([1, direction, 1])
 
 
-def observe():  # USERNAME and SSF of both connections, a list, the error detail
-    return (bytes([6, 0, 0, 1, 6, 1, 0, 1, 6, 0, 1, 1, 6, 1, 15, 1])
+def observe():  # USERNAME and SSF of both connections (once each), a list, the error detail
+    return (bytes([6, 0, 0, 0, 1, 6, 1, 0, 0, 1, 6, 0, 0, 1, 1, 6, 1, 0, 15, 1])
             + bytes([7, 0, 1, 0x2c, 1, 0x20, 1, 0x2e, 0, 0]) + bytes([8, 0, 8, 1]))
 
 
