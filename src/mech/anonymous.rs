@@ -12,9 +12,9 @@
 use crate::error::{Error, ProtocolError};
 use crate::log::LogLevel;
 use crate::mech::context::{ClientContext, ServerContext};
+use crate::mech::single_message::SingleMessageServer;
 use crate::mech::{
-    ClientMechanism, ClientOutput, InitialResponse, MechanismInfo, ServerMechanism, ServerOutput,
-    Success,
+    ClientMechanism, ClientOutput, InitialResponse, MechanismInfo, ServerOutput, Success,
 };
 use crate::security::SecurityFlags;
 
@@ -24,7 +24,7 @@ pub(crate) const INFO: MechanismInfo = MechanismInfo {
     max_ssf: 0,
     initial_response: InitialResponse::Required,
     channel_binding: false,
-    new_server: || Box::new(AnonymousServer::default()),
+    new_server: || Box::new(SingleMessageServer::new(accept)),
     new_client: || Box::new(AnonymousClient::default()),
 };
 
@@ -45,65 +45,18 @@ pub(crate) fn printable_trace(trace: &[u8]) -> String {
         .collect()
 }
 
-#[derive(Default)]
-enum ServerState {
-    #[default]
-    Start,
-    ExpectTrace,
-    Finished,
+fn accept(ctx: &mut ServerContext<'_>, trace: &[u8]) -> Result<ServerOutput, Error> {
+    ctx.log(
+        LogLevel::Note,
+        &format!("ANONYMOUS login: \"{}\"", printable_trace(trace)),
+    );
+    let identity = ctx.identity(ANONYMOUS_USER, None)?;
+    Ok(ServerOutput::Success(Success {
+        identity,
+        additional_data: None,
+        layer: None,
+    }))
 }
-
-#[derive(Default)]
-pub(crate) struct AnonymousServer {
-    state: ServerState,
-}
-
-impl AnonymousServer {
-    fn accept(ctx: &mut ServerContext<'_>, trace: &[u8]) -> Result<ServerOutput, Error> {
-        ctx.log(
-            LogLevel::Note,
-            &format!("ANONYMOUS login: \"{}\"", printable_trace(trace)),
-        );
-        let identity = ctx.identity(ANONYMOUS_USER, None)?;
-        Ok(ServerOutput::Success(Success {
-            identity,
-            additional_data: None,
-            layer: None,
-        }))
-    }
-}
-
-impl ServerMechanism for AnonymousServer {
-    fn start(
-        &mut self,
-        ctx: &mut ServerContext<'_>,
-        initial: Option<&[u8]>,
-    ) -> Result<ServerOutput, Error> {
-        match (
-            std::mem::replace(&mut self.state, ServerState::Finished),
-            initial,
-        ) {
-            (ServerState::Start, Some(trace)) => Self::accept(ctx, trace),
-            (ServerState::Start, None) => {
-                self.state = ServerState::ExpectTrace;
-                Ok(ServerOutput::Challenge(Vec::new()))
-            }
-            _ => Err(ProtocolError::UnexpectedMessage.into()),
-        }
-    }
-
-    fn step(
-        &mut self,
-        ctx: &mut ServerContext<'_>,
-        response: &[u8],
-    ) -> Result<ServerOutput, Error> {
-        match std::mem::replace(&mut self.state, ServerState::Finished) {
-            ServerState::ExpectTrace => Self::accept(ctx, response),
-            _ => Err(ProtocolError::UnexpectedMessage.into()),
-        }
-    }
-}
-
 #[derive(Default)]
 pub(crate) struct AnonymousClient {
     trace: Option<Vec<u8>>,

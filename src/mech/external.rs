@@ -14,9 +14,10 @@
 use crate::error::{Error, ProtocolError, check_len};
 use crate::log::LogLevel;
 use crate::mech::context::{ClientContext, ServerContext};
+use crate::mech::single_message::SingleMessageServer;
 use crate::mech::{
-    ClientMechanism, ClientOutput, InitialResponse, MechanismInfo, ServerMechanism, ServerOutput,
-    Success, utf8_field,
+    ClientMechanism, ClientOutput, InitialResponse, MechanismInfo, ServerOutput, Success,
+    utf8_field,
 };
 use crate::security::SecurityFlags;
 
@@ -28,43 +29,31 @@ pub(crate) const INFO: MechanismInfo = MechanismInfo {
     max_ssf: 0,
     initial_response: InitialResponse::Required,
     channel_binding: false,
-    new_server: || Box::new(ExternalServer::default()),
+    new_server: || {
+        Box::new(SingleMessageServer::checking_first(accept, |ctx| {
+            external_identity(ctx).map(drop)
+        }))
+    },
     new_client: || Box::new(ExternalClient::default()),
 };
 
 /// The longest authorization identity accepted (Cyrus's limit).
 const MAX_MESSAGE: usize = 16384;
 
-#[derive(Default)]
-enum ServerState {
-    #[default]
-    Start,
-    ExpectMessage,
-    Finished,
-}
-
-#[derive(Default)]
-pub(crate) struct ExternalServer {
-    state: ServerState,
-}
-
-impl ExternalServer {
-    fn accept(ctx: &mut ServerContext<'_>, message: &[u8]) -> Result<ServerOutput, Error> {
-        check_len(message, MAX_MESSAGE)?;
-        let external = external_identity(ctx)?;
-        let authzid = utf8_field(message, "authorization identity")?;
-        if authzid.contains('\0') {
-            return Err(ProtocolError::Malformed("NUL in authorization identity").into());
-        }
-        let identity = ctx.identity(&external, Some(authzid))?;
-        Ok(ServerOutput::Success(Success {
-            identity,
-            additional_data: None,
-            layer: None,
-        }))
+fn accept(ctx: &mut ServerContext<'_>, message: &[u8]) -> Result<ServerOutput, Error> {
+    check_len(message, MAX_MESSAGE)?;
+    let external = external_identity(ctx)?;
+    let authzid = utf8_field(message, "authorization identity")?;
+    if authzid.contains('\0') {
+        return Err(ProtocolError::Malformed("NUL in authorization identity").into());
     }
+    let identity = ctx.identity(&external, Some(authzid))?;
+    Ok(ServerOutput::Success(Success {
+        identity,
+        additional_data: None,
+        layer: None,
+    }))
 }
-
 /// The external identity, refused if it is `anonymous` and `noanonymous` is required.
 fn external_identity(ctx: &ServerContext<'_>) -> Result<String, Error> {
     let Some(external) = ctx.external_identity else {
@@ -77,38 +66,6 @@ fn external_identity(ctx: &ServerContext<'_>) -> Result<String, Error> {
         return Err(Error::AuthorizationFailed);
     }
     Ok(external.to_owned())
-}
-
-impl ServerMechanism for ExternalServer {
-    fn start(
-        &mut self,
-        ctx: &mut ServerContext<'_>,
-        initial: Option<&[u8]>,
-    ) -> Result<ServerOutput, Error> {
-        match (
-            std::mem::replace(&mut self.state, ServerState::Finished),
-            initial,
-        ) {
-            (ServerState::Start, Some(message)) => Self::accept(ctx, message),
-            (ServerState::Start, None) => {
-                external_identity(ctx)?;
-                self.state = ServerState::ExpectMessage;
-                Ok(ServerOutput::Challenge(Vec::new()))
-            }
-            _ => Err(ProtocolError::UnexpectedMessage.into()),
-        }
-    }
-
-    fn step(
-        &mut self,
-        ctx: &mut ServerContext<'_>,
-        response: &[u8],
-    ) -> Result<ServerOutput, Error> {
-        match std::mem::replace(&mut self.state, ServerState::Finished) {
-            ServerState::ExpectMessage => Self::accept(ctx, response),
-            _ => Err(ProtocolError::UnexpectedMessage.into()),
-        }
-    }
 }
 
 #[derive(Default)]

@@ -14,6 +14,7 @@ pub(crate) mod external;
 pub(crate) mod login;
 pub(crate) mod plain;
 pub(crate) mod scram;
+pub(crate) mod single_message;
 
 use crate::error::Error;
 use crate::mech::context::ClientContext;

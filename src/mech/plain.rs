@@ -6,9 +6,10 @@
 use crate::error::{CredentialKind, Error, ProtocolError, check_len, malformed};
 use crate::mech::context::ClientContext;
 use crate::mech::context::ServerContext;
+use crate::mech::single_message::SingleMessageServer;
 use crate::mech::{
-    ClientMechanism, ClientOutput, InitialResponse, MAX_FIELD, MechanismInfo, ServerMechanism,
-    ServerOutput, Success, utf8_field,
+    ClientMechanism, ClientOutput, InitialResponse, MAX_FIELD, MechanismInfo, ServerOutput,
+    Success, utf8_field,
 };
 use crate::security::SecurityFlags;
 
@@ -18,7 +19,7 @@ pub(crate) const INFO: MechanismInfo = MechanismInfo {
     max_ssf: 0,
     initial_response: InitialResponse::Required,
     channel_binding: false,
-    new_server: || Box::new(PlainServer::default()),
+    new_server: || Box::new(SingleMessageServer::new(verify)),
     new_client: || Box::new(PlainClient::default()),
 };
 
@@ -74,64 +75,17 @@ pub(crate) fn parse(message: &[u8]) -> Result<PlainMessage<'_>, Error> {
     })
 }
 
-#[derive(Default)]
-enum ServerState {
-    #[default]
-    Start,
-    ExpectMessage,
-    Finished,
+fn verify(ctx: &mut ServerContext<'_>, message: &[u8]) -> Result<ServerOutput, Error> {
+    let message = parse(message)?;
+    ctx.note_user(message.authcid);
+    let identity = ctx.identity(message.authcid, message.authzid)?;
+    ctx.verify_password(&identity.authcid, &identity.realm, message.password)?;
+    Ok(ServerOutput::Success(Success {
+        identity,
+        additional_data: None,
+        layer: None,
+    }))
 }
-
-#[derive(Default)]
-pub(crate) struct PlainServer {
-    state: ServerState,
-}
-
-impl PlainServer {
-    fn verify(ctx: &mut ServerContext<'_>, message: &[u8]) -> Result<ServerOutput, Error> {
-        let message = parse(message)?;
-        ctx.note_user(message.authcid);
-        let identity = ctx.identity(message.authcid, message.authzid)?;
-        ctx.verify_password(&identity.authcid, &identity.realm, message.password)?;
-        Ok(ServerOutput::Success(Success {
-            identity,
-            additional_data: None,
-            layer: None,
-        }))
-    }
-}
-
-impl ServerMechanism for PlainServer {
-    fn start(
-        &mut self,
-        ctx: &mut ServerContext<'_>,
-        initial: Option<&[u8]>,
-    ) -> Result<ServerOutput, Error> {
-        match (
-            std::mem::replace(&mut self.state, ServerState::Finished),
-            initial,
-        ) {
-            (ServerState::Start, Some(message)) => Self::verify(ctx, message),
-            (ServerState::Start, None) => {
-                self.state = ServerState::ExpectMessage;
-                Ok(ServerOutput::Challenge(Vec::new()))
-            }
-            _ => Err(ProtocolError::UnexpectedMessage.into()),
-        }
-    }
-
-    fn step(
-        &mut self,
-        ctx: &mut ServerContext<'_>,
-        response: &[u8],
-    ) -> Result<ServerOutput, Error> {
-        match std::mem::replace(&mut self.state, ServerState::Finished) {
-            ServerState::ExpectMessage => Self::verify(ctx, response),
-            _ => Err(ProtocolError::UnexpectedMessage.into()),
-        }
-    }
-}
-
 #[derive(Default)]
 pub(crate) struct PlainClient {
     message: Option<Vec<u8>>,
