@@ -90,6 +90,11 @@ impl CallbackList {
         CallbackList(list as usize)
     }
 
+    /// The list as the application gave it (for plug-in parameters).
+    pub fn as_ptr(self) -> *const sasl_callback_t {
+        self.0 as *const sasl_callback_t
+    }
+
     /// The current entries.
     pub fn entries(self) -> Vec<Callback> {
         // SAFETY: the application promised, when handing the list to sasl_*_init/new, that it

@@ -48,6 +48,8 @@ pub struct sasl_conn {
     pub(crate) errdetail: StableBuffer,
     pub(crate) propctx: Box<propctx>,
     pub(crate) side: Side,
+    /// The plug-in utility table of this connection (made when a plug-in first needs it).
+    pub(crate) utils: crate::utils::ConnUtils,
 }
 
 /// Cyrus's name for [`sasl_conn`].

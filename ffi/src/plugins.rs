@@ -1,14 +1,570 @@
-//! Cyrus's plug-in registration calls (`sasl/saslplug.h`). puresasl's mechanisms, auxprop and
-//! canonicalisation are built in, so no plug-in can be added: each `*_add_plugin` refuses
-//! with `SASL_BADVERS` ("version mismatch with plug-in") without calling the plug-in's init
-//! function, and the `*_plugin_info` calls report `SASL_NOMECH` (no plug-in to describe).
+//! Cyrus's plug-in registration calls (`sasl/saslplug.h`).
+//!
+//! Auxiliary-property and canonicalisation plug-ins are registered with Cyrus's version
+//! negotiation: the init function gets the global utilities (`sasl_global_utils`), the
+//! library's plug-in version as `max_version`, and must answer an `out_version` at least as
+//! new (auxprop 8, canon_user 5), else `SASL_BADVERS`; an init that fails is logged and its
+//! code returned. A registered auxprop plug-in is asked for credentials as Cyrus asks (see
+//! [`connection_store`]); a canon_user plug-in named by `canon_user_plugin` runs after the
+//! application's `SASL_CB_CANON_USER` (see [`connection_canon`]).
+//!
+//! Mechanism plug-ins (`sasl_server_add_plugin`, `sasl_client_add_plugin`) are still refused
+//! with `SASL_BADVERS` without calling their init function, and the server and client
+//! `*_plugin_info` calls report `SASL_NOMECH`; `auxprop_plugin_info` lists the registered
+//! auxprop plug-ins.
+//!
+//! Nothing here holds a lock or a reference to a connection while a plug-in runs: a plug-in
+//! calls back through its utilities (`prop_*`, `getopt`, `log`, `getcallback`...).
 
-use std::ffi::{c_char, c_int, c_void};
+use std::ffi::{CStr, CString, c_char, c_int, c_uint, c_void};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use puresasl::{Auxprop, CanonicalizeUser, Error, NameKind, Secret, StoreError};
+
+use crate::callbacks::CallbackLog;
 use crate::consts::*;
-use crate::util::guard;
+use crate::handles::{Side, sasl_conn_t};
+use crate::plugin_abi::*;
+use crate::util::{guard, opt_string};
 
-/// Refuses to register a server mechanism plug-in; `splugfunc` is not called.
+/// A registered auxprop plug-in (its description belongs to the plug-in, which keeps it
+/// alive until `auxprop_free`; the library never frees it).
+struct AuxpropPlugin {
+    /// The name it was registered under.
+    plugname: String,
+    /// The description the init function returned.
+    plug: usize,
+}
+
+/// A registered canon_user plug-in.
+struct CanonPlugin {
+    plugname: String,
+    plug: usize,
+}
+
+#[derive(Default)]
+struct Registry {
+    /// Newest first, as Cyrus keeps them.
+    auxprop: Vec<Arc<AuxpropPlugin>>,
+    canon: Vec<Arc<CanonPlugin>>,
+}
+
+fn registry() -> MutexGuard<'static, Registry> {
+    static REGISTRY: OnceLock<Mutex<Registry>> = OnceLock::new();
+    REGISTRY
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl AuxpropPlugin {
+    fn plug(&self) -> &sasl_auxprop_plug_t {
+        // SAFETY: the description the plug-in's init returned, which it keeps alive while
+        // it is registered (Cyrus's contract); the library only reads it.
+        unsafe { &*(self.plug as *const sasl_auxprop_plug_t) }
+    }
+
+    /// Its own name (`plug->name`), else the registration name.
+    fn name(&self) -> String {
+        let name = self.plug().name;
+        if name.is_null() {
+            return self.plugname.clone();
+        }
+        // SAFETY: a NUL-terminated name owned by the plug-in.
+        unsafe { CStr::from_ptr(name) }
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+impl CanonPlugin {
+    fn plug(&self) -> &sasl_canonuser_plug_t {
+        // SAFETY: as AuxpropPlugin::plug.
+        unsafe { &*(self.plug as *const sasl_canonuser_plug_t) }
+    }
+
+    fn name(&self) -> String {
+        let name = self.plug().name;
+        if name.is_null() {
+            return self.plugname.clone();
+        }
+        // SAFETY: a NUL-terminated name owned by the plug-in.
+        unsafe { CStr::from_ptr(name) }
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// Logs a plug-in problem through the global callbacks (or syslog), as Cyrus does at load.
+fn log_error(message: &str) {
+    // SAFETY: NULL selects the global lists.
+    let lists = unsafe { crate::utils::callback_lists(std::ptr::null_mut()) };
+    CallbackLog {
+        lists,
+        log_level: SASL_LOG_ERR,
+    }
+    .log_text(SASL_LOG_ERR, message);
+}
+
+/// Whether an auxprop plug-in is registered under `name` (its own name or the registration
+/// name, case-insensitively).
+pub(crate) fn has_auxprop(name: &str) -> bool {
+    let plugins = registry().auxprop.clone();
+    plugins
+        .iter()
+        .any(|p| p.name().eq_ignore_ascii_case(name) || p.plugname.eq_ignore_ascii_case(name))
+}
+
+/// Registers an auxiliary-property plug-in: `auxpropfunc(sasl_global_utils,
+/// SASL_AUXPROP_PLUG_VERSION, &out_version, &plug, plugname)`. `SASL_BADVERS` when the
+/// plug-in's version is older than ours, `SASL_BADPROT` when it has no lookup function, the
+/// init's own code (logged) when it fails.
+///
+/// # Safety
+/// `plugname` NUL-terminated; `auxpropfunc` NULL or a `sasl_auxprop_init_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_auxprop_add_plugin(
+    plugname: *const c_char,
+    auxpropfunc: Option<AuxpropInit>,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        let Some(init) = auxpropfunc else {
+            return SASL_BADPARAM;
+        };
+        if plugname.is_null() {
+            return SASL_BADPARAM;
+        }
+        // SAFETY: NUL-terminated per the contract.
+        let name = unsafe { opt_string(plugname) }.unwrap_or_default();
+        let mut out_version: c_int = 0;
+        let mut plug: *mut sasl_auxprop_plug_t = std::ptr::null_mut();
+        // SAFETY: the plug-in's init with Cyrus's arguments; no lock is held (it may call
+        // back through the utilities).
+        let result = unsafe {
+            init(
+                crate::utils::global_utils(),
+                SASL_AUXPROP_PLUG_VERSION,
+                &raw mut out_version,
+                &raw mut plug,
+                plugname,
+            )
+        };
+        if result != SASL_OK {
+            log_error(&format!("auxpropfunc error {}", errtext(result)));
+            return result;
+        }
+        if out_version < SASL_AUXPROP_PLUG_VERSION {
+            log_error(&format!(
+                "version mismatch with auxprop plug-in {name}: {out_version}, want {SASL_AUXPROP_PLUG_VERSION}"
+            ));
+            return SASL_BADVERS;
+        }
+        // SAFETY: NULL or the plug-in's description.
+        if plug.is_null() || unsafe { (*plug).auxprop_lookup.is_none() } {
+            return SASL_BADPROT;
+        }
+        registry().auxprop.insert(
+            0,
+            Arc::new(AuxpropPlugin {
+                plugname: name,
+                plug: plug as usize,
+            }),
+        );
+        SASL_OK
+    })
+}
+
+/// Registers a canonicalisation plug-in: `canonuserfunc(sasl_global_utils,
+/// SASL_CANONUSER_PLUG_VERSION, &out_version, &plug, plugname)`, with the checks of
+/// [`sasl_auxprop_add_plugin`] (a plug-in with neither a server nor a client function is
+/// `SASL_BADPROT`).
+///
+/// # Safety
+/// `plugname` NUL-terminated; `canonuserfunc` NULL or a `sasl_canonuser_init_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_canonuser_add_plugin(
+    plugname: *const c_char,
+    canonuserfunc: Option<CanonuserInit>,
+) -> c_int {
+    guard!(SASL_FAIL, {
+        let Some(init) = canonuserfunc else {
+            return SASL_BADPARAM;
+        };
+        if plugname.is_null() {
+            return SASL_BADPARAM;
+        }
+        // SAFETY: NUL-terminated per the contract.
+        let name = unsafe { opt_string(plugname) }.unwrap_or_default();
+        let mut out_version: c_int = 0;
+        let mut plug: *mut sasl_canonuser_plug_t = std::ptr::null_mut();
+        // SAFETY: as in sasl_auxprop_add_plugin.
+        let result = unsafe {
+            init(
+                crate::utils::global_utils(),
+                SASL_CANONUSER_PLUG_VERSION,
+                &raw mut out_version,
+                &raw mut plug,
+                plugname,
+            )
+        };
+        if result != SASL_OK {
+            log_error(&format!("canonuserfunc error {}", errtext(result)));
+            return result;
+        }
+        if out_version < SASL_CANONUSER_PLUG_VERSION {
+            log_error(&format!(
+                "version mismatch with canon_user plug-in {name}: {out_version}, want {SASL_CANONUSER_PLUG_VERSION}"
+            ));
+            return SASL_BADVERS;
+        }
+        // SAFETY: NULL or the plug-in's description.
+        if plug.is_null()
+            || unsafe { (*plug).canon_user_server.is_none() && (*plug).canon_user_client.is_none() }
+        {
+            return SASL_BADPROT;
+        }
+        registry().canon.insert(
+            0,
+            Arc::new(CanonPlugin {
+                plugname: name,
+                plug: plug as usize,
+            }),
+        );
+        SASL_OK
+    })
+}
+
+fn errtext(code: c_int) -> String {
+    crate::errors::errstring(code)
+        .to_string_lossy()
+        .into_owned()
+}
+
+// ---- the server parameters a plug-in is called with ----
+
+/// `sasl_server_params_t` for one call into a plug-in on connection `conn`, and the strings
+/// it points to. The property context is the connection's own (the one
+/// `sasl_auxprop_getctx` returns and the application's canon_user callback fills).
+struct ServerParams {
+    params: Box<sasl_server_params_t>,
+    _strings: Vec<CString>,
+}
+
+/// # Safety
+/// `conn` is a live server connection, not borrowed elsewhere during the call.
+unsafe fn server_params(conn: *mut sasl_conn_t) -> Option<ServerParams> {
+    // SAFETY: the caller's contract; the reference ends before the plug-in runs.
+    let utils = unsafe { crate::utils::conn_utils(conn) };
+    // SAFETY: as above.
+    let c = unsafe { conn.as_ref() }?;
+    let Side::Server(side) = &c.side else {
+        return None;
+    };
+    let appname = side.global.appname.clone().unwrap_or_default();
+    let strings = vec![
+        c.service.clone(),
+        appname,
+        c.fqdn.clone(),
+        c.user_realm.clone().unwrap_or_default(),
+        c.iplocal.clone().unwrap_or_default(),
+        c.ipremote.clone().unwrap_or_default(),
+    ];
+    let len = |s: &CString| c_uint::try_from(s.as_bytes().len()).unwrap_or(0);
+    let opt = |s: &CString| {
+        if s.as_bytes().is_empty() {
+            std::ptr::null()
+        } else {
+            s.as_ptr()
+        }
+    };
+    let params = Box::new(sasl_server_params_t {
+        service: strings[0].as_ptr(),
+        appname: strings[1].as_ptr(),
+        serverFQDN: strings[2].as_ptr(),
+        user_realm: opt(&strings[3]),
+        iplocalport: opt(&strings[4]),
+        ipremoteport: opt(&strings[5]),
+        servicelen: len(&strings[0]),
+        applen: len(&strings[1]),
+        slen: len(&strings[2]),
+        urlen: len(&strings[3]),
+        iploclen: len(&strings[4]),
+        ipremlen: len(&strings[5]),
+        log_level: SASL_LOG_ERR,
+        utils,
+        callbacks: c.callbacks.as_ptr(),
+        props: c.props,
+        external_ssf: c.external_ssf,
+        transition: None,
+        canon_user: None,
+        // SAFETY: a place inside the live connection; the pointer is what
+        // sasl_auxprop_getctx hands out.
+        propctx: unsafe { &raw mut *(*conn).propctx },
+        gss_creds: std::ptr::null(),
+        cbinding: std::ptr::null(),
+        http_request: std::ptr::null(),
+        spare_ptr4: std::ptr::null_mut(),
+        spare_fptr1: None,
+        spare_fptr2: None,
+        spare_int1: 0,
+        spare_int2: 0,
+        spare_int3: 0,
+        flags: c.flags,
+        param_version: 0,
+    });
+    Some(ServerParams {
+        params,
+        _strings: strings,
+    })
+}
+
+// ---- auxprop plug-ins as a credential store ----
+
+/// The credential store of server connection `conn`: `base` (the built-in stores of
+/// `auxprop_plugin`) and the registered auxprop plug-ins, asked as Cyrus asks them: the ones
+/// `auxprop_plugin` names, in its order, else every registered one (newest first) before the
+/// built-in store. Without registered plug-ins it is `base` itself.
+pub(crate) fn connection_store(
+    conn: usize,
+    base: Arc<dyn Auxprop>,
+    auxprop_plugin: Option<String>,
+) -> Arc<dyn Auxprop> {
+    let plugins = registry().auxprop.clone();
+    if plugins.is_empty() {
+        return base;
+    }
+    let chosen: Vec<Arc<AuxpropPlugin>> = match &auxprop_plugin {
+        Some(list) => list
+            .split_ascii_whitespace()
+            .filter_map(|wanted| {
+                plugins
+                    .iter()
+                    .find(|p| {
+                        p.name().eq_ignore_ascii_case(wanted)
+                            || p.plugname.eq_ignore_ascii_case(wanted)
+                    })
+                    .cloned()
+            })
+            .collect(),
+        None => plugins,
+    };
+    if chosen.is_empty() {
+        return base;
+    }
+    Arc::new(PluginStore {
+        conn,
+        plugins: chosen,
+        base,
+    })
+}
+
+/// See [`connection_store`].
+struct PluginStore {
+    conn: usize,
+    plugins: Vec<Arc<AuxpropPlugin>>,
+    base: Arc<dyn Auxprop>,
+}
+
+// SAFETY: the connection is used by one thread at a time (Cyrus's contract), the thread that
+// runs the exchange this store serves; the plug-in descriptions are immutable.
+unsafe impl Send for PluginStore {}
+// SAFETY: as above.
+unsafe impl Sync for PluginStore {}
+
+impl PluginStore {
+    /// Asks each plug-in for `property` of `user` (an authentication id: the property is
+    /// requested as `*property`, flags 0) and reads the value the first one set.
+    fn ask_plugins(&self, user: &str, property: &str) -> Result<Vec<Secret>, StoreError> {
+        let conn = self.conn as *mut sasl_conn_t;
+        let name = format!("*{property}");
+        let Ok(cname) = CString::new(name.as_str()) else {
+            return Ok(Vec::new());
+        };
+        let Ok(cuser) = CString::new(user) else {
+            return Ok(Vec::new());
+        };
+        // SAFETY: the connection is live while its exchange runs (the store belongs to its
+        // configuration), and no reference to it is held here.
+        let Some(params) = (unsafe { server_params(conn) }) else {
+            return Ok(Vec::new());
+        };
+        let propctx = params.params.propctx;
+        // A fresh value for this lookup: an earlier exchange's must not answer for this one.
+        // SAFETY: the connection's live context; NUL-terminated names.
+        unsafe {
+            crate::propctx::prop_erase(propctx, cname.as_ptr());
+            let mut names = [cname.as_ptr(), std::ptr::null()];
+            crate::propctx::prop_request(propctx, names.as_mut_ptr());
+        }
+        let mut failure = None;
+        for plugin in &self.plugins {
+            let plug = plugin.plug();
+            let Some(lookup) = plug.auxprop_lookup else {
+                continue;
+            };
+            // The plug-in may write to its parameters: it gets a private copy each time.
+            let mut copy = sasl_server_params_t { ..*params.params };
+            let ulen = c_uint::try_from(user.len()).unwrap_or(0);
+            // SAFETY: the plug-in's lookup with valid parameters; no lock or reference held.
+            let status =
+                unsafe { lookup(plug.glob_context, &raw mut copy, 0, cuser.as_ptr(), ulen) };
+            if status != SASL_OK && status != SASL_NOUSER {
+                failure = Some(StoreError::Unavailable(format!(
+                    "auxprop plug-in {}: {}",
+                    plugin.name(),
+                    errtext(status)
+                )));
+            }
+            // SAFETY: the connection's live context.
+            let values = unsafe { values_of(propctx, &name) };
+            if !values.is_empty() {
+                return Ok(values);
+            }
+        }
+        failure.map_or(Ok(Vec::new()), Err)
+    }
+}
+
+/// The values of `name` in `ctx`.
+///
+/// # Safety
+/// `ctx` a live context.
+unsafe fn values_of(ctx: *mut crate::handles::propctx, name: &str) -> Vec<Secret> {
+    // SAFETY: the caller's contract; the reference ends here.
+    let Some(ctx) = (unsafe { ctx.as_ref() }) else {
+        return Vec::new();
+    };
+    ctx.entries
+        .iter()
+        .find(|e| e.name.to_bytes() == name.as_bytes())
+        .map(|e| {
+            e.values
+                .iter()
+                .map(|v| Secret::new(v.as_bytes().to_vec()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Auxprop for PluginStore {
+    fn lookup(&self, user: &str, realm: &str, property: &str) -> Result<Vec<Secret>, StoreError> {
+        let qualified = if realm.is_empty() {
+            user.to_owned()
+        } else {
+            format!("{user}@{realm}")
+        };
+        let from_plugins = self.ask_plugins(&qualified, property);
+        match from_plugins {
+            Ok(values) if !values.is_empty() => Ok(values),
+            Ok(_) => self.base.lookup(user, realm, property),
+            Err(error) => match self.base.lookup(user, realm, property) {
+                Ok(values) if !values.is_empty() => Ok(values),
+                _ => Err(error),
+            },
+        }
+    }
+
+    fn store(
+        &self,
+        user: &str,
+        realm: &str,
+        property: &str,
+        values: &[Secret],
+    ) -> Result<(), StoreError> {
+        self.base.store(user, realm, property, values)
+    }
+
+    fn entries(&self) -> Result<Vec<puresasl::auxprop::Entry>, StoreError> {
+        self.base.entries()
+    }
+}
+
+// ---- canon_user plug-ins ----
+
+/// The canonicalisation of server connection `conn` when `canon_user_plugin` names a
+/// registered canon_user plug-in: the application's callback first (`app`), then the
+/// plug-in's `canon_user_server`, as Cyrus orders them. `None` when no such plug-in is
+/// registered (the built-in canonicalisation stays).
+pub(crate) fn connection_canon(
+    conn: usize,
+    app: Option<Arc<dyn CanonicalizeUser>>,
+    canon_user_plugin: Option<String>,
+) -> Option<Arc<dyn CanonicalizeUser>> {
+    let wanted = canon_user_plugin?;
+    let plugins = registry().canon.clone();
+    let plugin = plugins.into_iter().find(|p| {
+        p.name().eq_ignore_ascii_case(wanted.trim())
+            || p.plugname.eq_ignore_ascii_case(wanted.trim())
+    })?;
+    plugin.plug().canon_user_server?;
+    Some(Arc::new(PluginCanon { conn, app, plugin }))
+}
+
+struct PluginCanon {
+    conn: usize,
+    app: Option<Arc<dyn CanonicalizeUser>>,
+    plugin: Arc<CanonPlugin>,
+}
+
+// SAFETY: as PluginStore.
+unsafe impl Send for PluginCanon {}
+// SAFETY: as PluginStore.
+unsafe impl Sync for PluginCanon {}
+
+impl CanonicalizeUser for PluginCanon {
+    fn canonicalize(&self, name: &str, kind: NameKind) -> Result<String, Error> {
+        let name = match &self.app {
+            Some(app) => app.canonicalize(name, kind)?,
+            None => name.to_owned(),
+        };
+        let plug = self.plugin.plug();
+        let Some(canon) = plug.canon_user_server else {
+            return Ok(name);
+        };
+        let flags = match kind {
+            NameKind::Authcid => SASL_CU_AUTHID,
+            NameKind::Authzid => SASL_CU_AUTHZID,
+            NameKind::AuthcidAndAuthzid => SASL_CU_AUTHID | SASL_CU_AUTHZID,
+        };
+        let conn = self.conn as *mut sasl_conn_t;
+        // SAFETY: the connection is live while its exchange runs; no reference held.
+        let Some(params) = (unsafe { server_params(conn) }) else {
+            return Ok(name);
+        };
+        let mut params = params;
+        let input = CString::new(name.as_str()).map_err(|_| Error::AuthenticationFailed)?;
+        let inlen = c_uint::try_from(name.len()).map_err(|_| Error::AuthenticationFailed)?;
+        let size = crate::callbacks::CANON_BUF_SIZE;
+        let mut out = vec![0u8; size as usize + 1];
+        let mut out_len: c_uint = 0;
+        // SAFETY: valid parameters, an input of inlen bytes and an output of more than
+        // `size` bytes; no lock or reference held.
+        let status = unsafe {
+            canon(
+                plug.glob_context,
+                &raw mut *params.params,
+                input.as_ptr(),
+                inlen,
+                flags,
+                out.as_mut_ptr().cast(),
+                size,
+                &raw mut out_len,
+            )
+        };
+        if status != SASL_OK || out_len > size {
+            return Err(Error::AuthenticationFailed);
+        }
+        let output = out.get(..out_len as usize).unwrap_or_default();
+        std::str::from_utf8(output)
+            .map(str::to_owned)
+            .map_err(|_| Error::AuthenticationFailed)
+    }
+}
+
+// ---- mechanism plug-ins (not yet) and the info calls ----
+
+/// Refuses to register a server mechanism plug-in (`SASL_BADVERS`); `splugfunc` is not
+/// called.
 ///
 /// # Safety
 /// No pointer is dereferenced.
@@ -23,7 +579,8 @@ pub unsafe extern "C" fn sasl_server_add_plugin(
     })
 }
 
-/// Refuses to register a client mechanism plug-in; `cplugfunc` is not called.
+/// Refuses to register a client mechanism plug-in (`SASL_BADVERS`); `cplugfunc` is not
+/// called.
 ///
 /// # Safety
 /// No pointer is dereferenced.
@@ -38,38 +595,8 @@ pub unsafe extern "C" fn sasl_client_add_plugin(
     })
 }
 
-/// Refuses to register an auxiliary-property plug-in; `auxpropfunc` is not called.
-///
-/// # Safety
-/// No pointer is dereferenced.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sasl_auxprop_add_plugin(
-    plugname: *const c_char,
-    auxpropfunc: *const c_void,
-) -> c_int {
-    guard!(SASL_FAIL, {
-        let _ = (plugname, auxpropfunc);
-        SASL_BADVERS
-    })
-}
-
-/// Refuses to register a canonicalisation plug-in; `canonuserfunc` is not called.
-///
-/// # Safety
-/// No pointer is dereferenced.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sasl_canonuser_add_plugin(
-    plugname: *const c_char,
-    canonuserfunc: *const c_void,
-) -> c_int {
-    guard!(SASL_FAIL, {
-        let _ = (plugname, canonuserfunc);
-        SASL_BADVERS
-    })
-}
-
-/// Describes server mechanism plug-ins: there are none, so `SASL_NOMECH` (`info_cb` is not
-/// called).
+/// Describes server mechanism plug-ins: none can be registered yet, so `SASL_NOMECH`
+/// (`info_cb` is not called).
 ///
 /// # Safety
 /// No pointer is dereferenced.
@@ -85,7 +612,7 @@ pub unsafe extern "C" fn sasl_server_plugin_info(
     })
 }
 
-/// Describes client mechanism plug-ins: there are none, so `SASL_NOMECH`.
+/// Describes client mechanism plug-ins: none can be registered yet, so `SASL_NOMECH`.
 ///
 /// # Safety
 /// No pointer is dereferenced.
@@ -101,18 +628,46 @@ pub unsafe extern "C" fn sasl_client_plugin_info(
     })
 }
 
-/// Describes auxiliary-property plug-ins: there are none, so `SASL_NOMECH`.
+/// `auxprop_info_callback_t`.
+type AuxpropInfo = unsafe extern "C" fn(*mut sasl_auxprop_plug_t, c_int, *mut c_void);
+
+/// Describes the registered auxprop plug-ins (those named in the space-separated
+/// `mech_list`, or all): `info_cb` gets `SASL_INFO_LIST_START`, each plug-in with
+/// `SASL_INFO_LIST_MECH`, then `SASL_INFO_LIST_END`; `SASL_NOMECH` when none is registered.
 ///
 /// # Safety
-/// No pointer is dereferenced.
+/// `mech_list` NULL or NUL-terminated; `info_cb` NULL or an `auxprop_info_callback_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn auxprop_plugin_info(
     mech_list: *const c_char,
-    info_cb: *const c_void,
+    info_cb: Option<AuxpropInfo>,
     info_cb_rock: *mut c_void,
 ) -> c_int {
     guard!(SASL_FAIL, {
-        let _ = (mech_list, info_cb, info_cb_rock);
-        SASL_NOMECH
+        let plugins = registry().auxprop.clone();
+        if plugins.is_empty() {
+            return SASL_NOMECH;
+        }
+        let Some(info_cb) = info_cb else {
+            return SASL_OK;
+        };
+        // SAFETY: NULL or NUL-terminated.
+        let wanted = unsafe { opt_string(mech_list) };
+        // SAFETY: the application's callback; (each call below) a plug-in description or
+        // NULL for the start and end stages.
+        unsafe { info_cb(std::ptr::null_mut(), 0, info_cb_rock) };
+        for plugin in plugins {
+            let listed = wanted.as_ref().is_none_or(|list| {
+                list.split_ascii_whitespace()
+                    .any(|w| w.eq_ignore_ascii_case(&plugin.name()))
+            });
+            if listed {
+                // SAFETY: as above.
+                unsafe { info_cb(plugin.plug as *mut sasl_auxprop_plug_t, 1, info_cb_rock) };
+            }
+        }
+        // SAFETY: as above.
+        unsafe { info_cb(std::ptr::null_mut(), 2, info_cb_rock) };
+        SASL_OK
     })
 }

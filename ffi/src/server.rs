@@ -64,8 +64,11 @@ pub(crate) fn build_server_config(conn: &ServerSnapshot) -> Result<(ServerConfig
     let log_level = opt("log_level")
         .and_then(|v| v.trim().parse::<c_int>().ok())
         .unwrap_or(SASL_LOG_ERR);
+    // The built-in stores, with the registered auxprop plug-ins when there are any.
+    let store =
+        crate::plugins::connection_store(conn.conn, global.store.clone(), opt("auxprop_plugin"));
     let mut builder: ServerConfigBuilder = ServerConfig::builder(&service, &conn.fqdn)
-        .store(global.store.clone())
+        .store(store.clone())
         .server_secret(global.server_secret.clone())
         .decoys(global.decoys.clone())
         // Cyrus's DIGEST-MD5 accepts a digest-uri naming any host (clients that connect
@@ -83,13 +86,20 @@ pub(crate) fn build_server_config(conn: &ServerSnapshot) -> Result<(ServerConfig
     if let Some(realm) = &conn.user_realm {
         builder = builder.user_realm(realm);
     }
-    if let Some(callback) = find_callback(&lists, SASL_CB_CANON_USER) {
-        builder = builder.canonicalize_user(Arc::new(CanonUser {
+    let app_canon = find_callback(&lists, SASL_CB_CANON_USER).map(|callback| {
+        Arc::new(CanonUser {
             callback,
             conn: conn.conn,
             user_realm: conn.user_realm.clone(),
             status: conn.canon_status.clone(),
-        }));
+        }) as Arc<dyn puresasl::CanonicalizeUser>
+    });
+    // A canon_user plug-in named by canon_user_plugin runs after the application's callback.
+    if let Some(canon) =
+        crate::plugins::connection_canon(conn.conn, app_canon.clone(), opt("canon_user_plugin"))
+            .or(app_canon)
+    {
+        builder = builder.canonicalize_user(canon);
     }
     if let Some(list) = opt("mech_list") {
         // Whitespace-separated; unknown names (including "plain,") are silently dropped.
@@ -122,12 +132,7 @@ pub(crate) fn build_server_config(conn: &ServerSnapshot) -> Result<(ServerConfig
         lists: vec![conn.callbacks, global.callbacks],
         log_level,
     });
-    let mut settings = Settings::new(
-        global.store.clone(),
-        &service,
-        conn.user_realm.as_deref(),
-        &conn.fqdn,
-    );
+    let mut settings = Settings::new(store, &service, conn.user_realm.as_deref(), &conn.fqdn);
     settings.decoys = global.decoys.clone();
     settings.saslauthd_path = opt("saslauthd_path").map(PathBuf::from);
     // Cyrus's documentation also spells it without the d.
