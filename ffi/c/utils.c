@@ -72,7 +72,7 @@ void puresasl_utils_log(struct sasl_conn *conn, int level, const char *fmt, ...)
             p++;
             continue;
         }
-        if (*p == 'z' && strchr("diouxX", p[1]) == NULL) {
+        if (*p == 'z' && (p[1] == '\0' || strchr("diouxX", p[1]) == NULL)) {
             append(message, sizeof message, &used, sasl_errstring(va_arg(ap, int), NULL, NULL));
             p++;
             continue;

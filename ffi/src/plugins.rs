@@ -106,6 +106,11 @@ fn log_error(message: &str) {
     .log_text(SASL_LOG_ERR, message);
 }
 
+/// Whether any auxprop plug-in is registered.
+pub(crate) fn any_auxprop() -> bool {
+    !registry().auxprop.is_empty()
+}
+
 /// Whether an auxprop plug-in is registered under `name` (its own name or the registration
 /// name, case-insensitively).
 pub(crate) fn has_auxprop(name: &str) -> bool {
@@ -448,7 +453,17 @@ unsafe fn values_of(ctx: *mut crate::handles::propctx, name: &str) -> Vec<Secret
 
 impl Auxprop for PluginStore {
     fn lookup(&self, user: &str, realm: &str, property: &str) -> Result<Vec<Secret>, StoreError> {
-        let qualified = if realm.is_empty() {
+        // Cyrus hands plug-ins the canonical name, which has `@realm` only when the realm is
+        // not the default one (no user_realm: the server's name).
+        // SAFETY: the connection is live while its exchange runs; the reference ends here.
+        let default_realm = unsafe { (self.conn as *const sasl_conn_t).as_ref() }.map(|c| {
+            c.user_realm
+                .as_ref()
+                .unwrap_or(&c.fqdn)
+                .to_string_lossy()
+                .into_owned()
+        });
+        let qualified = if realm.is_empty() || default_realm.as_deref() == Some(realm) {
             user.to_owned()
         } else {
             format!("{user}@{realm}")

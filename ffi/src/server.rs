@@ -345,6 +345,10 @@ pub(crate) unsafe fn server_result(
 /// Whether the store holds any credential of `user` (a store that fails counts as knowing
 /// the user: the failure, not the name, is what the log should show).
 pub(crate) fn user_known(global: &ServerGlobal, config: &ServerConfig, user: &str) -> bool {
+    // Auxprop plug-ins cannot be asked outside an exchange: their users count as known.
+    if crate::plugins::any_auxprop() {
+        return true;
+    }
     let (name, realm) = config.split_user(user);
     puresasl::credentials::CredentialView::new(global.store.as_ref(), &name, &realm)
         .exists()

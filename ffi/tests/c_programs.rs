@@ -1278,3 +1278,41 @@ fn callbacks_that_reenter_the_library() {
         );
     }
 }
+
+/// An application auxprop and canon_user plug-in of our own (`ffi/tests/c/plugin.c`),
+/// compiled against Cyrus's headers and against ours: registration with version negotiation,
+/// every `sasl_utils_t` entry the plug-ins can reach, PLAIN logins answered by the plug-in
+/// (issue 12). Under AddressSanitizer on both libraries.
+#[test]
+fn application_plugins_on_both_libraries() {
+    if !have("cc", &["--version"]) || !have_file("/usr/include/sasl/saslplug.h") {
+        return;
+    }
+    let dir = scratch("plugin");
+    let asan = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"];
+    let envs = [
+        (
+            "ASAN_OPTIONS",
+            "detect_leaks=1:abort_on_error=0:exitcode=23",
+        ),
+        ("UBSAN_OPTIONS", "halt_on_error=1"),
+    ];
+    compile("plugin.c", &dir.join("plugin-ours"), true, &asan);
+    let ours = run_ours(&dir.join("plugin-ours"), &[], &envs);
+    assert!(
+        ours.status.success() && String::from_utf8_lossy(&ours.stdout).contains("ok all"),
+        "ours: {}",
+        text(&ours)
+    );
+    if have_file("/usr/lib/x86_64-linux-gnu/sasl2/libplain.so") {
+        compile("plugin.c", &dir.join("plugin-cyrus"), false, &asan);
+        let mut command = cyrus_command(dir.join("plugin-cyrus"));
+        command.envs(envs);
+        let cyrus = command.output().unwrap();
+        assert!(
+            cyrus.status.success() && String::from_utf8_lossy(&cyrus.stdout).contains("ok all"),
+            "cyrus: {}",
+            text(&cyrus)
+        );
+    }
+}

@@ -1268,8 +1268,6 @@ void sasl_set_mutex(void *(*alloc)(void),
  */
 int sasl_set_path(int path_type, char *path);
 
-extern void sasl_seterror(sasl_conn_t *conn, unsigned int flags, const char *fmt, ...);
-
 /**
  * Sets (or with `SASL_SET_DISABLE`/NULL `pass`, removes) a user's password in the store.
  *
