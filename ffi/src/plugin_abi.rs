@@ -502,7 +502,7 @@ fn md5_block(state: &mut [u32; 4], block: &[u8; 64]) {
         *word = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
     }
     let [mut a, mut b, mut c, mut d] = *state;
-    for i in 0..64 {
+    for (i, shift) in MD5_SHIFTS.iter().enumerate() {
         let (f, g) = match i / 16 {
             0 => ((b & c) | (!b & d), i),
             1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
@@ -516,7 +516,7 @@ fn md5_block(state: &mut [u32; 4], block: &[u8; 64]) {
         a = d;
         d = c;
         c = b;
-        b = b.wrapping_add(sum.rotate_left(MD5_SHIFTS[i]));
+        b = b.wrapping_add(sum.rotate_left(*shift));
     }
     for (s, v) in state.iter_mut().zip([a, b, c, d]) {
         *s = s.wrapping_add(v);
@@ -649,6 +649,23 @@ impl HMAC_MD5_STATE {
     }
 }
 
+// Cyrus's sizes on x86_64 (`ffi/tests/c/abi.c` checks every field of the C header; these tie
+// the Rust mirrors to the same numbers).
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+const _: () = {
+    assert!(size_of::<MD5_CTX>() == 88);
+    assert!(size_of::<HMAC_MD5_CTX>() == 176);
+    assert!(size_of::<HMAC_MD5_STATE>() == 32);
+    assert!(size_of::<sasl_utils_t>() == 392);
+    assert!(size_of::<sasl_out_params_t>() == 144);
+    assert!(size_of::<sasl_client_params_t>() == 192);
+    assert!(size_of::<sasl_client_plug_t>() == 96);
+    assert!(size_of::<sasl_server_params_t>() == 232);
+    assert!(size_of::<sasl_server_plug_t>() == 104);
+    assert!(size_of::<sasl_canonuser_plug_t>() == 72);
+    assert!(size_of::<sasl_auxprop_plug_t>() == 48);
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -689,20 +706,3 @@ mod tests {
         assert_eq!(hex(&ctx.finish()), "6b1ab7fe4bd7bf8f0b62e6ce61b9d0cd");
     }
 }
-
-// Cyrus's sizes on x86_64 (`ffi/tests/c/abi.c` checks every field of the C header; these tie
-// the Rust mirrors to the same numbers).
-#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-const _: () = {
-    assert!(size_of::<MD5_CTX>() == 88);
-    assert!(size_of::<HMAC_MD5_CTX>() == 176);
-    assert!(size_of::<HMAC_MD5_STATE>() == 32);
-    assert!(size_of::<sasl_utils_t>() == 392);
-    assert!(size_of::<sasl_out_params_t>() == 144);
-    assert!(size_of::<sasl_client_params_t>() == 192);
-    assert!(size_of::<sasl_client_plug_t>() == 96);
-    assert!(size_of::<sasl_server_params_t>() == 232);
-    assert!(size_of::<sasl_server_plug_t>() == 104);
-    assert!(size_of::<sasl_canonuser_plug_t>() == 72);
-    assert!(size_of::<sasl_auxprop_plug_t>() == 48);
-};

@@ -222,8 +222,8 @@ pub unsafe extern "C" fn sasl_canonuser_add_plugin(
             ));
             return SASL_BADVERS;
         }
-        // SAFETY: NULL or the plug-in's description.
         if plug.is_null()
+            // SAFETY: the plug-in's description (non-NULL).
             || unsafe { (*plug).canon_user_server.is_none() && (*plug).canon_user_client.is_none() }
         {
             return SASL_BADPROT;

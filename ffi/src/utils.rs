@@ -494,6 +494,7 @@ unsafe extern "C" fn md5_update(ctx: *mut MD5_CTX, text: *const c_uchar, len: c_
     guard!((), {
         // SAFETY: NULL or an initialised context; `len` readable bytes.
         if let Some(ctx) = unsafe { ctx.as_mut() } {
+            // SAFETY: `len` readable bytes at `text` (the plug-in's contract).
             ctx.update(unsafe { input(text, len as usize) });
         }
     })
@@ -503,6 +504,7 @@ unsafe extern "C" fn md5_final(digest: *mut c_uchar, ctx: *mut MD5_CTX) {
     guard!((), {
         // SAFETY: NULL or an initialised context; 16 writable bytes.
         if let Some(ctx) = unsafe { ctx.as_mut() } {
+            // SAFETY: 16 writable bytes at `digest`.
             unsafe { output(digest, ctx.finish()) };
         }
     })
@@ -533,6 +535,7 @@ unsafe extern "C" fn hmac_md5_init(hmac: *mut HMAC_MD5_CTX, key: *const c_uchar,
     guard!((), {
         // SAFETY: NULL or a writable context; a readable key.
         if let Some(hmac) = unsafe { hmac.as_mut() } {
+            // SAFETY: `key_len` readable bytes at `key`.
             *hmac = HMAC_MD5_CTX::new(unsafe { input(key, length(key_len)) });
         }
     })
@@ -542,6 +545,7 @@ unsafe extern "C" fn hmac_md5_final(digest: *mut c_uchar, hmac: *mut HMAC_MD5_CT
     guard!((), {
         // SAFETY: NULL or an initialised context; 16 writable bytes.
         if let Some(hmac) = unsafe { hmac.as_mut() } {
+            // SAFETY: 16 writable bytes at `digest`.
             unsafe { output(digest, hmac.finish()) };
         }
     })
@@ -555,6 +559,7 @@ unsafe extern "C" fn hmac_md5_precalc(
     guard!((), {
         // SAFETY: NULL or writable; a readable key.
         if let Some(state) = unsafe { state.as_mut() } {
+            // SAFETY: `key_len` readable bytes at `key`.
             *state = HMAC_MD5_STATE::new(unsafe { input(key, length(key_len)) });
         }
     })
