@@ -428,7 +428,9 @@ impl AuthorizationPolicy for ProxyPolicy {
                 len(&auth),
                 realm_ptr,
                 realm.as_ref().map_or(0, len),
-                std::ptr::null_mut(),
+                // The connection's property context, as Cyrus passes it: slapd reads the
+                // DNs its canon_user callback stored there.
+                crate::plugins::conn_propctx(self.conn as *mut sasl_conn_t),
             )
         };
         status == SASL_OK

@@ -302,9 +302,7 @@ unsafe fn server_params(conn: *mut sasl_conn_t) -> Option<ServerParams> {
         external_ssf: c.external_ssf,
         transition: None,
         canon_user: None,
-        // SAFETY: a place inside the live connection; the pointer is what
-        // sasl_auxprop_getctx hands out.
-        propctx: unsafe { &raw mut *(*conn).propctx },
+        propctx: conn_propctx(conn),
         gss_creds: std::ptr::null(),
         cbinding: std::ptr::null(),
         http_request: std::ptr::null(),
@@ -321,6 +319,17 @@ unsafe fn server_params(conn: *mut sasl_conn_t) -> Option<ServerParams> {
         params,
         _strings: strings,
     })
+}
+
+/// The property context of connection `conn` (NULL for NULL), for callbacks and plug-ins
+/// that get it as an argument; no reference to the connection outlives the call.
+pub(crate) fn conn_propctx(conn: *mut sasl_conn_t) -> *mut crate::handles::propctx {
+    if conn.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: a live connection (the exchange that calls this runs on it); only the address
+    // of its context is taken.
+    unsafe { &raw mut *(*conn).propctx }
 }
 
 // ---- auxprop plug-ins as a credential store ----

@@ -1346,7 +1346,10 @@ fn sasldblistusers2_lists_users_on_our_library() {
         .unwrap();
     assert!(ours.status.success(), "{}", text(&ours));
     let listed = String::from_utf8_lossy(&ours.stdout).into_owned();
-    assert!(listed.contains("alice@example.org: userPassword"), "{listed}");
+    assert!(
+        listed.contains("alice@example.org: userPassword"),
+        "{listed}"
+    );
     assert!(listed.contains("bob@example.net: userPassword"), "{listed}");
     assert_eq!(listed, String::from_utf8_lossy(&cyrus.stdout));
 }
