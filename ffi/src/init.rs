@@ -64,6 +64,7 @@ pub unsafe extern "C" fn sasl_server_init(
                 .unwrap_or(SASL_LOG_ERR),
         };
         crate::global::note_prefixed_options(&file, &log);
+        let plugin_modules = lookup("plugin_modules");
         let store = crate::global::open_store(&lookup, &log);
         let server_secret = crate::global::server_secret(&lookup, &log);
         let mut state = global();
@@ -79,6 +80,10 @@ pub unsafe extern "C" fn sasl_server_init(
             server_secret,
             decoys: Arc::default(),
         }));
+        drop(state);
+        // Cyrus's plug-in modules, for what is not built in (no lock held: their init
+        // functions call back through the utilities).
+        crate::modules::load(&callbacks, plugin_modules.as_deref());
         SASL_OK
     })
 }
@@ -114,6 +119,9 @@ pub extern "C" fn sasl_server_done() -> c_int {
         if state.server.take().is_none() {
             return SASL_NOTINIT;
         }
+        drop(state);
+        // Server mechanism plug-ins go with the server side, as in Cyrus.
+        crate::modules::release(true, false);
         SASL_OK
     })
 }
@@ -137,6 +145,9 @@ pub extern "C" fn sasl_done() {
         let mut state = global();
         state.server = None;
         state.client = None;
+        drop(state);
+        // Every plug-in goes, as in Cyrus.
+        crate::modules::release(true, true);
     })
 }
 

@@ -27,6 +27,8 @@ pub mod handles;
 pub mod init;
 pub mod interact;
 pub mod layer;
+pub mod mechplug;
+pub mod modules;
 pub mod plugin_abi;
 pub mod plugins;
 pub mod propctx;

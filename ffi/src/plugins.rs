@@ -96,7 +96,7 @@ impl CanonPlugin {
 }
 
 /// Logs a plug-in problem through the global callbacks (or syslog), as Cyrus does at load.
-fn log_error(message: &str) {
+pub(crate) fn log_error(message: &str) {
     // SAFETY: NULL selects the global lists.
     let lists = unsafe { crate::utils::callback_lists(std::ptr::null_mut()) };
     CallbackLog {
@@ -104,6 +104,30 @@ fn log_error(message: &str) {
         log_level: SASL_LOG_ERR,
     }
     .log_text(SASL_LOG_ERR, message);
+}
+
+/// Forgets every auxprop and canon_user plug-in, calling their `auxprop_free` and
+/// `canon_user_free` (Cyrus's `sasl_done`).
+pub(crate) fn release_all() {
+    let (auxprop, canon) = {
+        let mut registry = registry();
+        (
+            std::mem::take(&mut registry.auxprop),
+            std::mem::take(&mut registry.canon),
+        )
+    };
+    for plugin in auxprop {
+        if let Some(free) = plugin.plug().auxprop_free {
+            // SAFETY: the plug-in's own clean-up, once; no lock held.
+            unsafe { free(plugin.plug().glob_context, crate::utils::global_utils()) };
+        }
+    }
+    for plugin in canon {
+        if let Some(free) = plugin.plug().canon_user_free {
+            // SAFETY: as above.
+            unsafe { free(plugin.plug().glob_context, crate::utils::global_utils()) };
+        }
+    }
 }
 
 /// Whether any auxprop plug-in is registered.
@@ -139,44 +163,70 @@ pub unsafe extern "C" fn sasl_auxprop_add_plugin(
         if plugname.is_null() {
             return SASL_BADPARAM;
         }
-        // SAFETY: NUL-terminated per the contract.
-        let name = unsafe { opt_string(plugname) }.unwrap_or_default();
-        let mut out_version: c_int = 0;
-        let mut plug: *mut sasl_auxprop_plug_t = std::ptr::null_mut();
-        // SAFETY: the plug-in's init with Cyrus's arguments; no lock is held (it may call
-        // back through the utilities).
-        let result = unsafe {
-            init(
-                crate::utils::global_utils(),
-                SASL_AUXPROP_PLUG_VERSION,
-                &raw mut out_version,
-                &raw mut plug,
-                plugname,
-            )
-        };
-        if result != SASL_OK {
-            log_error(&format!("auxpropfunc error {}", errtext(result)));
-            return result;
-        }
-        if out_version < SASL_AUXPROP_PLUG_VERSION {
-            log_error(&format!(
-                "version mismatch with auxprop plug-in {name}: {out_version}, want {SASL_AUXPROP_PLUG_VERSION}"
-            ));
-            return SASL_BADVERS;
-        }
-        // SAFETY: NULL or the plug-in's description.
-        if plug.is_null() || unsafe { (*plug).auxprop_lookup.is_none() } {
-            return SASL_BADPROT;
-        }
-        registry().auxprop.insert(
-            0,
-            Arc::new(AuxpropPlugin {
-                plugname: name,
-                plug: plug as usize,
-            }),
-        );
-        SASL_OK
+        // SAFETY: the caller's contract.
+        unsafe { add_auxprop(plugname, init, false) }
     })
+}
+
+/// The stores built in (a module offering one of these is not registered).
+const BUILTIN_AUXPROPS: [&str; 2] = ["sasldb", "sql"];
+
+/// Registers an auxprop plug-in (see [`sasl_auxprop_add_plugin`]); with `skip_builtin` (a
+/// module from the plug-in path), one named like a built-in store is let go instead.
+///
+/// # Safety
+/// `plugname` NUL-terminated; `init` a `sasl_auxprop_init_t`.
+pub(crate) unsafe fn add_auxprop(
+    plugname: *const c_char,
+    init: AuxpropInit,
+    skip_builtin: bool,
+) -> c_int {
+    // SAFETY: NUL-terminated per the contract.
+    let name = unsafe { opt_string(plugname) }.unwrap_or_default();
+    let mut out_version: c_int = 0;
+    let mut plug: *mut sasl_auxprop_plug_t = std::ptr::null_mut();
+    // SAFETY: the plug-in's init with Cyrus's arguments; no lock is held (it may call
+    // back through the utilities).
+    let result = unsafe {
+        init(
+            crate::utils::global_utils(),
+            SASL_AUXPROP_PLUG_VERSION,
+            &raw mut out_version,
+            &raw mut plug,
+            plugname,
+        )
+    };
+    if result != SASL_OK {
+        log_error(&format!("auxpropfunc error {}", errtext(result)));
+        return result;
+    }
+    if out_version < SASL_AUXPROP_PLUG_VERSION {
+        log_error(&format!(
+            "version mismatch with auxprop plug-in {name}: {out_version}, want {SASL_AUXPROP_PLUG_VERSION}"
+        ));
+        return SASL_BADVERS;
+    }
+    // SAFETY: NULL or the plug-in's description.
+    if plug.is_null() || unsafe { (*plug).auxprop_lookup.is_none() } {
+        return SASL_BADPROT;
+    }
+    let plugin = AuxpropPlugin {
+        plugname: name,
+        plug: plug as usize,
+    };
+    if skip_builtin
+        && BUILTIN_AUXPROPS
+            .iter()
+            .any(|b| plugin.name().eq_ignore_ascii_case(b))
+    {
+        if let Some(free) = plugin.plug().auxprop_free {
+            // SAFETY: the plug-in's own clean-up, called once; it is not registered.
+            unsafe { free(plugin.plug().glob_context, crate::utils::global_utils()) };
+        }
+        return SASL_NOMECH;
+    }
+    registry().auxprop.insert(0, Arc::new(plugin));
+    SASL_OK
 }
 
 /// Registers a canonicalisation plug-in: `canonuserfunc(sasl_global_utils,
@@ -198,6 +248,17 @@ pub unsafe extern "C" fn sasl_canonuser_add_plugin(
         if plugname.is_null() {
             return SASL_BADPARAM;
         }
+        // SAFETY: the caller's contract.
+        unsafe { add_canonuser(plugname, init) }
+    })
+}
+
+/// Registers a canon_user plug-in (see [`sasl_canonuser_add_plugin`]).
+///
+/// # Safety
+/// `plugname` NUL-terminated; `init` a `sasl_canonuser_init_t`.
+pub(crate) unsafe fn add_canonuser(plugname: *const c_char, init: CanonuserInit) -> c_int {
+    {
         // SAFETY: NUL-terminated per the contract.
         let name = unsafe { opt_string(plugname) }.unwrap_or_default();
         let mut out_version: c_int = 0;
@@ -236,10 +297,10 @@ pub unsafe extern "C" fn sasl_canonuser_add_plugin(
             }),
         );
         SASL_OK
-    })
+    }
 }
 
-fn errtext(code: c_int) -> String {
+pub(crate) fn errtext(code: c_int) -> String {
     crate::errors::errstring(code)
         .to_string_lossy()
         .into_owned()
@@ -250,14 +311,21 @@ fn errtext(code: c_int) -> String {
 /// `sasl_server_params_t` for one call into a plug-in on connection `conn`, and the strings
 /// it points to. The property context is the connection's own (the one
 /// `sasl_auxprop_getctx` returns and the application's canon_user callback fills).
-struct ServerParams {
+pub(crate) struct ServerParams {
     params: Box<sasl_server_params_t>,
     _strings: Vec<CString>,
 }
 
+impl ServerParams {
+    /// The parameters and the strings they point to (keep both alive together).
+    pub(crate) fn into_parts(self) -> (Box<sasl_server_params_t>, Vec<CString>) {
+        (self.params, self._strings)
+    }
+}
+
 /// # Safety
 /// `conn` is a live server connection, not borrowed elsewhere during the call.
-unsafe fn server_params(conn: *mut sasl_conn_t) -> Option<ServerParams> {
+pub(crate) unsafe fn server_params(conn: *mut sasl_conn_t) -> Option<ServerParams> {
     // SAFETY: the caller's contract; the reference ends before the plug-in runs.
     let utils = unsafe { crate::utils::conn_utils(conn) };
     // SAFETY: as above.
@@ -587,19 +655,27 @@ impl CanonicalizeUser for PluginCanon {
 
 // ---- mechanism plug-ins (not yet) and the info calls ----
 
-/// Refuses to register a server mechanism plug-in (`SASL_BADVERS`); `splugfunc` is not
-/// called.
+/// Registers a server mechanism plug-in: `splugfunc(sasl_global_utils,
+/// SASL_SERVER_PLUG_VERSION, &out_version, &pluglist, &plugcount)`; each mechanism whose
+/// name is not built in joins the server's mechanisms (see [`crate::mechplug`]).
+/// `SASL_BADVERS` for an older plug-in, the init's code (logged) when it fails.
 ///
 /// # Safety
-/// No pointer is dereferenced.
+/// `plugname` NUL-terminated; `splugfunc` NULL or a `sasl_server_plug_init_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_server_add_plugin(
     plugname: *const c_char,
-    splugfunc: *const c_void,
+    splugfunc: Option<ServerPlugInit>,
 ) -> c_int {
     guard!(SASL_FAIL, {
-        let _ = (plugname, splugfunc);
-        SASL_BADVERS
+        let Some(init) = splugfunc else {
+            return SASL_BADPARAM;
+        };
+        if plugname.is_null() {
+            return SASL_BADPARAM;
+        }
+        // SAFETY: the caller's contract.
+        unsafe { crate::mechplug::add_server(plugname, init) }.0
     })
 }
 

@@ -386,6 +386,14 @@ pub unsafe extern "C" fn sasl_server_start(
         let initial = unsafe { bytes(clientin, clientinlen) };
         // No initial response is NULL; an empty one is a non-NULL pointer with length 0.
         let initial = if clientin.is_null() { None } else { initial };
+        // A mechanism of a plug-in (built-in names never reach it).
+        // SAFETY: the export's contract; no reference to the connection is used across it.
+        if let Some(code) = unsafe {
+            crate::mechplug::server_start(conn_ptr, &mech, initial, serverout, serveroutlen)
+        } {
+            return code;
+        }
+        let conn = conn!(conn_ptr);
         let props = conn.security_properties();
         let binding = conn.channel_binding.clone();
         let external_ssf = conn.external_ssf;
@@ -425,6 +433,17 @@ pub unsafe extern "C" fn sasl_server_step(
 ) -> c_int {
     guard!(SASL_FAIL, {
         let conn_ptr = conn;
+        // SAFETY: clientin is NULL or holds clientinlen bytes; the export's contract.
+        if let Some(code) = unsafe {
+            crate::mechplug::server_step(
+                conn_ptr,
+                bytes(clientin, clientinlen),
+                serverout,
+                serveroutlen,
+            )
+        } {
+            return code;
+        }
         let conn = conn!(conn);
         let Side::Server(side) = &mut conn.side else {
             return conn.error(SASL_BADPARAM, "not a server connection");

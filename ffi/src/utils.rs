@@ -34,9 +34,32 @@ unsafe extern "C" {
     fn sasl_seterror(conn: *mut sasl_conn_t, flags: c_uint, fmt: *const c_char, ...);
 }
 
-/// The per-connection utilities, made on first use and freed with the connection.
+/// The plug-in state of a connection: its utility table (made on first use) and a plug-in
+/// mechanism's exchange; freed with the connection, the exchange first (its `mech_dispose`
+/// gets the table).
 #[derive(Default)]
-pub struct ConnUtils(Option<Box<OwnedUtils>>);
+pub struct ConnUtils {
+    server_mech: Option<Box<crate::mechplug::ServerMechSession>>,
+    table: Option<Box<OwnedUtils>>,
+}
+
+impl ConnUtils {
+    pub(crate) fn take_server_mech(&mut self) -> Option<Box<crate::mechplug::ServerMechSession>> {
+        self.server_mech.take()
+    }
+
+    pub(crate) fn put_server_mech(&mut self, session: Box<crate::mechplug::ServerMechSession>) {
+        self.server_mech = Some(session);
+    }
+
+    pub(crate) fn server_mech(&self) -> Option<&crate::mechplug::ServerMechSession> {
+        self.server_mech.as_deref()
+    }
+
+    pub(crate) fn server_mech_mut(&mut self) -> Option<&mut crate::mechplug::ServerMechSession> {
+        self.server_mech.as_deref_mut()
+    }
+}
 
 /// A utility table and the random pool it points to.
 pub(crate) struct OwnedUtils {
@@ -140,7 +163,7 @@ pub(crate) unsafe fn conn_utils(conn_ptr: *mut sasl_conn_t) -> *const sasl_utils
     let Some(conn) = (unsafe { conn_ptr.as_mut() }) else {
         return global_utils();
     };
-    let owned = conn.utils.0.get_or_insert_with(|| {
+    let owned = conn.utils.table.get_or_insert_with(|| {
         Box::new(OwnedUtils {
             utils: new_utils(conn_ptr),
         })

@@ -1353,3 +1353,59 @@ fn sasldblistusers2_lists_users_on_our_library() {
     assert!(listed.contains("bob@example.net: userPassword"), "{listed}");
     assert_eq!(listed, String::from_utf8_lossy(&cyrus.stdout));
 }
+
+/// A server mechanism plug-in of our own (`ffi/tests/c/mechplug.c`), compiled against
+/// Cyrus's headers as a plug-in module and loaded from `$SASL_PATH` by both libraries:
+/// listing, start with and without an initial response, canonicalisation and properties
+/// through `sparams`, `SASL_USERNAME`/`SASL_SSF`/`SASL_MAXOUTBUF`/`SASL_MECHNAME`, the
+/// plug-in's security layer under `sasl_encode`/`sasl_decode`, a wrong password, filtering by
+/// `min_ssf`; and, on ours, `plugin_modules: no` (issue 12). Under ASan.
+#[test]
+fn mechanism_plugin_module_on_both_libraries() {
+    if !have("cc", &["--version"]) || !have_file("/usr/include/sasl/saslplug.h") {
+        return;
+    }
+    let dir = scratch("mechplug");
+    let modules = dir.join("modules");
+    std::fs::create_dir_all(&modules).unwrap();
+    compile(
+        "mechplug.c",
+        &modules.join("libxpureplug.so"),
+        false,
+        &["-DMODULE", "-shared", "-fPIC"],
+    );
+    let asan = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"];
+    let path = modules.display().to_string();
+    let envs = [
+        (
+            "ASAN_OPTIONS",
+            "detect_leaks=1:abort_on_error=0:exitcode=23",
+        ),
+        ("UBSAN_OPTIONS", "halt_on_error=1"),
+        ("SASL_PATH", path.as_str()),
+    ];
+    compile("mechplug.c", &dir.join("mechplug-ours"), true, &asan);
+    let ours = run_ours(&dir.join("mechplug-ours"), &[], &envs);
+    assert!(
+        ours.status.success() && String::from_utf8_lossy(&ours.stdout).contains("ok all"),
+        "ours: {}",
+        text(&ours)
+    );
+    let mut off = envs.to_vec();
+    off.push(("NO_MODULES", "1"));
+    let ours = run_ours(&dir.join("mechplug-ours"), &[], &off);
+    assert!(
+        ours.status.success() && String::from_utf8_lossy(&ours.stdout).contains("ok not loaded"),
+        "ours with plugin_modules: no: {}",
+        text(&ours)
+    );
+    compile("mechplug.c", &dir.join("mechplug-cyrus"), false, &asan);
+    let mut command = cyrus_command(dir.join("mechplug-cyrus"));
+    command.envs(envs);
+    let cyrus = command.output().unwrap();
+    assert!(
+        cyrus.status.success() && String::from_utf8_lossy(&cyrus.stdout).contains("ok all"),
+        "cyrus: {}",
+        text(&cyrus)
+    );
+}
