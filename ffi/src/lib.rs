@@ -30,6 +30,7 @@ pub mod layer;
 pub mod mechplug;
 pub mod modules;
 pub mod plugin_abi;
+pub mod pluginfo;
 pub mod plugins;
 pub mod propctx;
 pub mod properties;

@@ -639,6 +639,7 @@ fn fill_properties(
     authid: bool,
 ) {
     let wanted: Vec<String> = {
+        // SAFETY: a live connection (its exchange is running); the reference ends here.
         let Some(conn) = (unsafe { conn_ptr.as_ref() }) else {
             return;
         };
@@ -671,6 +672,7 @@ fn fill_properties(
         if values.is_empty() {
             continue;
         }
+        // SAFETY: as above; no other reference to the connection exists during this one.
         let Some(conn) = (unsafe { conn_ptr.as_mut() }) else {
             return;
         };

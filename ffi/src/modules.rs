@@ -53,8 +53,8 @@ fn search_path(callbacks: &[Callback]) -> String {
             let mut path: *const c_char = std::ptr::null();
             // SAFETY: a writable out-pointer; the string is the application's.
             let status = unsafe { getpath(cb.context, &raw mut path) };
-            // SAFETY: NUL-terminated when set.
             if status == SASL_OK
+                // SAFETY: NUL-terminated when set.
                 && let Some(path) = unsafe { crate::util::opt_string(path) }
             {
                 return path;
@@ -132,10 +132,16 @@ fn load_one(callbacks: &[Callback], file: &std::path::Path) {
     if !verified(callbacks, &path) {
         return;
     }
+    // Cyrus's name for a module: the file name without `lib` and `.so` (`gssapiv2`).
     let plugname = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let plugname = plugname
+        .strip_prefix("lib")
+        .unwrap_or(&plugname)
+        .trim_end_matches(".so")
+        .to_owned();
     let Ok(cname) = CString::new(plugname.clone()) else {
         return;
     };

@@ -653,7 +653,7 @@ impl CanonicalizeUser for PluginCanon {
     }
 }
 
-// ---- mechanism plug-ins (not yet) and the info calls ----
+// ---- client mechanism plug-ins (not yet) and the auxprop info call ----
 
 /// Registers a server mechanism plug-in: `splugfunc(sasl_global_utils,
 /// SASL_SERVER_PLUG_VERSION, &out_version, &pluglist, &plugcount)`; each mechanism whose
@@ -695,45 +695,14 @@ pub unsafe extern "C" fn sasl_client_add_plugin(
     })
 }
 
-/// Describes server mechanism plug-ins: none can be registered yet, so `SASL_NOMECH`
-/// (`info_cb` is not called).
-///
-/// # Safety
-/// No pointer is dereferenced.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sasl_server_plugin_info(
-    mech_list: *const c_char,
-    info_cb: *const c_void,
-    info_cb_rock: *mut c_void,
-) -> c_int {
-    guard!(SASL_FAIL, {
-        let _ = (mech_list, info_cb, info_cb_rock);
-        SASL_NOMECH
-    })
-}
-
-/// Describes client mechanism plug-ins: none can be registered yet, so `SASL_NOMECH`.
-///
-/// # Safety
-/// No pointer is dereferenced.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sasl_client_plugin_info(
-    mech_list: *const c_char,
-    info_cb: *const c_void,
-    info_cb_rock: *mut c_void,
-) -> c_int {
-    guard!(SASL_FAIL, {
-        let _ = (mech_list, info_cb, info_cb_rock);
-        SASL_NOMECH
-    })
-}
-
 /// `auxprop_info_callback_t`.
 type AuxpropInfo = unsafe extern "C" fn(*mut sasl_auxprop_plug_t, c_int, *mut c_void);
 
-/// Describes the registered auxprop plug-ins (those named in the space-separated
-/// `mech_list`, or all): `info_cb` gets `SASL_INFO_LIST_START`, each plug-in with
-/// `SASL_INFO_LIST_MECH`, then `SASL_INFO_LIST_END`; `SASL_NOMECH` when none is registered.
+/// Describes the auxprop plug-ins: the built-in `sasldb` and `sql` stores, described as
+/// Cyrus describes its modules, then the registered plug-ins (those named in the
+/// space-separated `mech_list`, or all). `info_cb` gets `SASL_INFO_LIST_START`, each with
+/// `SASL_INFO_LIST_MECH`, then `SASL_INFO_LIST_END`; with a NULL callback the list is printed
+/// in Cyrus's format.
 ///
 /// # Safety
 /// `mech_list` NULL or NUL-terminated; `info_cb` NULL or an `auxprop_info_callback_t`.
@@ -744,26 +713,73 @@ pub unsafe extern "C" fn auxprop_plugin_info(
     info_cb_rock: *mut c_void,
 ) -> c_int {
     guard!(SASL_FAIL, {
+        struct Builtins(Vec<(CString, sasl_auxprop_plug_t)>);
+        // SAFETY: immutable after creation; the names are the CStrings beside them.
+        unsafe impl Send for Builtins {}
+        // SAFETY: as above.
+        unsafe impl Sync for Builtins {}
+        static BUILTINS: OnceLock<Builtins> = OnceLock::new();
+        let builtins = BUILTINS.get_or_init(|| {
+            Builtins(
+                BUILTIN_AUXPROPS
+                    .iter()
+                    .map(|name| {
+                        let name = CString::new(*name).unwrap_or_default();
+                        let plug = sasl_auxprop_plug_t {
+                            features: 0,
+                            spare_int1: 0,
+                            glob_context: std::ptr::null_mut(),
+                            auxprop_free: None,
+                            auxprop_lookup: None,
+                            name: name.as_ptr().cast_mut(),
+                            auxprop_store: None,
+                        };
+                        (name, plug)
+                    })
+                    .collect(),
+            )
+        });
         let plugins = registry().auxprop.clone();
-        if plugins.is_empty() {
-            return SASL_NOMECH;
-        }
-        let Some(info_cb) = info_cb else {
-            return SASL_OK;
-        };
+        let mut entries: Vec<(String, *mut sasl_auxprop_plug_t, bool)> = builtins
+            .0
+            .iter()
+            .map(|(name, plug)| {
+                (
+                    name.to_string_lossy().into_owned(),
+                    std::ptr::from_ref(plug).cast_mut(),
+                    true,
+                )
+            })
+            .collect();
+        entries.extend(plugins.iter().map(|p| {
+            let store = p.plug().auxprop_store.is_some();
+            (p.name(), p.plug as *mut sasl_auxprop_plug_t, store)
+        }));
         // SAFETY: NULL or NUL-terminated.
         let wanted = unsafe { opt_string(mech_list) };
-        // SAFETY: the application's callback; (each call below) a plug-in description or
-        // NULL for the start and end stages.
-        unsafe { info_cb(std::ptr::null_mut(), 0, info_cb_rock) };
-        for plugin in plugins {
-            let listed = wanted.as_ref().is_none_or(|list| {
+        let listed = |name: &str| {
+            wanted.as_ref().is_none_or(|list| {
                 list.split_ascii_whitespace()
-                    .any(|w| w.eq_ignore_ascii_case(&plugin.name()))
-            });
-            if listed {
+                    .any(|w| w.eq_ignore_ascii_case(name))
+            })
+        };
+        let Some(info_cb) = info_cb else {
+            crate::pluginfo::print("List of auxprop plugins follows\n");
+            for (name, _, store) in entries.iter().filter(|(n, _, _)| listed(n)) {
+                crate::pluginfo::print(&format!(
+                    "Plugin \"{name}\" , \tAPI version: {SASL_AUXPROP_PLUG_VERSION}\n\tsupports store: {}\n",
+                    if *store { "yes" } else { "no" }
+                ));
+            }
+            return SASL_OK;
+        };
+        // SAFETY: the application's callback; descriptions valid for the call (built-ins:
+        // the process; plug-ins: while registered); NULL for the start and end stages.
+        unsafe { info_cb(std::ptr::null_mut(), 0, info_cb_rock) };
+        for (name, plug, _) in &entries {
+            if listed(name) {
                 // SAFETY: as above.
-                unsafe { info_cb(plugin.plug as *mut sasl_auxprop_plug_t, 1, info_cb_rock) };
+                unsafe { info_cb(*plug, 1, info_cb_rock) };
             }
         }
         // SAFETY: as above.

@@ -62,6 +62,15 @@ fn library_dir() -> &'static Path {
     DIR.get_or_init(|| link_library("lib"))
 }
 
+/// An empty plug-in directory: programs on our library get it as `$SASL_PATH`, so they run
+/// the built-in mechanisms only (Cyrus's modules in the system directory would add server
+/// mechanisms, NTLM and ANONYMOUS, that these programs' clients cannot do on our library);
+/// the plug-in tests set their own.
+fn no_modules() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| scratch("no-modules"))
+}
+
 /// Compiles `source` (in ffi/tests/c) against our header and library, or Cyrus's.
 fn compile(source: &str, output: &Path, ours: bool, extra: &[&str]) {
     let mut cc = Command::new("cc");
@@ -99,7 +108,9 @@ fn run_ours(program: &Path, wrapper: &[&str], envs: &[(&str, &str)]) -> Output {
         }
         None => Command::new(program),
     };
-    command.env("LD_LIBRARY_PATH", library_dir());
+    command
+        .env("LD_LIBRARY_PATH", library_dir())
+        .env("SASL_PATH", no_modules());
     for (k, v) in envs {
         command.env(k, v);
     }
@@ -412,7 +423,9 @@ fn saslpasswd2(db: &Path, user: &str, password: &str, ours: bool, extra: &[&str]
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     if ours {
-        command.env("LD_LIBRARY_PATH", library_dir());
+        command
+            .env("LD_LIBRARY_PATH", library_dir())
+            .env("SASL_PATH", no_modules());
     }
     let mut child = command.spawn().unwrap();
     child
@@ -447,7 +460,9 @@ fn authenticate(ours: bool, db: &Path, user: &str, password: &str, mechs: &[&str
     let mut command = cyrus_command(bench_program(ours));
     command.arg(db).args([user, password, "1"]).args(mechs);
     if ours {
-        command.env("LD_LIBRARY_PATH", library_dir());
+        command
+            .env("LD_LIBRARY_PATH", library_dir())
+            .env("SASL_PATH", no_modules());
     }
     command.output().unwrap()
 }
@@ -602,7 +617,9 @@ fn config_file_search_and_options_as_cyrus() {
         let run = |program: &Path, ours: bool| {
             let mut command = cyrus_command(program);
             if ours {
-                command.env("LD_LIBRARY_PATH", library_dir());
+                command
+                    .env("LD_LIBRARY_PATH", library_dir())
+                    .env("SASL_PATH", no_modules());
             }
             let out = command
                 .arg("app")
@@ -619,6 +636,7 @@ fn config_file_search_and_options_as_cyrus() {
     let mut command = cyrus_command(&ours);
     let out = command
         .env("LD_LIBRARY_PATH", library_dir())
+        .env("SASL_PATH", no_modules())
         .env_remove("SASL_CONF_PATH")
         .args(["app", "--set-path"])
         .arg(path("none"))
@@ -680,7 +698,9 @@ fn run_pair_full(
     };
     let mut server = cyrus_command(program(server_ours));
     if server_ours {
-        server.env("LD_LIBRARY_PATH", library_dir());
+        server
+            .env("LD_LIBRARY_PATH", library_dir())
+            .env("SASL_PATH", no_modules());
     }
     for (key, value) in envs {
         server.env(key, value);
@@ -696,7 +716,9 @@ fn run_pair_full(
         .unwrap();
     let mut client = cyrus_command(program(client_ours));
     if client_ours {
-        client.env("LD_LIBRARY_PATH", library_dir());
+        client
+            .env("LD_LIBRARY_PATH", library_dir())
+            .env("SASL_PATH", no_modules());
     }
     let mut client = client
         .args(["client", mech, "bob", password])
@@ -791,6 +813,7 @@ fn one_connection_per_thread_in_parallel() {
         let out = command
             .arg(&db)
             .env("LD_LIBRARY_PATH", library_dir())
+            .env("SASL_PATH", no_modules())
             .output()
             .unwrap();
         assert!(
@@ -942,6 +965,7 @@ fn cyrus_sample_server_runs_on_our_library() {
                 .args(["-s", "rcmd", "-m", mech])
                 .env("SASL_CONF_PATH", &dir)
                 .env("LD_LIBRARY_PATH", library_dir())
+                .env("SASL_PATH", no_modules())
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -1342,6 +1366,7 @@ fn sasldblistusers2_lists_users_on_our_library() {
     let ours = Command::new("sasldblistusers2")
         .args(["-f", &db])
         .env("LD_LIBRARY_PATH", library_dir())
+        .env("SASL_PATH", no_modules())
         .output()
         .unwrap();
     assert!(ours.status.success(), "{}", text(&ours));
@@ -1408,4 +1433,61 @@ fn mechanism_plugin_module_on_both_libraries() {
         "cyrus: {}",
         text(&cyrus)
     );
+}
+
+/// Cyrus's `saslpluginviewer` on our library: the built-in mechanisms described as Cyrus
+/// describes its modules, Cyrus's NTLM module (from the system plug-in directory) loaded and
+/// described identically, the auxprop stores; every server mechanism we list is one Cyrus
+/// lists (issue 12).
+#[test]
+fn pluginviewer_lists_builtins_and_modules() {
+    let ntlm = "/usr/lib/x86_64-linux-gnu/sasl2/libntlm.so";
+    if !have("saslpluginviewer", &["-h"]) || !have_file(ntlm) {
+        return;
+    }
+    let ours = Command::new("saslpluginviewer")
+        .args(["-s", "-a"])
+        .env("LD_LIBRARY_PATH", library_dir())
+        .output()
+        .unwrap();
+    let cyrus = cyrus_command("saslpluginviewer")
+        .args(["-s", "-a"])
+        .output()
+        .unwrap();
+    assert!(ours.status.success(), "{}", text(&ours));
+    let ours = String::from_utf8_lossy(&ours.stdout).into_owned();
+    let cyrus = String::from_utf8_lossy(&cyrus.stdout).into_owned();
+    let block = |out: &str, plugin: &str| -> Vec<String> {
+        let mut lines = out.lines().skip_while(|l| !l.starts_with(plugin));
+        let mut block: Vec<String> = lines.next().into_iter().map(str::to_owned).collect();
+        block.extend(lines.take_while(|l| l.starts_with('\t')).map(str::to_owned));
+        block
+    };
+    for plugin in [
+        "Plugin \"ntlm\"",
+        "Plugin \"plain\"",
+        "Plugin \"digestmd5\"",
+    ] {
+        let ours_block = block(&ours, plugin);
+        assert!(ours_block.len() == 4, "{plugin} in {ours}");
+        assert_eq!(ours_block, block(&cyrus, plugin), "{plugin}");
+    }
+    assert!(ours.contains("List of auxprop plugins follows\nPlugin \"sasldb\""));
+    let listed = |out: &str| -> Vec<String> {
+        out.lines()
+            .skip_while(|l| !l.starts_with("Installed and properly configured SASL (server side)"))
+            .nth(1)
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    let (ours_list, cyrus_list) = (listed(&ours), listed(&cyrus));
+    assert!(ours_list.contains(&"NTLM".to_owned()), "{ours_list:?}");
+    for mech in &ours_list {
+        assert!(
+            cyrus_list.contains(mech),
+            "{mech} not listed by Cyrus: {cyrus_list:?}"
+        );
+    }
 }
