@@ -710,7 +710,9 @@ pub(crate) fn user_prop(conn: &sasl_conn_t, authuser: bool) -> Option<String> {
 }
 
 /// The security layer of a finished plug-in exchange: `None` when the connection has no
-/// plug-in exchange, else the output or the plug-in's error code.
+/// plug-in exchange, else the output or the plug-in's error code. As in Cyrus, the layer
+/// functions get the mechanism's connection context, and `sasl_encode` input longer than
+/// `maxoutbuf` is encoded in `maxoutbuf`-sized pieces whose outputs are concatenated.
 pub(crate) fn layer(
     conn: &mut sasl_conn_t,
     data: &[u8],
@@ -721,49 +723,57 @@ pub(crate) fn layer(
         return Some(Err(SASL_NOTDONE));
     }
     let oparams = &session.oparams;
-    let (function, context) = if encode {
-        (oparams.encode.map(Layer::Encode), oparams.encode_context)
+    let context = session.context;
+    let function = if encode {
+        oparams.encode.map(Layer::Encode)
     } else {
-        (oparams.decode.map(Layer::Decode), oparams.decode_context)
+        oparams.decode.map(Layer::Decode)
     };
     let Some(function) = function else {
         return Some(Ok(data.to_vec()));
     };
-    let Ok(len) = c_uint::try_from(data.len()) else {
-        return Some(Err(SASL_BADPARAM));
+    let piece = match (&function, oparams.maxoutbuf) {
+        (Layer::Encode(_), max) if max > 0 => max as usize,
+        _ => data.len().max(1),
     };
-    let mut out: *const c_char = std::ptr::null();
-    let mut outlen: c_uint = 0;
-    let iov = crate::layer::iovec {
-        iov_base: data.as_ptr().cast_mut().cast(),
-        iov_len: data.len(),
-    };
-    // SAFETY: the plug-in's layer with its context; the output is the plug-in's until its
-    // next call, copied at once.
-    let status = unsafe {
-        match function {
-            Layer::Encode(f) => f(
-                context,
-                (&raw const iov).cast(),
-                1,
-                &raw mut out,
-                &raw mut outlen,
-            ),
-            Layer::Decode(f) => f(
-                context,
-                data.as_ptr().cast(),
-                len,
-                &raw mut out,
-                &raw mut outlen,
-            ),
+    let mut output = Vec::new();
+    for chunk in data.chunks(piece) {
+        let Ok(len) = c_uint::try_from(chunk.len()) else {
+            return Some(Err(SASL_BADPARAM));
+        };
+        let mut out: *const c_char = std::ptr::null();
+        let mut outlen: c_uint = 0;
+        let iov = crate::layer::iovec {
+            iov_base: chunk.as_ptr().cast_mut().cast(),
+            iov_len: chunk.len(),
+        };
+        // SAFETY: the plug-in's layer with the mechanism's context; the output is the
+        // plug-in's until its next call, copied at once.
+        let status = unsafe {
+            match function {
+                Layer::Encode(f) => f(
+                    context,
+                    (&raw const iov).cast(),
+                    1,
+                    &raw mut out,
+                    &raw mut outlen,
+                ),
+                Layer::Decode(f) => f(
+                    context,
+                    chunk.as_ptr().cast(),
+                    len,
+                    &raw mut out,
+                    &raw mut outlen,
+                ),
+            }
+        };
+        if status != SASL_OK {
+            return Some(Err(status));
         }
-    };
-    if status != SASL_OK {
-        return Some(Err(status));
+        // SAFETY: as above.
+        output.extend_from_slice(unsafe { crate::util::bytes(out, outlen) }.unwrap_or_default());
     }
-    // SAFETY: as above.
-    let bytes = unsafe { crate::util::bytes(out, outlen) }.unwrap_or_default();
-    Some(Ok(bytes.to_vec()))
+    Some(Ok(output))
 }
 
 enum Layer {

@@ -1328,10 +1328,17 @@ fn application_plugins_on_both_libraries() {
         "ours: {}",
         text(&ours)
     );
-    if have_file("/usr/lib/x86_64-linux-gnu/sasl2/libplain.so") {
+    let plain = "/usr/lib/x86_64-linux-gnu/sasl2/libplain.so";
+    if have_file(plain) {
+        // Cyrus with its PLAIN module only (other modules, GSSAPI's among them, leak
+        // memory of their own under LeakSanitizer).
+        let modules = dir.join("cyrus-modules");
+        std::fs::create_dir_all(&modules).unwrap();
+        let _ = std::fs::remove_file(modules.join("libplain.so"));
+        std::os::unix::fs::symlink(plain, modules.join("libplain.so")).unwrap();
         compile("plugin.c", &dir.join("plugin-cyrus"), false, &asan);
         let mut command = cyrus_command(dir.join("plugin-cyrus"));
-        command.envs(envs);
+        command.envs(envs).env("SASL_PATH", &modules);
         let cyrus = command.output().unwrap();
         assert!(
             cyrus.status.success() && String::from_utf8_lossy(&cyrus.stdout).contains("ok all"),

@@ -8,7 +8,18 @@
 //! Cyrus's as the client. The binds name the entry as authorization id (`-X dn:...`), so
 //! slapd's proxy-policy callback reports the DN.
 //!
-//! Needs the packages in `.ci/apt-packages` (`slapd`, `ldap-utils`); without them the test
+//! A second test logs in with GSSAPI through Cyrus's own plug-in module
+//! (`libsasl2-modules-gssapi-mit`'s `libgssapiv2.so`, loaded by our library from the plug-in
+//! path) against a throwaway MIT KDC (realm, database and keytab in a temporary directory,
+//! stopped by pid), with a security layer: `ldapwhoami` and `ldapsearch` (Cyrus's library on
+//! the client side: ours has no client plug-ins yet) run through the layer.
+//!
+//! slapd runs in a private mount namespace with an empty `/etc/ldap/sasl2`, so a SASL
+//! configuration file left there on the machine cannot change what is tested (root only,
+//! as the Postfix tests).
+//!
+//! Needs the packages in `.ci/apt-packages` (`slapd`, `ldap-utils`, `krb5-kdc`,
+//! `krb5-admin-server`, `krb5-user`, `libsasl2-modules-gssapi-mit`); without them the test
 //! fails under `CI` and skips otherwise.
 
 #![allow(
@@ -70,6 +81,8 @@ fn write_config(dir: &Path) {
              pidfile {d}/slapd.pid\n\
              argsfile {d}/slapd.args\n\
              sasl-secprops none\n\
+             sasl-host localhost\n\
+             authz-regexp \"uid=([^,]*),cn=[^,]*,cn=gssapi,cn=auth\" \"uid=$1,ou=people,dc=example,dc=org\"\n\
              authz-regexp \"uid=([^,]*),cn=[^,]*,cn=auth\" \"uid=$1,ou=people,dc=example,dc=org\"\n\
              authz-regexp \"uid=([^,]*),cn=auth\" \"uid=$1,ou=people,dc=example,dc=org\"\n\
              database mdb\n\
@@ -93,17 +106,23 @@ fn write_config(dir: &Path) {
     .unwrap();
 }
 
-/// Starts slapd on `library` (our libsasl2's folder) and waits for its pid file.
-fn start(dir: &Path, library: &Path, port: u16) -> Slapd {
+/// Starts slapd on `library` (our libsasl2's folder) and waits for its pid file; `envs` are
+/// added to its environment. It runs in its own mount namespace with an empty
+/// `/etc/ldap/sasl2` (see the module documentation).
+fn start(dir: &Path, library: &Path, port: u16, envs: &[(&str, String)]) -> Slapd {
     let ldapi = dir.join("ldapi").display().to_string().replace('/', "%2F");
-    let out = Command::new("/usr/sbin/slapd")
-        .arg("-f")
+    let script = "[ -d /etc/ldap/sasl2 ] && mount -t tmpfs none /etc/ldap/sasl2; \
+                  exec /usr/sbin/slapd -f \"$0\" -h \"$1\"";
+    let mut command = Command::new("unshare");
+    command
+        .args(["-m", "sh", "-c", script])
         .arg(dir.join("slapd.conf"))
-        .arg("-h")
         .arg(format!("ldap://127.0.0.1:{port}/ ldapi://{ldapi}"))
-        .env("LD_LIBRARY_PATH", library)
-        .output()
-        .unwrap();
+        .env("LD_LIBRARY_PATH", library);
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    let out = command.output().unwrap();
     assert!(out.status.success(), "slapd: {}", text(&out));
     let pid_file = dir.join("slapd.pid");
     for _ in 0..100 {
@@ -118,6 +137,24 @@ fn start(dir: &Path, library: &Path, port: u16) -> Slapd {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     panic!("slapd did not start");
+}
+
+/// A fresh directory with slapd.conf and the database loaded.
+fn instance(name: &str) -> PathBuf {
+    let dir: PathBuf = profile_dir().join("ffi-tests").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("db")).unwrap();
+    write_config(&dir);
+    let added = Command::new("/usr/sbin/slapadd")
+        .arg("-f")
+        .arg(dir.join("slapd.conf"))
+        .arg("-l")
+        .arg(dir.join("data.ldif"))
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "slapadd: {}", text(&added));
+    dir
 }
 
 fn whoami(uri: &str, mech: &str, password: &str, library: Option<&Path>) -> Output {
@@ -148,21 +185,9 @@ fn slapd_checks_directory_passwords_through_its_auxprop_plugin() {
         }
     }
     let library = link_library("slapd");
-    let dir: PathBuf = profile_dir().join("ffi-tests").join("slapd-instance");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("db")).unwrap();
-    write_config(&dir);
-    let added = Command::new("/usr/sbin/slapadd")
-        .arg("-f")
-        .arg(dir.join("slapd.conf"))
-        .arg("-l")
-        .arg(dir.join("data.ldif"))
-        .env_remove("LD_LIBRARY_PATH")
-        .output()
-        .unwrap();
-    assert!(added.status.success(), "slapadd: {}", text(&added));
+    let dir = instance("slapd-instance");
     let port = free_port();
-    let slapd = start(&dir, &library, port);
+    let slapd = start(&dir, &library, port, &[]);
     let maps = std::fs::read_to_string(format!("/proc/{}/maps", slapd.pid)).unwrap();
     assert!(
         maps.contains(&library.join("libsasl2.so.2").display().to_string()),
@@ -195,4 +220,215 @@ fn slapd_checks_directory_passwords_through_its_auxprop_plugin() {
         }
     }
     drop(slapd);
+}
+
+/// A throwaway MIT KDC for the realm EXAMPLE.ORG, stopped by pid when dropped.
+struct Kdc {
+    dir: PathBuf,
+    pid: String,
+}
+
+impl Drop for Kdc {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(&self.pid).output();
+    }
+}
+
+impl Kdc {
+    fn envs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "KRB5_CONFIG",
+                self.dir.join("krb5.conf").display().to_string(),
+            ),
+            (
+                "KRB5_KDC_PROFILE",
+                self.dir.join("kdc.conf").display().to_string(),
+            ),
+        ]
+    }
+
+    fn run(&self, program: &str, args: &[&str], input: Option<&str>) -> Output {
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .envs(self.envs())
+            .env_remove("LD_LIBRARY_PATH");
+        command.stdin(std::process::Stdio::piped());
+        command.stdout(std::process::Stdio::piped());
+        command.stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            if let Some(input) = input {
+                stdin.write_all(input.as_bytes()).unwrap();
+            }
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{program} {args:?}: {}", text(&out));
+        out
+    }
+
+    /// Creates the realm (alice, ldap/localhost in a keytab), starts the KDC and gets
+    /// alice's ticket into `cc`.
+    fn start(dir: &Path) -> Kdc {
+        std::fs::create_dir_all(dir).unwrap();
+        let port = free_port();
+        let d = dir.display();
+        std::fs::write(
+            dir.join("krb5.conf"),
+            format!(
+                "[libdefaults]\n default_realm = EXAMPLE.ORG\n dns_lookup_realm = false\n \
+                 dns_lookup_kdc = false\n rdns = false\n dns_canonicalize_hostname = false\n\
+                 [realms]\n EXAMPLE.ORG = {{\n  kdc = 127.0.0.1:{port}\n }}\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("kdc.conf"),
+            format!(
+                "[kdcdefaults]\n kdc_ports = {port}\n kdc_tcp_ports = {port}\n[realms]\n \
+                 EXAMPLE.ORG = {{\n  database_name = {d}/principal\n  key_stash_file = \
+                 {d}/stash\n  acl_file = {d}/kadm5.acl\n }}\n[logging]\n kdc = FILE:{d}/kdc.log\n"
+            ),
+        )
+        .unwrap();
+        let mut kdc = Kdc {
+            dir: dir.to_path_buf(),
+            pid: String::new(),
+        };
+        kdc.run(
+            "kdb5_util",
+            &[
+                "create",
+                "-s",
+                "-r",
+                "EXAMPLE.ORG",
+                "-P",
+                "unused-master-password",
+            ],
+            None,
+        );
+        kdc.run("kadmin.local", &["-q", "addprinc -pw alicepw alice"], None);
+        kdc.run(
+            "kadmin.local",
+            &["-q", "addprinc -randkey ldap/localhost"],
+            None,
+        );
+        let keytab = format!("ktadd -k {d}/keytab ldap/localhost");
+        kdc.run("kadmin.local", &["-q", &keytab], None);
+        let pid_file = dir.join("kdc.pid");
+        kdc.run("krb5kdc", &["-P", &pid_file.display().to_string()], None);
+        for _ in 0..100 {
+            if let Ok(pid) = std::fs::read_to_string(&pid_file)
+                && !pid.trim().is_empty()
+            {
+                kdc.pid = pid.trim().to_owned();
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(!kdc.pid.is_empty(), "krb5kdc did not start");
+        let cache = format!("FILE:{d}/cc");
+        let mut kinit = Command::new("kinit");
+        kinit
+            .arg("alice")
+            .envs(kdc.envs())
+            .env("KRB5CCNAME", &cache)
+            .env_remove("LD_LIBRARY_PATH")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = kinit.spawn().unwrap();
+        {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(b"alicepw\n").unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "kinit: {}", text(&out));
+        kdc
+    }
+}
+
+#[test]
+fn slapd_gssapi_login_through_cyrus_module_with_a_security_layer() {
+    for tool in [
+        "/usr/sbin/slapd",
+        "/usr/sbin/krb5kdc",
+        "/usr/sbin/kdb5_util",
+        "/usr/sbin/kadmin.local",
+        "/usr/bin/kinit",
+        "/usr/bin/ldapwhoami",
+        "/usr/lib/x86_64-linux-gnu/sasl2/libgssapiv2.so",
+    ] {
+        if !available(tool) {
+            return;
+        }
+    }
+    let library = link_library("slapd");
+    let dir = instance("slapd-gssapi");
+    let kdc = Kdc::start(&dir.join("krb5"));
+    let mut envs = kdc.envs();
+    envs.push((
+        "KRB5_KTNAME",
+        dir.join("krb5").join("keytab").display().to_string(),
+    ));
+    let port = free_port();
+    let slapd = start(&dir, &library, port, &envs);
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", slapd.pid)).unwrap();
+    assert!(
+        maps.contains(&library.join("libsasl2.so.2").display().to_string()),
+        "slapd does not run our library"
+    );
+    let client = |program: &str, extra: &[&str]| {
+        let out = Command::new(program)
+            .args([
+                "-N",
+                "-H",
+                &format!("ldap://localhost:{port}"),
+                "-Y",
+                "GSSAPI",
+            ])
+            .args(extra)
+            .envs(kdc.envs())
+            .env(
+                "KRB5CCNAME",
+                format!("FILE:{}", dir.join("krb5").join("cc").display()),
+            )
+            .env_remove("LD_LIBRARY_PATH")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{program}: {}", text(&out));
+        out
+    };
+    let out = client("ldapwhoami", &["-X", &format!("dn:{DN}")]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("dn:{DN}")),
+        "{}",
+        text(&out)
+    );
+    // A security layer was negotiated, and the extended operation went through it.
+    let ssf: u32 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("SASL SSF: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(
+        ssf > 0 && stderr.contains("SASL data security layer installed"),
+        "{stderr}"
+    );
+    // Several PDUs each way through the layer.
+    let out = client(
+        "ldapsearch",
+        &["-b", "dc=example,dc=org", "-LLL", "cn", "ou"],
+    );
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed.contains("cn: Alice") && listed.contains("ou: people"),
+        "{listed}"
+    );
+    drop(slapd);
+    drop(kdc);
 }

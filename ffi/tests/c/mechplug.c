@@ -95,9 +95,10 @@ static int mech_step(void *conn_context, sasl_server_params_t *sparams, const ch
     oparams->doneflag = 1;
     oparams->mech_ssf = 1;
     oparams->maxoutbuf = 1024;
-    oparams->encode_context = conn_context;
+    /* The layer functions get the mechanism's context (Cyrus passes its conn_context, not
+     * the *_context fields, which stay NULL here as in Cyrus's own plug-ins). */
+    (void)conn_context;
     oparams->encode = layer_encode;
-    oparams->decode_context = conn_context;
     oparams->decode = layer_decode;
     oparams->param_version = 0;
     return SASL_OK;
@@ -231,6 +232,12 @@ int main(void)
     r = sasl_encode(conn, "hello", 5, &out, &outlen);
     CHECK(r == SASL_OK && outlen == 5 && out[0] == ('h' ^ 0x2a) && out[4] == ('o' ^ 0x2a),
           "sasl_encode through the plug-in's layer");
+    /* More than maxoutbuf (1024) at once: encoded in pieces, every byte transformed. */
+    static char big[3000];
+    memset(big, 'z', sizeof big);
+    r = sasl_encode(conn, big, sizeof big, &out, &outlen);
+    CHECK(r == SASL_OK && outlen == sizeof big && out[0] == ('z' ^ 0x2a) &&
+              out[sizeof big - 1] == ('z' ^ 0x2a), "sasl_encode of 3000 bytes: %d %u", r, outlen);
     char wire[5];
     for (int i = 0; i < 5; i++) wire[i] = (char)("world"[i] ^ 0x2a);
     r = sasl_decode(conn, wire, 5, &out, &outlen);
