@@ -145,6 +145,21 @@ pub unsafe extern "C" fn sasl_client_start(
         }
         // SAFETY: NUL-terminated.
         let list = unsafe { opt_string(mechlist) }.unwrap_or_default();
+        // A stronger mechanism of a plug-in (see clientplug).
+        // SAFETY: the export's contract; no reference to the connection is used across it.
+        if let Some(code) = unsafe {
+            crate::clientplug::client_start(
+                conn_ptr,
+                &list,
+                prompt_need,
+                clientout,
+                clientoutlen,
+                mech,
+            )
+        } {
+            return code;
+        }
+        let conn = conn!(conn_ptr);
         let props = conn.security_properties();
         let binding = conn.channel_binding.clone();
         let service = conn.service.to_string_lossy().into_owned();
@@ -322,12 +337,27 @@ pub unsafe extern "C" fn sasl_client_step(
     let _ = prompt_need;
     guard!(SASL_FAIL, {
         let conn_ptr = conn;
-        let conn = conn!(conn);
+        // NULL is SASL_BADPARAM.
+        let _ = conn!(conn);
         // SAFETY: out-pointers NULL or writable.
         unsafe {
             put(clientout, std::ptr::null());
             put(clientoutlen, 0);
         }
+        // A plug-in mechanism's exchange (see clientplug).
+        // SAFETY: the export's contract; no reference to the connection is used across it.
+        if let Some(code) = unsafe {
+            crate::clientplug::client_step(
+                conn_ptr,
+                bytes(serverin, serverinlen),
+                prompt_need,
+                clientout,
+                clientoutlen,
+            )
+        } {
+            return code;
+        }
+        let conn = conn!(conn_ptr);
         // SAFETY: NULL or serverinlen bytes.
         let Some(input) = (unsafe { bytes(serverin, serverinlen) }) else {
             return conn.error(SASL_BADPARAM, "Parameter error: serverin is NULL");

@@ -107,6 +107,12 @@ pub unsafe extern "C" fn sasl_client_init(callbacks: *const sasl_callback_t) -> 
         if state.client.is_none() {
             state.client = Some(Arc::new(callbacks));
         }
+        drop(state);
+        // The client mechanisms of Cyrus's plug-in modules (no lock held: their init
+        // functions call back through the utilities).
+        let entries = callbacks.entries();
+        let plugin_modules = option(&[&entries], None, "plugin_modules");
+        crate::modules::load_client(&entries, plugin_modules.as_deref());
         SASL_OK
     })
 }
@@ -134,6 +140,9 @@ pub extern "C" fn sasl_client_done() -> c_int {
         if state.client.take().is_none() {
             return SASL_NOTINIT;
         }
+        drop(state);
+        // Client mechanism plug-ins go with the client side, as in Cyrus.
+        crate::modules::release_client();
         SASL_OK
     })
 }

@@ -18,6 +18,7 @@ pub mod base64;
 mod buffer;
 pub mod callbacks;
 pub mod client;
+pub mod clientplug;
 pub mod config_api;
 pub mod conn;
 pub mod consts;

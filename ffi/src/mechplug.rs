@@ -692,9 +692,11 @@ fn fill_properties(
     }
 }
 
-/// `SASL_USERNAME`/`SASL_AUTHUSER` of a finished plug-in exchange.
+/// `SASL_USERNAME`/`SASL_AUTHUSER` of a finished plug-in exchange (server or client).
 pub(crate) fn user_prop(conn: &sasl_conn_t, authuser: bool) -> Option<String> {
-    let session = conn.utils.server_mech()?;
+    let Some(session) = conn.utils.server_mech() else {
+        return crate::clientplug::user_prop(conn, authuser);
+    };
     if session.state != State::Done && session.state != State::SentLast {
         return None;
     }
@@ -709,38 +711,51 @@ pub(crate) fn user_prop(conn: &sasl_conn_t, authuser: bool) -> Option<String> {
     Some(String::from_utf8_lossy(bytes).into_owned())
 }
 
-/// The security layer of a finished plug-in exchange: `None` when the connection has no
-/// plug-in exchange, else the output or the plug-in's error code. As in Cyrus, the layer
-/// functions get the mechanism's connection context, and `sasl_encode` input longer than
-/// `maxoutbuf` is encoded in `maxoutbuf`-sized pieces whose outputs are concatenated.
+/// The security layer of a finished plug-in exchange (server or client): `None` when the
+/// connection has no plug-in exchange, else the output or the plug-in's error code.
 pub(crate) fn layer(
     conn: &mut sasl_conn_t,
     data: &[u8],
     encode: bool,
 ) -> Option<Result<Vec<u8>, c_int>> {
-    let session = conn.utils.server_mech()?;
+    let Some(session) = conn.utils.server_mech() else {
+        return crate::clientplug::layer(conn, data, encode);
+    };
     if session.state != State::Done {
         return Some(Err(SASL_NOTDONE));
     }
     let oparams = &session.oparams;
-    let context = session.context;
-    let function = if encode {
-        oparams.encode.map(Layer::Encode)
-    } else {
-        oparams.decode.map(Layer::Decode)
+    Some(run_layer(
+        session.context,
+        if encode { oparams.encode } else { None },
+        if encode { None } else { oparams.decode },
+        oparams.maxoutbuf,
+        data,
+    ))
+}
+
+/// Runs a plug-in's `encode` or `decode` (whichever is given; neither: the data unchanged).
+/// As in Cyrus, the functions get the mechanism's connection context, and input to encode
+/// longer than `maxoutbuf` goes in `maxoutbuf`-sized pieces whose outputs are concatenated.
+pub(crate) fn run_layer(
+    context: *mut c_void,
+    encode: Option<EncodeFn>,
+    decode: Option<DecodeFn>,
+    maxoutbuf: c_uint,
+    data: &[u8],
+) -> Result<Vec<u8>, c_int> {
+    let function = match (encode, decode) {
+        (Some(f), _) => Layer::Encode(f),
+        (None, Some(f)) => Layer::Decode(f),
+        (None, None) => return Ok(data.to_vec()),
     };
-    let Some(function) = function else {
-        return Some(Ok(data.to_vec()));
-    };
-    let piece = match (&function, oparams.maxoutbuf) {
+    let piece = match (&function, maxoutbuf) {
         (Layer::Encode(_), max) if max > 0 => max as usize,
         _ => data.len().max(1),
     };
     let mut output = Vec::new();
     for chunk in data.chunks(piece) {
-        let Ok(len) = c_uint::try_from(chunk.len()) else {
-            return Some(Err(SASL_BADPARAM));
-        };
+        let len = c_uint::try_from(chunk.len()).map_err(|_| SASL_BADPARAM)?;
         let mut out: *const c_char = std::ptr::null();
         let mut outlen: c_uint = 0;
         let iov = crate::layer::iovec {
@@ -768,13 +783,30 @@ pub(crate) fn layer(
             }
         };
         if status != SASL_OK {
-            return Some(Err(status));
+            return Err(status);
         }
         // SAFETY: as above.
         output.extend_from_slice(unsafe { crate::util::bytes(out, outlen) }.unwrap_or_default());
     }
-    Some(Ok(output))
+    Ok(output)
 }
+
+/// `sasl_out_params_t.encode`.
+pub(crate) type EncodeFn = unsafe extern "C" fn(
+    *mut c_void,
+    *const c_void,
+    c_uint,
+    *mut *const c_char,
+    *mut c_uint,
+) -> c_int;
+/// `sasl_out_params_t.decode`.
+pub(crate) type DecodeFn = unsafe extern "C" fn(
+    *mut c_void,
+    *const c_char,
+    c_uint,
+    *mut *const c_char,
+    *mut c_uint,
+) -> c_int;
 
 enum Layer {
     Encode(
@@ -799,5 +831,8 @@ enum Layer {
 
 /// The name of the connection's plug-in mechanism (`SASL_MECHNAME`).
 pub(crate) fn mech_name(conn: &sasl_conn_t) -> Option<*const c_char> {
-    conn.utils.server_mech().map(|s| s.mech_name.as_ptr())
+    conn.utils
+        .server_mech()
+        .map(|s| s.mech_name.as_ptr())
+        .or_else(|| crate::clientplug::mech_name(conn))
 }

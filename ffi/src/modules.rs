@@ -1,10 +1,10 @@
-//! Loading Cyrus's plug-in modules (`lib*.so` in the plug-in path) at `sasl_server_init`, as
-//! Cyrus does: the path is the application's `SASL_CB_GETPATH`, else
+//! Loading Cyrus's plug-in modules (`lib*.so` in the plug-in path) at `sasl_server_init` (and
+//! their client mechanisms at `sasl_client_init`), as Cyrus does: the path is the application's `SASL_CB_GETPATH`, else
 //! `sasl_set_path(SASL_PATH_TYPE_PLUGIN)`, else `$SASL_PATH` when not set-uid, else
 //! Debian's `/usr/lib/x86_64-linux-gnu/sasl2` (several directories separated by `:`). Each
 //! `.so` file the application's `SASL_CB_VERIFYFILE` accepts is opened with `dlopen`, and its
-//! `sasl_server_plug_init`, `sasl_auxprop_plug_init` and `sasl_canonuser_init` are registered
-//! like application plug-ins, for what is not built in: a server mechanism or an auxprop
+//! `sasl_server_plug_init`, `sasl_auxprop_plug_init` and `sasl_canonuser_init` (and at
+//! `sasl_client_init` its `sasl_client_plug_init`) are registered like application plug-ins, for what is not built in: a server mechanism or an auxprop
 //! plug-in whose name is ours (PLAIN, SCRAM-SHA-256, sasldb, sql...) is skipped, so the
 //! built-in Rust code always wins. A module whose init fails is skipped with a log line; a
 //! module that added nothing is closed again.
@@ -76,13 +76,19 @@ fn verified(callbacks: &[Callback], file: &CString) -> bool {
     verify.is_none_or(|verify| unsafe { verify(cb.context, file.as_ptr(), 0) } == SASL_OK)
 }
 
-/// Whether the modules are loaded (until `sasl_server_done`/`sasl_done`).
+/// Whether the modules are loaded for the server (until `sasl_server_done`/`sasl_done`).
 static LOADED: AtomicBool = AtomicBool::new(false);
+/// Whether the modules' client mechanisms are loaded (until `sasl_client_done`/`sasl_done`).
+static LOADED_CLIENT: AtomicBool = AtomicBool::new(false);
 
 /// `sasl_server_done`/`sasl_done`: every plug-in's clean-up runs and the registrations go
 /// (application plug-ins too, as in Cyrus); the next `sasl_server_init` loads the modules
 /// again. The modules stay mapped: a connection not yet disposed of may still point into one.
 pub(crate) fn release(server_mechanisms: bool, others: bool) {
+    if others {
+        crate::clientplug::release_all();
+        LOADED_CLIENT.store(false, Ordering::SeqCst);
+    }
     if server_mechanisms {
         crate::mechplug::release_all();
         LOADED.store(false, Ordering::SeqCst);
@@ -93,12 +99,34 @@ pub(crate) fn release(server_mechanisms: bool, others: bool) {
     }
 }
 
-/// Loads the modules of the plug-in path, once until released (see the module
-/// documentation).
-pub(crate) fn load(callbacks: &[Callback], option: Option<&str>) {
-    if disabled(option) || LOADED.swap(true, Ordering::SeqCst) {
+/// `sasl_client_done`: the client mechanisms' clean-up runs and they go.
+pub(crate) fn release_client() {
+    crate::clientplug::release_all();
+    LOADED_CLIENT.store(false, Ordering::SeqCst);
+}
+
+/// Loads the modules' client mechanisms (`sasl_client_plug_init`) at `sasl_client_init`.
+pub(crate) fn load_client(callbacks: &[Callback], option: Option<&str>) {
+    if disabled(option) || LOADED_CLIENT.swap(true, Ordering::SeqCst) {
         return;
     }
+    for file in module_files(callbacks) {
+        load_one(callbacks, &file, Side::Client);
+    }
+}
+
+/// Which entry points a load registers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// Server mechanisms, auxprop and canon_user plug-ins (`sasl_server_init`).
+    Server,
+    /// Client mechanisms (`sasl_client_init`).
+    Client,
+}
+
+/// The `.so` files of the plug-in path, directory by directory, sorted.
+fn module_files(callbacks: &[Callback]) -> Vec<std::path::PathBuf> {
+    let mut all = Vec::new();
     for dir in search_path(callbacks).split(':').filter(|d| !d.is_empty()) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             continue;
@@ -109,9 +137,19 @@ pub(crate) fn load(callbacks: &[Callback], option: Option<&str>) {
             .filter(|p| p.extension().is_some_and(|e| e == "so"))
             .collect();
         files.sort();
-        for file in files {
-            load_one(callbacks, &file);
-        }
+        all.extend(files);
+    }
+    all
+}
+
+/// Loads the modules of the plug-in path, once until released (see the module
+/// documentation).
+pub(crate) fn load(callbacks: &[Callback], option: Option<&str>) {
+    if disabled(option) || LOADED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    for file in module_files(callbacks) {
+        load_one(callbacks, &file, Side::Server);
     }
 }
 
@@ -119,7 +157,7 @@ pub(crate) fn load(callbacks: &[Callback], option: Option<&str>) {
 /// store, as Cyrus's sasldb module opens the sasldb2 file through Berkeley DB).
 const BUILTIN_STORE_MODULES: [&str; 2] = ["libsasldb.so", "libsql.so"];
 
-fn load_one(callbacks: &[Callback], file: &std::path::Path) {
+fn load_one(callbacks: &[Callback], file: &std::path::Path, side: Side) {
     if file
         .file_name()
         .is_some_and(|name| BUILTIN_STORE_MODULES.iter().any(|b| name == *b))
@@ -160,26 +198,35 @@ fn load_one(callbacks: &[Callback], file: &std::path::Path) {
         (!ptr.is_null()).then_some(ptr)
     };
     let mut added = 0;
-    if let Some(ptr) = symbol(c"sasl_server_plug_init") {
-        // SAFETY: Cyrus's modules export this name with sasl_server_plug_init_t's type.
-        let init = unsafe { std::mem::transmute::<*mut c_void, ServerPlugInit>(ptr) };
-        // SAFETY: as above.
-        added += unsafe { crate::mechplug::add_server(cname.as_ptr(), init) }.1;
-    }
-    if let Some(ptr) = symbol(c"sasl_auxprop_plug_init") {
-        // SAFETY: as above, sasl_auxprop_init_t.
-        let init = unsafe { std::mem::transmute::<*mut c_void, AuxpropInit>(ptr) };
-        // SAFETY: as above.
-        if unsafe { crate::plugins::add_auxprop(cname.as_ptr(), init, true) } == SASL_OK {
-            added += 1;
+    if side == Side::Client {
+        if let Some(ptr) = symbol(c"sasl_client_plug_init") {
+            // SAFETY: Cyrus's modules export this name with sasl_client_plug_init_t's type.
+            let init = unsafe { std::mem::transmute::<*mut c_void, ClientPlugInit>(ptr) };
+            // SAFETY: as above.
+            added += unsafe { crate::clientplug::add_client(cname.as_ptr(), init) }.1;
         }
-    }
-    if let Some(ptr) = symbol(c"sasl_canonuser_init") {
-        // SAFETY: as above, sasl_canonuser_init_t.
-        let init = unsafe { std::mem::transmute::<*mut c_void, CanonuserInit>(ptr) };
-        // SAFETY: as above.
-        if unsafe { crate::plugins::add_canonuser(cname.as_ptr(), init) } == SASL_OK {
-            added += 1;
+    } else {
+        if let Some(ptr) = symbol(c"sasl_server_plug_init") {
+            // SAFETY: Cyrus's modules export this name with sasl_server_plug_init_t's type.
+            let init = unsafe { std::mem::transmute::<*mut c_void, ServerPlugInit>(ptr) };
+            // SAFETY: as above.
+            added += unsafe { crate::mechplug::add_server(cname.as_ptr(), init) }.1;
+        }
+        if let Some(ptr) = symbol(c"sasl_auxprop_plug_init") {
+            // SAFETY: as above, sasl_auxprop_init_t.
+            let init = unsafe { std::mem::transmute::<*mut c_void, AuxpropInit>(ptr) };
+            // SAFETY: as above.
+            if unsafe { crate::plugins::add_auxprop(cname.as_ptr(), init, true) } == SASL_OK {
+                added += 1;
+            }
+        }
+        if let Some(ptr) = symbol(c"sasl_canonuser_init") {
+            // SAFETY: as above, sasl_canonuser_init_t.
+            let init = unsafe { std::mem::transmute::<*mut c_void, CanonuserInit>(ptr) };
+            // SAFETY: as above.
+            if unsafe { crate::plugins::add_canonuser(cname.as_ptr(), init) } == SASL_OK {
+                added += 1;
+            }
         }
     }
     if added == 0 {

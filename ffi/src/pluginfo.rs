@@ -298,7 +298,7 @@ pub unsafe extern "C" fn sasl_server_plugin_info(
     })
 }
 
-/// Describes the client mechanisms (the built-in ones: client plug-ins are not supported).
+/// Describes the client mechanisms: the built-in ones, then those of plug-ins.
 ///
 /// # Safety
 /// As [`sasl_server_plugin_info`].
@@ -314,17 +314,32 @@ pub unsafe extern "C" fn sasl_client_plugin_info(
         }
         // SAFETY: NULL or NUL-terminated.
         let list = unsafe { opt_string(mech_list) };
-        let entries = builtins();
+        let plugins = crate::clientplug::client_mechanisms();
+        let plugnames: Vec<CString> = plugins
+            .iter()
+            .map(|m| CString::new(m.plugname.clone()).unwrap_or_default())
+            .collect();
+        let mut entries: Vec<(*const c_char, *const sasl_client_plug_t)> = builtins()
+            .iter()
+            .map(|b| (b.plugname.as_ptr(), &raw const b.client))
+            .collect();
+        entries.extend(
+            plugins
+                .iter()
+                .zip(&plugnames)
+                .map(|(m, n)| (n.as_ptr(), std::ptr::from_ref(m.plug()))),
+        );
         match info_cb {
             None => {
                 print("List of client plugins follows\n");
-                for b in entries {
-                    let plug = &b.client;
-                    // SAFETY: NUL-terminated names of the built-in table.
+                for (plugname, plug) in entries {
+                    // SAFETY: descriptions alive for the call; NUL-terminated names.
+                    let (plug, plugname) = unsafe { (&*plug, opt_string(plugname)) };
+                    // SAFETY: as above.
                     let name = unsafe { opt_string(plug.mech_name) }.unwrap_or_default();
                     if wanted(list.as_deref(), &name) {
                         print(&describe(
-                            &b.plugname.to_string_lossy(),
+                            &plugname.unwrap_or_default(),
                             false,
                             &name,
                             plug.max_ssf,
@@ -338,16 +353,16 @@ pub unsafe extern "C" fn sasl_client_plugin_info(
             Some(info_cb) => {
                 // SAFETY: the application's callback; the start and end stages get NULL.
                 unsafe { info_cb(std::ptr::null_mut(), 0, info_cb_rock) };
-                for b in entries {
+                for (plugname, plug) in entries {
                     // SAFETY: as above.
-                    let name = unsafe { opt_string(b.client.mech_name) }.unwrap_or_default();
+                    let name = unsafe { opt_string((*plug).mech_name) }.unwrap_or_default();
                     if !wanted(list.as_deref(), &name) {
                         continue;
                     }
                     let mut info = ClientMechanismInfo {
                         version: 4,
-                        plugname: b.plugname.as_ptr().cast_mut(),
-                        plug: &raw const b.client,
+                        plugname: plugname.cast_mut(),
+                        plug,
                     };
                     // SAFETY: a description valid for the call.
                     unsafe { info_cb(&raw mut info, 1, info_cb_rock) };

@@ -653,7 +653,7 @@ impl CanonicalizeUser for PluginCanon {
     }
 }
 
-// ---- client mechanism plug-ins (not yet) and the auxprop info call ----
+// ---- client mechanism plug-ins and the auxprop info call ----
 
 /// Registers a server mechanism plug-in: `splugfunc(sasl_global_utils,
 /// SASL_SERVER_PLUG_VERSION, &out_version, &pluglist, &plugcount)`; each mechanism whose
@@ -679,19 +679,26 @@ pub unsafe extern "C" fn sasl_server_add_plugin(
     })
 }
 
-/// Refuses to register a client mechanism plug-in (`SASL_BADVERS`); `cplugfunc` is not
-/// called.
+/// Registers a client mechanism plug-in: `cplugfunc(sasl_global_utils,
+/// SASL_CLIENT_PLUG_VERSION, &out_version, &pluglist, &plugcount)`; each mechanism whose
+/// name is not built in joins the client's mechanisms (see [`crate::clientplug`]).
 ///
 /// # Safety
-/// No pointer is dereferenced.
+/// `plugname` NUL-terminated; `cplugfunc` NULL or a `sasl_client_plug_init_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_client_add_plugin(
     plugname: *const c_char,
-    cplugfunc: *const c_void,
+    cplugfunc: Option<ClientPlugInit>,
 ) -> c_int {
     guard!(SASL_FAIL, {
-        let _ = (plugname, cplugfunc);
-        SASL_BADVERS
+        let Some(init) = cplugfunc else {
+            return SASL_BADPARAM;
+        };
+        if plugname.is_null() {
+            return SASL_BADPARAM;
+        }
+        // SAFETY: the caller's contract.
+        unsafe { crate::clientplug::add_client(plugname, init) }.0
     })
 }
 

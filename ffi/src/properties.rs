@@ -250,7 +250,7 @@ pub unsafe extern "C" fn sasl_getprop(
 }
 
 pub(crate) fn user_prop(conn: &sasl_conn_t, authuser: bool) -> Option<String> {
-    if conn.utils.server_mech().is_some() {
+    if conn.utils.has_plugin_session() {
         return crate::mechplug::user_prop(conn, authuser);
     }
     match &conn.side {

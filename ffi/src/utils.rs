@@ -40,6 +40,7 @@ unsafe extern "C" {
 #[derive(Default)]
 pub struct ConnUtils {
     server_mech: Option<Box<crate::mechplug::ServerMechSession>>,
+    client_mech: Option<Box<crate::clientplug::ClientMechSession>>,
     table: Option<Box<OwnedUtils>>,
 }
 
@@ -58,6 +59,23 @@ impl ConnUtils {
 
     pub(crate) fn server_mech_mut(&mut self) -> Option<&mut crate::mechplug::ServerMechSession> {
         self.server_mech.as_deref_mut()
+    }
+
+    pub(crate) fn take_client_mech(&mut self) -> Option<Box<crate::clientplug::ClientMechSession>> {
+        self.client_mech.take()
+    }
+
+    pub(crate) fn put_client_mech(&mut self, session: Box<crate::clientplug::ClientMechSession>) {
+        self.client_mech = Some(session);
+    }
+
+    pub(crate) fn client_mech(&self) -> Option<&crate::clientplug::ClientMechSession> {
+        self.client_mech.as_deref()
+    }
+
+    /// Whether a plug-in mechanism runs (or ran) the connection's exchange.
+    pub(crate) fn has_plugin_session(&self) -> bool {
+        self.server_mech.is_some() || self.client_mech.is_some()
     }
 }
 
@@ -210,6 +228,12 @@ unsafe extern "C" fn utils_getopt(
     guard!(SASL_FAIL, {
         if option.is_null() || result.is_null() {
             return SASL_BADPARAM;
+        }
+        // Not found leaves NULL and 0, as Cyrus's: plug-ins test the value, not the code.
+        // SAFETY: writable out-pointers per the contract.
+        unsafe {
+            *result = std::ptr::null();
+            crate::util::put(len, 0);
         }
         // SAFETY: the context is the connection this table was made for (or NULL).
         let lists = unsafe { callback_lists(context.cast()) };

@@ -11,8 +11,8 @@
 //! A second test logs in with GSSAPI through Cyrus's own plug-in module
 //! (`libsasl2-modules-gssapi-mit`'s `libgssapiv2.so`, loaded by our library from the plug-in
 //! path) against a throwaway MIT KDC (realm, database and keytab in a temporary directory,
-//! stopped by pid), with a security layer: `ldapwhoami` and `ldapsearch` (Cyrus's library on
-//! the client side: ours has no client plug-ins yet) run through the layer.
+//! stopped by pid), with a security layer: `ldapwhoami` and `ldapsearch` run through the layer,
+//! on our library (the module's client mechanism loaded by ours too) and on Cyrus's.
 //!
 //! slapd runs in a private mount namespace with an empty `/etc/ldap/sasl2`, so a SASL
 //! configuration file left there on the machine cannot change what is tested (root only,
@@ -381,8 +381,9 @@ fn slapd_gssapi_login_through_cyrus_module_with_a_security_layer() {
         maps.contains(&library.join("libsasl2.so.2").display().to_string()),
         "slapd does not run our library"
     );
-    let client = |program: &str, extra: &[&str]| {
-        let out = Command::new(program)
+    let client = |program: &str, extra: &[&str], lib: Option<&Path>| {
+        let mut command = Command::new(program);
+        command
             .args([
                 "-N",
                 "-H",
@@ -395,40 +396,46 @@ fn slapd_gssapi_login_through_cyrus_module_with_a_security_layer() {
             .env(
                 "KRB5CCNAME",
                 format!("FILE:{}", dir.join("krb5").join("cc").display()),
-            )
-            .env_remove("LD_LIBRARY_PATH")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{program}: {}", text(&out));
+            );
+        match lib {
+            Some(lib) => command.env("LD_LIBRARY_PATH", lib),
+            None => command.env_remove("LD_LIBRARY_PATH"),
+        };
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{program} ({lib:?}): {}", text(&out));
         out
     };
-    let out = client("ldapwhoami", &["-X", &format!("dn:{DN}")]);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains(&format!("dn:{DN}")),
-        "{}",
-        text(&out)
-    );
-    // A security layer was negotiated, and the extended operation went through it.
-    let ssf: u32 = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("SASL SSF: "))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0);
-    assert!(
-        ssf > 0 && stderr.contains("SASL data security layer installed"),
-        "{stderr}"
-    );
-    // Several PDUs each way through the layer.
-    let out = client(
-        "ldapsearch",
-        &["-b", "dc=example,dc=org", "-LLL", "cn", "ou"],
-    );
-    let listed = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        listed.contains("cn: Alice") && listed.contains("ou: people"),
-        "{listed}"
-    );
+    // Our library on the client side too (the module's client mechanism), and Cyrus's.
+    for lib in [Some(library.as_path()), None] {
+        let out = client("ldapwhoami", &["-X", &format!("dn:{DN}")], lib);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(&format!("dn:{DN}")),
+            "{}",
+            text(&out)
+        );
+        // A security layer was negotiated, and the extended operation went through it.
+        let ssf: u32 = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("SASL SSF: "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0);
+        assert!(
+            ssf > 0 && stderr.contains("SASL data security layer installed"),
+            "{stderr}"
+        );
+        // Several PDUs each way through the layer.
+        let out = client(
+            "ldapsearch",
+            &["-b", "dc=example,dc=org", "-LLL", "cn", "ou"],
+            lib,
+        );
+        let listed = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            listed.contains("cn: Alice") && listed.contains("ou: people"),
+            "{listed}"
+        );
+    }
     drop(slapd);
     drop(kdc);
 }

@@ -117,6 +117,79 @@ static sasl_server_plug_t plugins[] = {{
     mech_new, mech_step, mech_dispose, NULL, NULL, NULL, NULL, NULL, NULL,
 }};
 
+/* The client side: "authid NUL password" from the AUTHNAME and PASS callbacks, the same
+ * layer. */
+static int client_new(void *glob, sasl_client_params_t *cparams, void **conn_context)
+{
+    (void)glob;
+    layer_t *l = cparams->utils->malloc(sizeof *l);
+    if (!l) return SASL_NOMEM;
+    l->utils = cparams->utils;
+    l->buffer = NULL;
+    l->size = 0;
+    *conn_context = l;
+    return SASL_OK;
+}
+
+static int client_step(void *conn_context, sasl_client_params_t *cparams, const char *serverin,
+                       unsigned serverinlen, sasl_interact_t **prompt_need,
+                       const char **clientout, unsigned *clientoutlen,
+                       sasl_out_params_t *oparams)
+{
+    const sasl_utils_t *u = cparams->utils;
+    layer_t *l = conn_context;
+    sasl_getsimple_t *simple = NULL;
+    sasl_getsecret_t *secret_cb = NULL;
+    void *ctx = NULL, *pctx = NULL;
+    const char *name = NULL;
+    unsigned namelen = 0;
+    sasl_secret_t *secret = NULL;
+    (void)serverin; (void)serverinlen; (void)prompt_need;
+    if (u->getcallback(u->conn, SASL_CB_AUTHNAME, (sasl_callback_ft *)&simple, &ctx) != SASL_OK ||
+        !simple || simple(ctx, SASL_CB_AUTHNAME, &name, &namelen) != SASL_OK || !name)
+        return SASL_BADPARAM;
+    if (!namelen) namelen = (unsigned)strlen(name);
+    if (u->getcallback(u->conn, SASL_CB_PASS, (sasl_callback_ft *)&secret_cb, &pctx) != SASL_OK ||
+        !secret_cb || secret_cb(u->conn, pctx, SASL_CB_PASS, &secret) != SASL_OK || !secret)
+        return SASL_BADPARAM;
+    int r = cparams->canon_user(u->conn, name, namelen, SASL_CU_AUTHID | SASL_CU_AUTHZID, oparams);
+    if (r != SASL_OK) return r;
+    unsigned len = namelen + 1 + (unsigned)secret->len;
+    char *buf = u->realloc(l->buffer, len);
+    if (!buf) return SASL_NOMEM;
+    l->buffer = buf;
+    l->size = len;
+    memcpy(buf, name, namelen);
+    buf[namelen] = '\0';
+    memcpy(buf + namelen + 1, secret->data, secret->len);
+    *clientout = buf;
+    *clientoutlen = len;
+    oparams->doneflag = 1;
+    oparams->mech_ssf = 1;
+    oparams->maxoutbuf = 1024;
+    oparams->encode = layer_encode;
+    oparams->decode = layer_decode;
+    return SASL_OK;
+}
+
+static sasl_client_plug_t client_plugins[] = {{
+    "X-PUREPLUG", 1, SASL_SEC_NOANONYMOUS, SASL_FEAT_WANT_CLIENT_FIRST, NULL, NULL,
+    client_new, client_step, mech_dispose, NULL, NULL, NULL, NULL,
+}};
+
+int sasl_client_plug_init(const sasl_utils_t *utils, int maxversion, int *out_version,
+                          sasl_client_plug_t **pluglist, int *plugcount);
+int sasl_client_plug_init(const sasl_utils_t *utils, int maxversion, int *out_version,
+                          sasl_client_plug_t **pluglist, int *plugcount)
+{
+    (void)utils;
+    if (maxversion < SASL_CLIENT_PLUG_VERSION) return SASL_BADVERS;
+    *out_version = SASL_CLIENT_PLUG_VERSION;
+    *pluglist = client_plugins;
+    *plugcount = 1;
+    return SASL_OK;
+}
+
 int sasl_server_plug_init(const sasl_utils_t *utils, int maxversion, int *out_version,
                           sasl_server_plug_t **pluglist, int *plugcount);
 int sasl_server_plug_init(const sasl_utils_t *utils, int maxversion, int *out_version,
@@ -155,6 +228,29 @@ static int getopt_cb(void *ctx, const char *plugin, const char *option, const ch
 
 static sasl_callback_t callbacks[] = {
     {SASL_CB_GETOPT, (sasl_callback_ft)getopt_cb, NULL},
+    {SASL_CB_LIST_END, NULL, NULL},
+};
+
+static int authname_cb(void *ctx, int id, const char **result, unsigned *len)
+{
+    (void)ctx; (void)id;
+    *result = "alice";
+    if (len) *len = 5;
+    return SASL_OK;
+}
+
+static int pass_cb(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **psecret)
+{
+    static struct { unsigned long len; unsigned char data[8]; } secret = {6, "s3cret"};
+    (void)conn; (void)ctx; (void)id;
+    *psecret = (sasl_secret_t *)&secret;
+    return SASL_OK;
+}
+
+static sasl_callback_t client_callbacks[] = {
+    {SASL_CB_GETOPT, (sasl_callback_ft)getopt_cb, NULL},
+    {SASL_CB_AUTHNAME, (sasl_callback_ft)authname_cb, NULL},
+    {SASL_CB_PASS, (sasl_callback_ft)pass_cb, NULL},
     {SASL_CB_LIST_END, NULL, NULL},
 };
 
@@ -263,6 +359,37 @@ int main(void)
           list ? list : "");
     r = sasl_server_start(conn, "X-PUREPLUG", "alice\0s3cret", 12, &out, &outlen);
     CHECK(r == SASL_TOOWEAK, "and refuses it as too weak: %d", r);
+    sasl_dispose(&conn);
+
+    /* The client side of the same module: chosen over PLAIN (stronger), its message
+     * accepted by the server side, the layers talking to each other. */
+    if (sasl_client_init(client_callbacks) != SASL_OK) {
+        printf("FAIL sasl_client_init\n");
+        return 1;
+    }
+    sasl_conn_t *client = NULL;
+    sasl_client_new("test", "localhost", NULL, NULL, NULL, 0, &client);
+    sasl_security_properties_t props = {0, 256, 4096, 0, NULL, NULL};
+    sasl_setprop(client, SASL_SEC_PROPS, &props);
+    const char *chosen = NULL;
+    sasl_interact_t *prompts = NULL;
+    r = sasl_client_start(client, "PLAIN X-PUREPLUG", &prompts, &out, &outlen, &chosen);
+    CHECK(r == SASL_OK && chosen && !strcmp(chosen, "X-PUREPLUG"),
+          "client chose %s: %d %s", chosen ? chosen : "(null)", r, sasl_errdetail(client));
+    conn = new_conn(0);
+    r = sasl_server_start(conn, "X-PUREPLUG", out, outlen, &out, &outlen);
+    CHECK(r == SASL_OK, "server accepts the client plug-in's message: %d", r);
+    CHECK(sasl_getprop(client, SASL_SSF, &value) == SASL_OK && *(const sasl_ssf_t *)value == 1,
+          "client SASL_SSF 1");
+    CHECK(sasl_getprop(client, SASL_USERNAME, &value) == SASL_OK && value &&
+              !strcmp(value, "alice"), "client SASL_USERNAME");
+    r = sasl_encode(client, "ping", 4, &out, &outlen);
+    char copy[16];
+    memcpy(copy, out, outlen);
+    int r2 = sasl_decode(conn, copy, outlen, &out, &outlen);
+    CHECK(r == SASL_OK && r2 == SASL_OK && outlen == 4 && !memcmp(out, "ping", 4),
+          "client layer to server layer");
+    sasl_dispose(&client);
     sasl_dispose(&conn);
 
     sasl_done();
