@@ -666,8 +666,11 @@ fn fill_properties(
         crate::plugins::connection_store(conn_ptr as usize, parts.global.store.clone(), option);
     for property in wanted {
         let bare = property.trim_start_matches('*');
-        let Ok(values) = store.lookup(&name, &realm, bare) else {
-            continue;
+        let values = if authid {
+            store.lookup(&name, &realm, bare).unwrap_or_default()
+        } else {
+            // Authorization-id properties: plug-ins are asked with SASL_AUXPROP_AUTHZID.
+            crate::plugins::lookup_authzid(conn_ptr, &parts.global.store, &name, &realm, bare)
         };
         if values.is_empty() {
             continue;

@@ -411,11 +411,24 @@ pub(crate) fn connection_store(
     base: Arc<dyn Auxprop>,
     auxprop_plugin: Option<String>,
 ) -> Arc<dyn Auxprop> {
-    let plugins = registry().auxprop.clone();
-    if plugins.is_empty() {
+    if registry().auxprop.is_empty() {
         return base;
     }
-    let chosen: Vec<Arc<AuxpropPlugin>> = match &auxprop_plugin {
+    let chosen = chosen_plugins(auxprop_plugin.as_deref());
+    if chosen.is_empty() {
+        return base;
+    }
+    Arc::new(PluginStore {
+        conn,
+        plugins: chosen,
+        base,
+    })
+}
+
+/// The registered auxprop plug-ins `auxprop_plugin` names (in its order), else all of them.
+fn chosen_plugins(auxprop_plugin: Option<&str>) -> Vec<Arc<AuxpropPlugin>> {
+    let plugins = registry().auxprop.clone();
+    match auxprop_plugin {
         Some(list) => list
             .split_ascii_whitespace()
             .filter_map(|wanted| {
@@ -429,15 +442,111 @@ pub(crate) fn connection_store(
             })
             .collect(),
         None => plugins,
-    };
-    if chosen.is_empty() {
-        return base;
     }
-    Arc::new(PluginStore {
-        conn,
-        plugins: chosen,
-        base,
-    })
+}
+
+/// An option as connection `conn` sees it: its GETOPT callbacks, then the configuration file.
+fn conn_option(conn: *mut sasl_conn_t, name: &str) -> Option<String> {
+    // SAFETY: a live connection (the caller's export contract); the references end here.
+    let lists = unsafe { crate::utils::callback_lists(conn) };
+    // SAFETY: as above.
+    let file = match unsafe { conn.as_ref() }.map(|c| &c.side) {
+        Some(Side::Server(side)) => Some(side.global.clone()),
+        _ => None,
+    };
+    let owned: Vec<Vec<crate::callbacks::Callback>> = lists.iter().map(|l| l.entries()).collect();
+    let lists: Vec<&[crate::callbacks::Callback]> = owned.iter().map(Vec::as_slice).collect();
+    crate::callbacks::option(&lists, file.as_ref().map(|g| &g.file), name)
+}
+
+/// The name an auxprop plug-in is asked about: Cyrus hands plug-ins the canonical name, which
+/// has `@realm` only when the realm is not the default one (no user_realm: the server's name).
+fn plugin_user_name(conn: *mut sasl_conn_t, user: &str, realm: &str) -> String {
+    // SAFETY: the connection is live while its exchange runs; the reference ends here.
+    let default_realm = unsafe { conn.as_ref() }.map(|c| {
+        c.user_realm
+            .as_ref()
+            .unwrap_or(&c.fqdn)
+            .to_string_lossy()
+            .into_owned()
+    });
+    if realm.is_empty() || default_realm.as_deref() == Some(realm) {
+        user.to_owned()
+    } else {
+        format!("{user}@{realm}")
+    }
+}
+
+/// The values of the authorization-id property `property` of `user`, from the auxprop
+/// plug-ins (asked with `SASL_AUXPROP_AUTHZID`), else from `base`.
+pub(crate) fn lookup_authzid(
+    conn: *mut sasl_conn_t,
+    base: &Arc<dyn Auxprop>,
+    user: &str,
+    realm: &str,
+    property: &str,
+) -> Vec<Secret> {
+    let plugins = chosen_plugins(conn_option(conn, "auxprop_plugin").as_deref());
+    if !plugins.is_empty() {
+        let store = PluginStore {
+            conn: conn as usize,
+            plugins,
+            base: base.clone(),
+        };
+        let qualified = plugin_user_name(conn, user, realm);
+        if let Ok(values) = store.ask_plugins(&qualified, property, true)
+            && !values.is_empty()
+        {
+            return values;
+        }
+    }
+    base.lookup(user, realm, property).unwrap_or_default()
+}
+
+/// `sasl_auxprop_store` through the auxprop plug-ins that can store (those `auxprop_plugin`
+/// names, else all): `None` when there is none (the built-in store takes it); else `SASL_OK`
+/// (a NULL `ctx` asks only whether one exists) or the first plug-in error.
+///
+/// # Safety
+/// `conn` a live server connection, not borrowed; `ctx` NULL or a live context; `user`
+/// NUL-terminated.
+pub(crate) unsafe fn store_through_plugins(
+    conn: *mut sasl_conn_t,
+    ctx: *mut crate::handles::propctx,
+    user: *const c_char,
+) -> Option<c_int> {
+    if registry().auxprop.is_empty() || conn.is_null() {
+        return None;
+    }
+    let plugins: Vec<Arc<AuxpropPlugin>> =
+        chosen_plugins(conn_option(conn, "auxprop_plugin").as_deref())
+            .into_iter()
+            .filter(|p| p.plug().auxprop_store.is_some())
+            .collect();
+    if plugins.is_empty() {
+        return None;
+    }
+    if ctx.is_null() {
+        return Some(SASL_OK);
+    }
+    // SAFETY: NUL-terminated per the contract.
+    let name = unsafe { opt_string(user) }?;
+    let ulen = c_uint::try_from(name.len()).unwrap_or(0);
+    // SAFETY: a live server connection, not borrowed.
+    let params = unsafe { server_params(conn) }?;
+    for plugin in plugins {
+        let Some(store) = plugin.plug().auxprop_store else {
+            continue;
+        };
+        let mut copy = sasl_server_params_t { ..*params.params };
+        // SAFETY: the plug-in's store with valid parameters and the caller's context; no
+        // lock or reference held.
+        let status = unsafe { store(plugin.plug().glob_context, &raw mut copy, ctx, user, ulen) };
+        if status != SASL_OK {
+            return Some(status);
+        }
+    }
+    Some(SASL_OK)
 }
 
 /// See [`connection_store`].
@@ -454,11 +563,22 @@ unsafe impl Send for PluginStore {}
 unsafe impl Sync for PluginStore {}
 
 impl PluginStore {
-    /// Asks each plug-in for `property` of `user` (an authentication id: the property is
-    /// requested as `*property`, flags 0) and reads the value the first one set.
-    fn ask_plugins(&self, user: &str, property: &str) -> Result<Vec<Secret>, StoreError> {
+    /// Asks each plug-in for `property` of `user` and reads the value the first one set: for
+    /// an authentication id the property is requested as `*property` and the flags are 0; for
+    /// an authorization id as `property` with `SASL_AUXPROP_AUTHZID`, as Cyrus asks.
+    fn ask_plugins(
+        &self,
+        user: &str,
+        property: &str,
+        authzid: bool,
+    ) -> Result<Vec<Secret>, StoreError> {
         let conn = self.conn as *mut sasl_conn_t;
-        let name = format!("*{property}");
+        let name = if authzid {
+            property.to_owned()
+        } else {
+            format!("*{property}")
+        };
+        let flags = if authzid { SASL_AUXPROP_AUTHZID } else { 0 };
         let Ok(cname) = CString::new(name.as_str()) else {
             return Ok(Vec::new());
         };
@@ -488,8 +608,15 @@ impl PluginStore {
             let mut copy = sasl_server_params_t { ..*params.params };
             let ulen = c_uint::try_from(user.len()).unwrap_or(0);
             // SAFETY: the plug-in's lookup with valid parameters; no lock or reference held.
-            let status =
-                unsafe { lookup(plug.glob_context, &raw mut copy, 0, cuser.as_ptr(), ulen) };
+            let status = unsafe {
+                lookup(
+                    plug.glob_context,
+                    &raw mut copy,
+                    flags,
+                    cuser.as_ptr(),
+                    ulen,
+                )
+            };
             if status != SASL_OK && status != SASL_NOUSER {
                 failure = Some(StoreError::Unavailable(format!(
                     "auxprop plug-in {}: {}",
@@ -530,22 +657,8 @@ unsafe fn values_of(ctx: *mut crate::handles::propctx, name: &str) -> Vec<Secret
 
 impl Auxprop for PluginStore {
     fn lookup(&self, user: &str, realm: &str, property: &str) -> Result<Vec<Secret>, StoreError> {
-        // Cyrus hands plug-ins the canonical name, which has `@realm` only when the realm is
-        // not the default one (no user_realm: the server's name).
-        // SAFETY: the connection is live while its exchange runs; the reference ends here.
-        let default_realm = unsafe { (self.conn as *const sasl_conn_t).as_ref() }.map(|c| {
-            c.user_realm
-                .as_ref()
-                .unwrap_or(&c.fqdn)
-                .to_string_lossy()
-                .into_owned()
-        });
-        let qualified = if realm.is_empty() || default_realm.as_deref() == Some(realm) {
-            user.to_owned()
-        } else {
-            format!("{user}@{realm}")
-        };
-        let from_plugins = self.ask_plugins(&qualified, property);
+        let qualified = plugin_user_name(self.conn as *mut sasl_conn_t, user, realm);
+        let from_plugins = self.ask_plugins(&qualified, property, false);
         match from_plugins {
             Ok(values) if !values.is_empty() => Ok(values),
             Ok(_) => self.base.lookup(user, realm, property),

@@ -449,6 +449,11 @@ pub unsafe extern "C" fn sasl_auxprop_store(
     user: *const c_char,
 ) -> c_int {
     guard!(SASL_FAIL, {
+        // Auxprop plug-ins that can store take it first (see plugins::store_through_plugins).
+        // SAFETY: the export's contract; no reference to the connection is held across it.
+        if let Some(code) = unsafe { crate::plugins::store_through_plugins(conn, ctx, user) } {
+            return code;
+        }
         let conn = conn!(conn);
         let Some(ServerParts { global, config, .. }) = server_parts(conn) else {
             return SASL_BADPARAM;

@@ -254,11 +254,22 @@ static sasl_callback_t client_callbacks[] = {
     {SASL_CB_LIST_END, NULL, NULL},
 };
 
+static int authzid_lookups, stores;
+
 static int drvaux_lookup(void *glob, sasl_server_params_t *sparams, unsigned flags,
                          const char *user, unsigned ulen)
 {
     (void)glob;
-    if (flags & SASL_AUXPROP_AUTHZID) return SASL_OK;
+    if (flags & SASL_AUXPROP_AUTHZID) {
+        /* Authorization-id properties are the requested names without '*'. */
+        authzid_lookups++;
+        if (ulen != 5 || strncmp(user, "alice", 5) != 0) return SASL_NOUSER;
+        const struct propval *pv = sparams->utils->prop_get(sparams->propctx);
+        for (; pv && pv->name; pv++)
+            if (!strcmp(pv->name, "mail") && !pv->values)
+                sparams->utils->prop_set(sparams->propctx, pv->name, "alice@example.org", -1);
+        return SASL_OK;
+    }
     if (ulen != 5 || strncmp(user, "alice", 5) != 0) return SASL_NOUSER;
     const struct propval *pv = sparams->utils->prop_get(sparams->propctx);
     for (; pv && pv->name; pv++)
@@ -267,7 +278,17 @@ static int drvaux_lookup(void *glob, sasl_server_params_t *sparams, unsigned fla
     return SASL_OK;
 }
 
-static sasl_auxprop_plug_t drvaux = {0, 0, NULL, NULL, drvaux_lookup, "drvaux", NULL};
+static int drvaux_store(void *glob, sasl_server_params_t *sparams, struct propctx *ctx,
+                        const char *user, unsigned ulen)
+{
+    (void)glob; (void)sparams;
+    const struct propval *pv = prop_get(ctx);
+    if (ulen == 5 && !strncmp(user, "alice", 5) && pv && pv->name && !strcmp(pv->name, "mail"))
+        stores++;
+    return SASL_OK;
+}
+
+static sasl_auxprop_plug_t drvaux = {0, 0, NULL, NULL, drvaux_lookup, "drvaux", drvaux_store};
 
 static int drvaux_init(const sasl_utils_t *utils, int max_version, int *out_version,
                        sasl_auxprop_plug_t **plug, const char *plugname)
@@ -314,8 +335,24 @@ int main(void)
     }
     CHECK(r == SASL_OK && strstr(list, "X-PUREPLUG") != NULL, "listed: %s", list ? list : "");
 
+    const char *wanted[] = {"mail", NULL};
+    sasl_auxprop_request(conn, wanted);
     r = sasl_server_start(conn, "X-PUREPLUG", "alice\0s3cret", 12, &out, &outlen);
     CHECK(r == SASL_OK, "start with an initial response: %d %s", r, sasl_errdetail(conn));
+    {
+        struct propval got[1];
+        CHECK(authzid_lookups > 0 &&
+                  prop_getnames(sasl_auxprop_getctx(conn), wanted, got) == 1 && got[0].values &&
+                  !strcmp(got[0].values[0], "alice@example.org"),
+              "authorization-id property from the plug-in (SASL_AUXPROP_AUTHZID)");
+        struct propctx *ctx = prop_new(0);
+        prop_request(ctx, wanted);
+        prop_set(ctx, "mail", "new@example.org", -1);
+        CHECK(sasl_auxprop_store(conn, NULL, NULL) == SASL_OK &&
+                  sasl_auxprop_store(conn, ctx, "alice") == SASL_OK && stores == 1,
+              "sasl_auxprop_store through the plug-in");
+        prop_dispose(&ctx);
+    }
     const void *value = NULL;
     CHECK(sasl_getprop(conn, SASL_USERNAME, &value) == SASL_OK && value &&
               !strcmp(value, "alice"), "SASL_USERNAME");
