@@ -44,6 +44,16 @@ pub struct ConnUtils {
     table: Option<Box<OwnedUtils>>,
 }
 
+impl Drop for ConnUtils {
+    fn drop(&mut self) {
+        // The exchanges leave first (their mech_dispose may call back into the library on
+        // this connection, which then sees no plug-in exchange), while the table they were
+        // given still exists.
+        drop(self.server_mech.take());
+        drop(self.client_mech.take());
+    }
+}
+
 impl ConnUtils {
     pub(crate) fn take_server_mech(&mut self) -> Option<Box<crate::mechplug::ServerMechSession>> {
         self.server_mech.take()
