@@ -226,7 +226,7 @@ pub unsafe extern "C" fn sasl_set_path(path_type: c_int, path: *mut c_char) -> c
 }
 
 /// Accepts the application's mutex functions. The library synchronises with Rust's own
-/// mutexes, so they are not needed.
+/// mutexes; plug-ins lock through `sasl_utils_t`, which uses these (all four given).
 #[unsafe(no_mangle)]
 pub extern "C" fn sasl_set_mutex(
     alloc: Option<unsafe extern "C" fn() -> *mut c_void>,
@@ -234,12 +234,13 @@ pub extern "C" fn sasl_set_mutex(
     unlock: Option<unsafe extern "C" fn(mutex: *mut c_void) -> c_int>,
     free: Option<unsafe extern "C" fn(mutex: *mut c_void)>,
 ) {
-    let _ = (alloc, lock, unlock, free);
+    guard!((), crate::utils::set_mutex(alloc, lock, unlock, free))
 }
 
 /// Accepts the application's allocator. Nothing the library returns is to be freed by the
 /// application, and nothing the application hands in is freed by the library, so the
-/// library's own allocator is used throughout.
+/// library's own allocator is used for its own memory; plug-ins allocate through
+/// `sasl_utils_t`, which uses these (all four given), as with Cyrus.
 #[unsafe(no_mangle)]
 pub extern "C" fn sasl_set_alloc(
     malloc: Option<unsafe extern "C" fn(size: usize) -> *mut c_void>,
@@ -247,7 +248,7 @@ pub extern "C" fn sasl_set_alloc(
     realloc: Option<unsafe extern "C" fn(ptr: *mut c_void, size: usize) -> *mut c_void>,
     free: Option<unsafe extern "C" fn(ptr: *mut c_void)>,
 ) {
-    let _ = (malloc, calloc, realloc, free);
+    guard!((), crate::utils::set_alloc(malloc, calloc, realloc, free))
 }
 
 /// The mechanisms the library implements, as a NULL-terminated array (static).

@@ -112,14 +112,14 @@ fn new_utils(conn: *mut sasl_conn_t) -> sasl_utils_t {
         rpool,
         getopt_context: conn.cast(),
         getopt: Some(utils_getopt),
-        malloc: Some(malloc),
-        calloc: Some(calloc),
-        realloc: Some(realloc),
-        free: Some(free),
-        mutex_alloc: Some(mutex_alloc),
-        mutex_lock: Some(mutex_lock),
-        mutex_unlock: Some(mutex_unlock),
-        mutex_free: Some(mutex_free),
+        malloc: Some(utils_malloc),
+        calloc: Some(utils_calloc),
+        realloc: Some(utils_realloc),
+        free: Some(utils_free),
+        mutex_alloc: Some(utils_mutex_alloc),
+        mutex_lock: Some(utils_mutex_lock),
+        mutex_unlock: Some(utils_mutex_unlock),
+        mutex_free: Some(utils_mutex_free),
         MD5Init: Some(md5_init),
         MD5Update: Some(md5_update),
         MD5Final: Some(md5_final),
@@ -458,6 +458,145 @@ pub unsafe extern "C" fn puresasl_utils_log_text(
         }
         .log_text(level, &text);
     })
+}
+
+// ---- the application's allocator and mutexes (sasl_set_alloc, sasl_set_mutex) ----
+
+type MallocFn = unsafe extern "C" fn(usize) -> *mut c_void;
+type CallocFn = unsafe extern "C" fn(usize, usize) -> *mut c_void;
+type ReallocFn = unsafe extern "C" fn(*mut c_void, usize) -> *mut c_void;
+type FreeFn = unsafe extern "C" fn(*mut c_void);
+type MutexAllocFn = unsafe extern "C" fn() -> *mut c_void;
+type MutexLockFn = unsafe extern "C" fn(*mut c_void) -> c_int;
+type MutexFreeFn = unsafe extern "C" fn(*mut c_void);
+
+#[derive(Clone, Copy)]
+struct Allocator {
+    malloc: MallocFn,
+    calloc: CallocFn,
+    realloc: ReallocFn,
+    free: FreeFn,
+}
+
+#[derive(Clone, Copy)]
+struct Mutexes {
+    alloc: MutexAllocFn,
+    lock: MutexLockFn,
+    unlock: MutexLockFn,
+    free: MutexFreeFn,
+}
+
+fn allocator() -> &'static Mutex<Option<Allocator>> {
+    static ALLOCATOR: OnceLock<Mutex<Option<Allocator>>> = OnceLock::new();
+    ALLOCATOR.get_or_init(Mutex::default)
+}
+
+fn mutexes() -> &'static Mutex<Option<Mutexes>> {
+    static MUTEXES: OnceLock<Mutex<Option<Mutexes>>> = OnceLock::new();
+    MUTEXES.get_or_init(Mutex::default)
+}
+
+fn current_allocator() -> Option<Allocator> {
+    *allocator().lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn current_mutexes() -> Option<Mutexes> {
+    *mutexes().lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// `sasl_set_alloc`: plug-ins allocate through the application's functions from now on, as
+/// with Cyrus (all four must be given; otherwise the C allocator stays).
+pub(crate) fn set_alloc(
+    malloc: Option<MallocFn>,
+    calloc: Option<CallocFn>,
+    realloc: Option<ReallocFn>,
+    free: Option<FreeFn>,
+) {
+    let chosen = match (malloc, calloc, realloc, free) {
+        (Some(malloc), Some(calloc), Some(realloc), Some(free)) => Some(Allocator {
+            malloc,
+            calloc,
+            realloc,
+            free,
+        }),
+        _ => None,
+    };
+    *allocator().lock().unwrap_or_else(|p| p.into_inner()) = chosen;
+}
+
+/// `sasl_set_mutex`: plug-ins lock with the application's functions from now on (all four
+/// must be given; otherwise the library's own mutexes stay).
+pub(crate) fn set_mutex(
+    alloc: Option<MutexAllocFn>,
+    lock: Option<MutexLockFn>,
+    unlock: Option<MutexLockFn>,
+    free: Option<MutexFreeFn>,
+) {
+    let chosen = match (alloc, lock, unlock, free) {
+        (Some(alloc), Some(lock), Some(unlock), Some(free)) => Some(Mutexes {
+            alloc,
+            lock,
+            unlock,
+            free,
+        }),
+        _ => None,
+    };
+    *mutexes().lock().unwrap_or_else(|p| p.into_inner()) = chosen;
+}
+
+unsafe extern "C" fn utils_malloc(size: usize) -> *mut c_void {
+    // SAFETY: the application's allocator or the C one, with the plug-in's arguments.
+    unsafe { current_allocator().map_or(malloc as MallocFn, |a| a.malloc)(size) }
+}
+
+unsafe extern "C" fn utils_calloc(count: usize, size: usize) -> *mut c_void {
+    // SAFETY: as above.
+    unsafe { current_allocator().map_or(calloc as CallocFn, |a| a.calloc)(count, size) }
+}
+
+unsafe extern "C" fn utils_realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
+    // SAFETY: as above.
+    unsafe { current_allocator().map_or(realloc as ReallocFn, |a| a.realloc)(ptr, size) }
+}
+
+unsafe extern "C" fn utils_free(ptr: *mut c_void) {
+    // SAFETY: as above.
+    unsafe { current_allocator().map_or(free as FreeFn, |a| a.free)(ptr) }
+}
+
+unsafe extern "C" fn utils_mutex_alloc() -> *mut c_void {
+    match current_mutexes() {
+        // SAFETY: the application's function.
+        Some(m) => unsafe { (m.alloc)() },
+        None => mutex_alloc(),
+    }
+}
+
+unsafe extern "C" fn utils_mutex_lock(mutex: *mut c_void) -> c_int {
+    match current_mutexes() {
+        // SAFETY: the application's function with the plug-in's mutex.
+        Some(m) => unsafe { (m.lock)(mutex) },
+        // SAFETY: as above, ours.
+        None => unsafe { mutex_lock(mutex) },
+    }
+}
+
+unsafe extern "C" fn utils_mutex_unlock(mutex: *mut c_void) -> c_int {
+    match current_mutexes() {
+        // SAFETY: as above.
+        Some(m) => unsafe { (m.unlock)(mutex) },
+        // SAFETY: as above.
+        None => unsafe { mutex_unlock(mutex) },
+    }
+}
+
+unsafe extern "C" fn utils_mutex_free(mutex: *mut c_void) {
+    match current_mutexes() {
+        // SAFETY: as above.
+        Some(m) => unsafe { (m.free)(mutex) },
+        // SAFETY: as above.
+        None => unsafe { mutex_free(mutex) },
+    }
 }
 
 // ---- mutexes ----

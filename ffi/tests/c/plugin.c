@@ -20,6 +20,19 @@ static int failures;
         else { printf("FAIL %s (line %d)\n", name, __LINE__); failures++; }  \
     } while (0)
 
+/* The application's allocator and mutexes (sasl_set_alloc, sasl_set_mutex): plug-ins get
+ * them through sasl_utils_t. */
+static int app_mallocs, app_frees, app_locks;
+static void *app_malloc(size_t n) { app_mallocs++; return malloc(n); }
+static void *app_calloc(size_t c, size_t n) { app_mallocs++; return calloc(c, n); }
+static void *app_realloc(void *p, size_t n) { if (!p) app_mallocs++; return realloc(p, n); }
+static void app_free(void *p) { if (p) app_frees++; free(p); }
+static int mutex_storage;
+static void *app_mutex_alloc(void) { return &mutex_storage; }
+static int app_mutex_lock(void *m) { (void)m; app_locks++; return SASL_OK; }
+static int app_mutex_unlock(void *m) { (void)m; return SASL_OK; }
+static void app_mutex_free(void *m) { (void)m; }
+
 static char logged[4096];
 static int log_cb(void *ctx, int level, const char *message)
 {
@@ -65,6 +78,7 @@ static void exercise(const sasl_utils_t *u)
     unsigned char digest[16];
     CHECK(u->conn == NULL, "global utils have no connection");
 
+    int mallocs = app_mallocs, frees = app_frees;
     char *p = u->malloc(16);
     char *q = u->calloc(4, 4);
     CHECK(p && q && q[0] == 0 && q[15] == 0, "malloc calloc");
@@ -72,10 +86,15 @@ static void exercise(const sasl_utils_t *u)
     CHECK(p != NULL, "realloc");
     u->free(p);
     u->free(q);
+    CHECK(app_mallocs - mallocs == 2 && app_frees - frees == 2,
+          "the application's allocator (sasl_set_alloc)");
 
+    int locks = app_locks;
     void *m = u->mutex_alloc();
     CHECK(m && u->mutex_lock(m) == SASL_OK && u->mutex_unlock(m) == SASL_OK, "mutex");
     u->mutex_free(m);
+    CHECK(m == &mutex_storage && app_locks - locks == 1,
+          "the application's mutexes (sasl_set_mutex)");
 
     MD5_CTX md5;
     u->MD5Init(&md5);
@@ -302,6 +321,8 @@ static int login(const char *user, const char *pass)
 
 int main(void)
 {
+    sasl_set_alloc(app_malloc, app_calloc, app_realloc, app_free);
+    sasl_set_mutex(app_mutex_alloc, app_mutex_lock, app_mutex_unlock, app_mutex_free);
     CHECK(sasl_auxprop_add_plugin("old", old_init) == SASL_BADVERS, "older plug-in refused");
     CHECK(sasl_auxprop_add_plugin("failing", failing_init) == SASL_NOMEM,
           "failing init's code returned");
