@@ -203,6 +203,15 @@ fn permitted(conn: &sasl_conn_t, max_ssf: c_uint, security_flags: c_uint) -> boo
     wanted & !security_flags == 0
 }
 
+/// The client plug-in mechanisms `conn` can use (for `sasl_listmech` on a client connection).
+pub(crate) fn offered(conn: &sasl_conn_t) -> Vec<String> {
+    client_mechanisms()
+        .iter()
+        .filter(|m| permitted(conn, m.plug().max_ssf, m.plug().security_flags))
+        .map(|m| m.name.clone())
+        .collect()
+}
+
 /// The plug-in mechanism `sasl_client_start` should run for the server's `list`, if any.
 fn choose(conn: &sasl_conn_t, list: &str) -> Option<Arc<ClientMech>> {
     let plugins = client_mechanisms();

@@ -64,6 +64,7 @@ pub unsafe extern "C" fn sasl_listmech(
                         }
                 })
                 .map(|info| info.name.to_owned())
+                .chain(crate::clientplug::offered(conn))
                 .collect(),
         };
         if names.is_empty() {

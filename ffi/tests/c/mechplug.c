@@ -408,6 +408,9 @@ int main(void)
     sasl_client_new("test", "localhost", NULL, NULL, NULL, 0, &client);
     sasl_security_properties_t props = {0, 256, 4096, 0, NULL, NULL};
     sasl_setprop(client, SASL_SEC_PROPS, &props);
+    list = NULL;
+    r = sasl_listmech(client, NULL, "", " ", "", &list, NULL, NULL);
+    CHECK(r == SASL_OK && strstr(list, "X-PUREPLUG") != NULL, "client lists: %s", list);
     const char *chosen = NULL;
     sasl_interact_t *prompts = NULL;
     r = sasl_client_start(client, "PLAIN X-PUREPLUG", &prompts, &out, &outlen, &chosen);
