@@ -1244,7 +1244,8 @@ int sasl_server_step(sasl_conn_t *conn,
 /**
  * Accepts the application's allocator. Nothing the library returns is to be freed by the
  * application, and nothing the application hands in is freed by the library, so the
- * library's own allocator is used throughout.
+ * library's own allocator is used for its own memory; plug-ins allocate through
+ * `sasl_utils_t`, which uses these (all four given), as with Cyrus.
  */
 void sasl_set_alloc(void *(*malloc)(size_t size),
                     void *(*calloc)(size_t count, size_t size),
@@ -1253,7 +1254,7 @@ void sasl_set_alloc(void *(*malloc)(size_t size),
 
 /**
  * Accepts the application's mutex functions. The library synchronises with Rust's own
- * mutexes, so they are not needed.
+ * mutexes; plug-ins lock through `sasl_utils_t`, which uses these (all four given).
  */
 void sasl_set_mutex(void *(*alloc)(void),
                     int (*lock)(void *mutex),
