@@ -32,12 +32,13 @@ else
   out="$out/libsasl2"
   mkdir -p "$out"
 fi
-trap 'rm -f "$out/puresasl-seterror.$$.o" "$out/libsasl2.so.2.tmp.$$"' EXIT
+trap 'rm -f "$out/puresasl-seterror.$$.o" "$out/puresasl-utils.$$.o" "$out/libsasl2.so.2.tmp.$$"' EXIT
 cc=${CC:-cc}
 "$cc" -c -fPIC -O2 -Wall -Wextra -o "$out/puresasl-seterror.$$.o" "$here/c/seterror.c"
+"$cc" -c -fPIC -O2 -Wall -Wextra -o "$out/puresasl-utils.$$.o" "$here/c/utils.c"
 "$cc" -shared -o "$out/libsasl2.so.2.tmp.$$" \
   -Wl,--whole-archive "$archive" -Wl,--no-whole-archive \
-  "$out/puresasl-seterror.$$.o" \
+  "$out/puresasl-seterror.$$.o" "$out/puresasl-utils.$$.o" \
   -Wl,--version-script="$here/sasl2.map" -Wl,-soname,libsasl2.so.2 \
   -Wl,-z,now -Wl,-z,relro -Wl,--gc-sections \
   -lssl -lcrypto -lc -lgcc_s -lpthread -ldl -lm
