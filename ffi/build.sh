@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds target/<profile>/libsasl2/libsasl2.so.2: the Rust static library linked with the
-# seterror shim, SONAME libsasl2.so.2, every export bound to the version node SASL2.
+# Builds target/<profile>/libsasl2/libsasl2.so.2: the Rust static library (with its C shims)
+# linked as SONAME libsasl2.so.2, every export bound to the version node SASL2.
 #   ffi/build.sh            debug build  -> target/debug/libsasl2/libsasl2.so.2
 #   ffi/build.sh --release  release build -> target/release/libsasl2/libsasl2.so.2
 # (A folder of its own: cargo puts target/<profile> on the library path of the tests it runs,
@@ -32,12 +32,11 @@ else
   out="$out/libsasl2"
   mkdir -p "$out"
 fi
-trap 'rm -f "$out/puresasl-seterror.$$.o" "$out/libsasl2.so.2.tmp.$$"' EXIT
+trap 'rm -f "$out/libsasl2.so.2.tmp.$$"' EXIT
 cc=${CC:-cc}
-"$cc" -c -fPIC -O2 -Wall -Wextra -o "$out/puresasl-seterror.$$.o" "$here/c/seterror.c"
+# The archive holds the C shims too (ffi/build.rs compiles ffi/c/*.c into it).
 "$cc" -shared -o "$out/libsasl2.so.2.tmp.$$" \
   -Wl,--whole-archive "$archive" -Wl,--no-whole-archive \
-  "$out/puresasl-seterror.$$.o" \
   -Wl,--version-script="$here/sasl2.map" -Wl,-soname,libsasl2.so.2 \
   -Wl,-z,now -Wl,-z,relro -Wl,--gc-sections \
   -lssl -lcrypto -lc -lgcc_s -lpthread -ldl -lm

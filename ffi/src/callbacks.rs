@@ -90,6 +90,11 @@ impl CallbackList {
         CallbackList(list as usize)
     }
 
+    /// The list as the application gave it (for plug-in parameters).
+    pub fn as_ptr(self) -> *const sasl_callback_t {
+        self.0 as *const sasl_callback_t
+    }
+
     /// The current entries.
     pub fn entries(self) -> Vec<Callback> {
         // SAFETY: the application promised, when handing the list to sasl_*_init/new, that it
@@ -436,7 +441,9 @@ impl ProxyPolicy {
                 len(&auth),
                 realm_ptr,
                 realm.as_ref().map_or(0, len),
-                std::ptr::null_mut(),
+                // The connection's property context, as Cyrus passes it: slapd reads the
+                // DNs its canon_user callback stored there.
+                crate::plugins::conn_propctx(self.conn as *mut sasl_conn_t),
             )
         };
         if status != SASL_OK {

@@ -184,6 +184,29 @@ pub unsafe extern "C" fn sasl_client_start(
         // list is not looked at again and *mech is not rewritten).
         // SAFETY: prompt_need NULL or readable.
         let resuming = unsafe { answered_prompts(side, prompt_need) } && side.session.is_some();
+        // Otherwise a stronger mechanism of a plug-in may take the exchange (see clientplug).
+        let plugin_started = if resuming {
+            None
+        } else {
+            // SAFETY: the export's contract; no reference to the connection is used across it.
+            unsafe {
+                crate::clientplug::client_start(
+                    conn_ptr,
+                    &list,
+                    prompt_need,
+                    clientout,
+                    clientoutlen,
+                    mech,
+                )
+            }
+        };
+        if let Some(code) = plugin_started {
+            return code;
+        }
+        let conn = conn!(conn_ptr);
+        let Side::Client(side) = &mut conn.side else {
+            return conn.error(SASL_BADPARAM, "not a client connection");
+        };
         let session = if resuming { side.session.take() } else { None };
         let mut session = match session {
             Some(session) => session,
@@ -322,12 +345,27 @@ pub unsafe extern "C" fn sasl_client_step(
 ) -> c_int {
     guard!(SASL_FAIL, {
         let conn_ptr = conn;
-        let conn = conn!(conn);
+        // NULL is SASL_BADPARAM.
+        let _ = conn!(conn);
         // SAFETY: out-pointers NULL or writable.
         unsafe {
             put(clientout, std::ptr::null());
             put(clientoutlen, 0);
         }
+        // A plug-in mechanism's exchange (see clientplug).
+        // SAFETY: the export's contract; no reference to the connection is used across it.
+        if let Some(code) = unsafe {
+            crate::clientplug::client_step(
+                conn_ptr,
+                bytes(serverin, serverinlen),
+                prompt_need,
+                clientout,
+                clientoutlen,
+            )
+        } {
+            return code;
+        }
+        let conn = conn!(conn_ptr);
         // SAFETY: NULL or serverinlen bytes.
         let Some(input) = (unsafe { bytes(serverin, serverinlen) }) else {
             return conn.error(SASL_BADPARAM, "Parameter error: serverin is NULL");

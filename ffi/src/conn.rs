@@ -56,6 +56,7 @@ impl sasl_conn {
             errdetail: StableBuffer::default(),
             propctx: Box::new(propctx::default()),
             side,
+            utils: crate::utils::ConnUtils::default(),
         }
     }
 

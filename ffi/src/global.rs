@@ -218,7 +218,7 @@ unsafe extern "C" {
     fn getegid() -> u32;
 }
 
-fn not_setuid() -> bool {
+pub(crate) fn not_setuid() -> bool {
     // SAFETY: these libc calls take no arguments and cannot fail.
     unsafe { getuid() == geteuid() && getgid() == getegid() }
 }
@@ -282,6 +282,8 @@ pub fn open_store(lookup: &dyn Fn(&str) -> Option<String>, log: &CallbackLog) ->
                     Err(error) => log.log(LogLevel::Error, &format!("sql auxprop plugin: {error}")),
                 }
             }
+            // A registered auxprop plug-in (see plugins::connection_store).
+            other if crate::plugins::has_auxprop(other) => {}
             other => log.log(
                 LogLevel::Error,
                 &format!("could not find auxprop plugin, was searching for '{other}'"),

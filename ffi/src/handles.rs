@@ -17,6 +17,10 @@ use crate::types::*;
 
 /// A connection (opaque to C).
 pub struct sasl_conn {
+    /// The plug-in state of this connection: a plug-in mechanism's exchange and the utility
+    /// table (made when a plug-in first needs it). First, so it is dropped first: a plug-in's
+    /// `mech_dispose` may still reach the rest of the connection through its utilities.
+    pub(crate) utils: crate::utils::ConnUtils,
     pub(crate) service: CString,
     pub(crate) fqdn: CString,
     pub(crate) user_realm: Option<CString>,

@@ -73,6 +73,7 @@ pub unsafe extern "C" fn sasl_server_init(
             file.clone(),
             log.clone(),
         ));
+        let plugin_modules = lookup("plugin_modules");
         let server_secret = crate::global::server_secret(&lookup, &log);
         let mut state = global();
         if state.server.is_some() {
@@ -88,6 +89,10 @@ pub unsafe extern "C" fn sasl_server_init(
             server_secret,
             decoys: Arc::default(),
         }));
+        drop(state);
+        // Cyrus's plug-in modules, for what is not built in (no lock held: their init
+        // functions call back through the utilities).
+        crate::modules::load(&callbacks, plugin_modules.as_deref());
         SASL_OK
     })
 }
@@ -158,6 +163,12 @@ pub unsafe extern "C" fn sasl_client_init(callbacks: *const sasl_callback_t) -> 
         if state.client.is_none() {
             state.client = Some(Arc::new(callbacks));
         }
+        drop(state);
+        // The client mechanisms of Cyrus's plug-in modules (no lock held: their init
+        // functions call back through the utilities).
+        let entries = callbacks.entries();
+        let plugin_modules = option(&[&entries], None, "plugin_modules");
+        crate::modules::load_client(&entries, plugin_modules.as_deref());
         SASL_OK
     })
 }
@@ -170,6 +181,9 @@ pub extern "C" fn sasl_server_done() -> c_int {
         if state.server.take().is_none() {
             return SASL_NOTINIT;
         }
+        drop(state);
+        // Server mechanism plug-ins go with the server side, as in Cyrus.
+        crate::modules::release(true, false);
         SASL_OK
     })
 }
@@ -182,6 +196,9 @@ pub extern "C" fn sasl_client_done() -> c_int {
         if state.client.take().is_none() {
             return SASL_NOTINIT;
         }
+        drop(state);
+        // Client mechanism plug-ins go with the client side, as in Cyrus.
+        crate::modules::release_client();
         SASL_OK
     })
 }
@@ -193,6 +210,9 @@ pub extern "C" fn sasl_done() {
         let mut state = global();
         state.server = None;
         state.client = None;
+        drop(state);
+        // Every plug-in goes, as in Cyrus.
+        crate::modules::release(true, true);
     })
 }
 
@@ -262,7 +282,7 @@ pub unsafe extern "C" fn sasl_set_path(path_type: c_int, path: *mut c_char) -> c
 }
 
 /// Accepts the application's mutex functions. The library synchronises with Rust's own
-/// mutexes, so they are not needed.
+/// mutexes; plug-ins lock through `sasl_utils_t`, which uses these (all four given).
 #[unsafe(no_mangle)]
 pub extern "C" fn sasl_set_mutex(
     alloc: Option<unsafe extern "C" fn() -> *mut c_void>,
@@ -270,12 +290,13 @@ pub extern "C" fn sasl_set_mutex(
     unlock: Option<unsafe extern "C" fn(mutex: *mut c_void) -> c_int>,
     free: Option<unsafe extern "C" fn(mutex: *mut c_void)>,
 ) {
-    let _ = (alloc, lock, unlock, free);
+    guard!((), crate::utils::set_mutex(alloc, lock, unlock, free))
 }
 
 /// Accepts the application's allocator. Nothing the library returns is to be freed by the
 /// application, and nothing the application hands in is freed by the library, so the
-/// library's own allocator is used throughout.
+/// library's own allocator is used for its own memory; plug-ins allocate through
+/// `sasl_utils_t`, which uses these (all four given), as with Cyrus.
 #[unsafe(no_mangle)]
 pub extern "C" fn sasl_set_alloc(
     malloc: Option<unsafe extern "C" fn(size: usize) -> *mut c_void>,
@@ -283,7 +304,7 @@ pub extern "C" fn sasl_set_alloc(
     realloc: Option<unsafe extern "C" fn(ptr: *mut c_void, size: usize) -> *mut c_void>,
     free: Option<unsafe extern "C" fn(ptr: *mut c_void)>,
 ) {
-    let _ = (malloc, calloc, realloc, free);
+    guard!((), crate::utils::set_alloc(malloc, calloc, realloc, free))
 }
 
 /// The mechanisms the library implements, as a NULL-terminated array (static).

@@ -31,7 +31,14 @@ pub(crate) unsafe fn apply_layer(
     // Only an authenticated connection has a security layer (or none) to apply. A client that
     // sent its last message may not have been told it is done, so any started client session
     // qualifies; its layer exists once negotiated.
+    // A plug-in mechanism's layer (see mechplug).
+    let plugged = crate::mechplug::layer(conn, data, matches!(direction, Direction::Encode));
     let result = match (&mut conn.side, direction) {
+        _ if plugged.is_some() => match plugged {
+            Some(Ok(bytes)) => Some(Ok(bytes)),
+            Some(Err(code)) => return conn.error(code, "the plug-in's security layer failed"),
+            None => None,
+        },
         (Side::Server(side), _) if !matches!(side.outcome, Outcome::Done) => None,
         (Side::Server(side), Direction::Encode) => side.session.as_mut().map(|s| s.encode(data)),
         (Side::Server(side), Direction::Decode) => side.session.as_mut().map(|s| s.decode(data)),

@@ -17,7 +17,8 @@ use crate::util::{conn, guard, nonnull, opt_string};
 
 impl propctx {
     pub(crate) fn request(&mut self, name: &str) {
-        let name = name.trim_start_matches('*');
+        // The name is kept as given: `*name` (an authentication-id property) and `name` (an
+        // authorization-id one) are different properties, as in Cyrus.
         if !self
             .entries
             .iter()
@@ -174,7 +175,6 @@ pub unsafe extern "C" fn prop_getnames(
         let view = ctx.rebuild_view();
         let mut found = 0;
         for (i, name) in wanted.iter().enumerate() {
-            let name = name.trim_start_matches('*');
             let index = ctx
                 .entries
                 .iter()
@@ -223,7 +223,7 @@ pub unsafe extern "C" fn prop_set(
             Some(name) => ctx
                 .entries
                 .iter()
-                .position(|e| e.name.to_bytes() == name.trim_start_matches('*').as_bytes()),
+                .position(|e| e.name.to_bytes() == name.as_bytes()),
             None => ctx.entries.len().checked_sub(1),
         };
         let Some(entry) = index.and_then(|i| ctx.entries.get_mut(i)) else {
@@ -308,7 +308,6 @@ pub unsafe extern "C" fn prop_erase(ctx: *mut propctx, name: *const c_char) {
         let Some(name) = name else {
             return;
         };
-        let name = name.trim_start_matches('*');
         if let Some(entry) = ctx
             .entries
             .iter_mut()
@@ -450,6 +449,11 @@ pub unsafe extern "C" fn sasl_auxprop_store(
     user: *const c_char,
 ) -> c_int {
     guard!(SASL_FAIL, {
+        // Auxprop plug-ins that can store take it first (see plugins::store_through_plugins).
+        // SAFETY: the export's contract; no reference to the connection is held across it.
+        if let Some(code) = unsafe { crate::plugins::store_through_plugins(conn, ctx, user) } {
+            return code;
+        }
         let conn = conn!(conn);
         let Some(ServerParts { global, config, .. }) = server_parts(conn) else {
             return SASL_BADPARAM;

@@ -40,7 +40,7 @@ pub unsafe extern "C" fn sasl_listmech(
                 opt_string(suffix).unwrap_or_default(),
             )
         };
-        let names: Vec<&str> = match &conn.side {
+        let names: Vec<String> = match &conn.side {
             Side::Server(side) => {
                 let mut session = ServerSession::new(side.config.clone());
                 session.set_security_properties(conn.security_properties());
@@ -51,7 +51,13 @@ pub unsafe extern "C" fn sasl_listmech(
                 );
                 session.set_external_ssf(conn.external_ssf);
                 session.set_channel_binding(conn.channel_binding.clone());
-                session.mechanisms()
+                let mut names: Vec<String> = session
+                    .mechanisms()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect();
+                names.extend(crate::mechplug::offered(conn));
+                names
             }
             Side::Client(_) => unstable::MECHANISMS
                 .iter()
@@ -62,7 +68,8 @@ pub unsafe extern "C" fn sasl_listmech(
                             None => !info.channel_binding,
                         }
                 })
-                .map(|info| info.name)
+                .map(|info| info.name.to_owned())
+                .chain(crate::clientplug::offered(conn))
                 .collect(),
         };
         if names.is_empty() {
@@ -212,6 +219,11 @@ pub unsafe extern "C" fn sasl_getprop(
             SASL_IPREMOTEPORT => string(&conn.ipremote).ok_or(SASL_NOTDONE),
             SASL_SERVICE => Ok(conn.service.as_ptr().cast()),
             SASL_SERVERFQDN => Ok(conn.fqdn.as_ptr().cast()),
+            SASL_MECHNAME if crate::mechplug::mech_name(conn).is_some() => {
+                crate::mechplug::mech_name(conn)
+                    .map(|n| n.cast())
+                    .ok_or(SASL_NOTDONE)
+            }
             SASL_MECHNAME => {
                 let name = match &conn.side {
                     Side::Server(side) => side.session.as_ref().and_then(ServerSession::mechanism),
@@ -244,6 +256,9 @@ pub unsafe extern "C" fn sasl_getprop(
 }
 
 pub(crate) fn user_prop(conn: &sasl_conn_t, authuser: bool) -> Option<String> {
+    if conn.utils.has_plugin_session() {
+        return crate::mechplug::user_prop(conn, authuser);
+    }
     match &conn.side {
         Side::Server(side) => {
             let session = side.session.as_ref()?;

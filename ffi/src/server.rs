@@ -66,8 +66,13 @@ pub(crate) fn build_server_config(conn: &ServerSnapshot) -> Result<(ServerConfig
     let log_level = opt("log_level")
         .and_then(|v| v.trim().parse::<c_int>().ok())
         .unwrap_or(SASL_LOG_ERR);
-    // The options naming the store are read at each lookup, with this connection's GETOPT.
-    let store = global.connection_store(conn.callbacks);
+    // The built-in stores (the options naming them read at each lookup, with this
+    // connection's GETOPT), with the registered auxprop plug-ins when there are any.
+    let store = crate::plugins::connection_store(
+        conn.conn,
+        global.connection_store(conn.callbacks),
+        opt("auxprop_plugin"),
+    );
     let mut builder: ServerConfigBuilder = ServerConfig::builder(&service, &conn.fqdn)
         .store(store.clone())
         .server_secret(global.server_secret.duplicate())
@@ -88,13 +93,20 @@ pub(crate) fn build_server_config(conn: &ServerSnapshot) -> Result<(ServerConfig
     if let Some(realm) = &conn.user_realm {
         builder = builder.user_realm(realm);
     }
-    if let Some(callback) = find_callback(&lists, SASL_CB_CANON_USER) {
-        builder = builder.canonicalize_user(Arc::new(CanonUser {
+    let app_canon = find_callback(&lists, SASL_CB_CANON_USER).map(|callback| {
+        Arc::new(CanonUser {
             callback,
             conn: conn.conn,
             user_realm: conn.user_realm.clone(),
             status: conn.canon_status.clone(),
-        }));
+        }) as Arc<dyn puresasl::CanonicalizeUser>
+    });
+    // A canon_user plug-in named by canon_user_plugin runs after the application's callback.
+    if let Some(canon) =
+        crate::plugins::connection_canon(conn.conn, app_canon.clone(), opt("canon_user_plugin"))
+            .or(app_canon)
+    {
+        builder = builder.canonicalize_user(canon);
     }
     if let Some(list) = opt("mech_list") {
         // Whitespace-separated; unknown names (including "plain,") are silently dropped.
@@ -357,6 +369,10 @@ pub(crate) unsafe fn server_result(
 /// the user: the failure, not the name, is what the log should show). The store the exchange
 /// just used: the application is not asked for options here.
 pub(crate) fn user_known(global: &ServerGlobal, config: &ServerConfig, user: &str) -> bool {
+    // Auxprop plug-ins cannot be asked outside an exchange: their users count as known.
+    if crate::plugins::any_auxprop() {
+        return true;
+    }
     let (name, realm) = config.split_user(user);
     let store = global.configured.opened();
     puresasl::credentials::CredentialView::new(store.as_ref(), &name, &realm)
@@ -395,6 +411,14 @@ pub unsafe extern "C" fn sasl_server_start(
         let initial = unsafe { bytes(clientin, clientinlen) };
         // No initial response is NULL; an empty one is a non-NULL pointer with length 0.
         let initial = if clientin.is_null() { None } else { initial };
+        // A mechanism of a plug-in (built-in names never reach it).
+        // SAFETY: the export's contract; no reference to the connection is used across it.
+        if let Some(code) = unsafe {
+            crate::mechplug::server_start(conn_ptr, &mech, initial, serverout, serveroutlen)
+        } {
+            return code;
+        }
+        let conn = conn!(conn_ptr);
         let props = conn.security_properties();
         let binding = conn.channel_binding.clone();
         let external_ssf = conn.external_ssf;
@@ -507,6 +531,17 @@ pub unsafe extern "C" fn sasl_server_step(
 ) -> c_int {
     guard!(SASL_FAIL, {
         let conn_ptr = conn;
+        // SAFETY: clientin is NULL or holds clientinlen bytes; the export's contract.
+        if let Some(code) = unsafe {
+            crate::mechplug::server_step(
+                conn_ptr,
+                bytes(clientin, clientinlen),
+                serverout,
+                serveroutlen,
+            )
+        } {
+            return code;
+        }
         let conn = conn!(conn);
         let Side::Server(side) = &mut conn.side else {
             return conn.error(SASL_BADPARAM, "not a server connection");

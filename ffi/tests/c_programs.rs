@@ -62,6 +62,15 @@ fn library_dir() -> &'static Path {
     DIR.get_or_init(|| link_library("lib"))
 }
 
+/// An empty plug-in directory: programs on our library get it as `$SASL_PATH`, so they run
+/// the built-in mechanisms only (Cyrus's modules in the system directory would add server
+/// mechanisms, NTLM and ANONYMOUS, that these programs' clients cannot do on our library);
+/// the plug-in tests set their own.
+fn no_modules() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| scratch("no-modules"))
+}
+
 /// Compiles `source` (in ffi/tests/c) against our header and library, or Cyrus's.
 fn compile(source: &str, output: &Path, ours: bool, extra: &[&str]) {
     let mut cc = Command::new("cc");
@@ -99,7 +108,9 @@ fn run_ours(program: &Path, wrapper: &[&str], envs: &[(&str, &str)]) -> Output {
         }
         None => Command::new(program),
     };
-    command.env("LD_LIBRARY_PATH", library_dir());
+    command
+        .env("LD_LIBRARY_PATH", library_dir())
+        .env("SASL_PATH", no_modules());
     for (k, v) in envs {
         command.env(k, v);
     }
@@ -136,8 +147,8 @@ fn library_exports_every_symbol_at_version_sasl2() {
         .map(|l| l.trim_end_matches(';'))
         .collect();
     assert!(exports.len() >= 68, "{exports:?}");
-    // Every symbol Debian's libsasl2 exports at SASL2 but the documented omissions (its
-    // private MD5 helpers and the plug-in utility table).
+    // Every symbol Debian's libsasl2 exports at SASL2 but the documented omission (its
+    // private MD5 helpers; plug-ins reach MD5 through sasl_utils_t).
     let cyrus = "/usr/lib/x86_64-linux-gnu/libsasl2.so.2";
     if have_file(cyrus) {
         let theirs = Command::new("readelf")
@@ -149,7 +160,7 @@ fn library_exports_every_symbol_at_version_sasl2() {
             .lines()
             .filter(|l| l.contains(" GLOBAL ") && !l.contains(" UND "))
             .filter_map(|l| l.split_whitespace().last()?.strip_suffix("@@SASL2"))
-            .filter(|n| !n.starts_with("_sasl_MD5") && *n != "sasl_global_utils")
+            .filter(|n| !n.starts_with("_sasl_MD5"))
         {
             assert!(exports.contains(&name), "Cyrus exports {name}, we do not");
         }
@@ -412,7 +423,9 @@ fn saslpasswd2(db: &Path, user: &str, password: &str, ours: bool, extra: &[&str]
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     if ours {
-        command.env("LD_LIBRARY_PATH", library_dir());
+        command
+            .env("LD_LIBRARY_PATH", library_dir())
+            .env("SASL_PATH", no_modules());
     }
     let mut child = command.spawn().unwrap();
     child
@@ -447,7 +460,9 @@ fn authenticate(ours: bool, db: &Path, user: &str, password: &str, mechs: &[&str
     let mut command = cyrus_command(bench_program(ours));
     command.arg(db).args([user, password, "1"]).args(mechs);
     if ours {
-        command.env("LD_LIBRARY_PATH", library_dir());
+        command
+            .env("LD_LIBRARY_PATH", library_dir())
+            .env("SASL_PATH", no_modules());
     }
     command.output().unwrap()
 }
@@ -602,7 +617,9 @@ fn config_file_search_and_options_as_cyrus() {
         let run = |program: &Path, ours: bool| {
             let mut command = cyrus_command(program);
             if ours {
-                command.env("LD_LIBRARY_PATH", library_dir());
+                command
+                    .env("LD_LIBRARY_PATH", library_dir())
+                    .env("SASL_PATH", no_modules());
             }
             let out = command
                 .arg("app")
@@ -620,6 +637,7 @@ fn config_file_search_and_options_as_cyrus() {
     let mut command = cyrus_command(&ours);
     let out = command
         .env("LD_LIBRARY_PATH", library_dir())
+        .env("SASL_PATH", no_modules())
         .env_remove("SASL_CONF_PATH")
         .args(["app", "--set-path"])
         .arg(path("none"))
@@ -681,7 +699,9 @@ fn run_pair_full(
     };
     let mut server = cyrus_command(program(server_ours));
     if server_ours {
-        server.env("LD_LIBRARY_PATH", library_dir());
+        server
+            .env("LD_LIBRARY_PATH", library_dir())
+            .env("SASL_PATH", no_modules());
     }
     for (key, value) in envs {
         server.env(key, value);
@@ -697,7 +717,9 @@ fn run_pair_full(
         .unwrap();
     let mut client = cyrus_command(program(client_ours));
     if client_ours {
-        client.env("LD_LIBRARY_PATH", library_dir());
+        client
+            .env("LD_LIBRARY_PATH", library_dir())
+            .env("SASL_PATH", no_modules());
     }
     let mut client = client
         .args(["client", mech, "bob", password])
@@ -792,6 +814,7 @@ fn one_connection_per_thread_in_parallel() {
         let out = command
             .arg(&db)
             .env("LD_LIBRARY_PATH", library_dir())
+            .env("SASL_PATH", no_modules())
             .output()
             .unwrap();
         assert!(
@@ -943,6 +966,7 @@ fn cyrus_sample_server_runs_on_our_library() {
                 .args(["-s", "rcmd", "-m", mech])
                 .env("SASL_CONF_PATH", &dir)
                 .env("LD_LIBRARY_PATH", library_dir())
+                .env("SASL_PATH", no_modules())
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -1591,5 +1615,201 @@ fn security_layers_across_libraries() {
                 "server, {what}"
             );
         }
+    }
+}
+
+/// An application auxprop and canon_user plug-in of our own (`ffi/tests/c/plugin.c`),
+/// compiled against Cyrus's headers and against ours: registration with version negotiation,
+/// every `sasl_utils_t` entry the plug-ins can reach, PLAIN logins answered by the plug-in
+/// (issue 12). Under AddressSanitizer on both libraries.
+#[test]
+fn application_plugins_on_both_libraries() {
+    if !have("cc", &["--version"]) || !have_file("/usr/include/sasl/saslplug.h") {
+        return;
+    }
+    let dir = scratch("plugin");
+    let asan = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"];
+    let envs = [
+        (
+            "ASAN_OPTIONS",
+            "detect_leaks=1:abort_on_error=0:exitcode=23",
+        ),
+        ("UBSAN_OPTIONS", "halt_on_error=1"),
+    ];
+    compile("plugin.c", &dir.join("plugin-ours"), true, &asan);
+    let ours = run_ours(&dir.join("plugin-ours"), &[], &envs);
+    assert!(
+        ours.status.success() && String::from_utf8_lossy(&ours.stdout).contains("ok all"),
+        "ours: {}",
+        text(&ours)
+    );
+    let plain = "/usr/lib/x86_64-linux-gnu/sasl2/libplain.so";
+    if have_file(plain) {
+        // Cyrus with its PLAIN module only (other modules, GSSAPI's among them, leak
+        // memory of their own under LeakSanitizer).
+        let modules = dir.join("cyrus-modules");
+        std::fs::create_dir_all(&modules).unwrap();
+        let _ = std::fs::remove_file(modules.join("libplain.so"));
+        std::os::unix::fs::symlink(plain, modules.join("libplain.so")).unwrap();
+        compile("plugin.c", &dir.join("plugin-cyrus"), false, &asan);
+        let mut command = cyrus_command(dir.join("plugin-cyrus"));
+        command.envs(envs).env("SASL_PATH", &modules);
+        let cyrus = command.output().unwrap();
+        assert!(
+            cyrus.status.success() && String::from_utf8_lossy(&cyrus.stdout).contains("ok all"),
+            "cyrus: {}",
+            text(&cyrus)
+        );
+    }
+}
+
+/// Cyrus's `sasldblistusers2` imports the data object `sasl_global_utils` and reaches the
+/// sasldb2 file through it (`getcallback`, `getopt`, `malloc`...): on our library it lists
+/// what it lists on Cyrus's (issue 12, issue 14).
+#[test]
+fn sasldblistusers2_lists_users_on_our_library() {
+    if !have("saslpasswd2", &["-v"]) || !have("sasldblistusers2", &["-v"]) {
+        return;
+    }
+    let db = fresh_db("listusers");
+    for (user, realm) in [("alice", "example.org"), ("bob", "example.net")] {
+        let mut add = cyrus_command("saslpasswd2");
+        add.args(["-p", "-c", "-f", &db, "-u", realm, user])
+            .stdin(std::process::Stdio::piped());
+        let mut child = add.spawn().unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b"secret\n").unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+    let cyrus = cyrus_command("sasldblistusers2")
+        .args(["-f", &db])
+        .output()
+        .unwrap();
+    let ours = Command::new("sasldblistusers2")
+        .args(["-f", &db])
+        .env("LD_LIBRARY_PATH", library_dir())
+        .env("SASL_PATH", no_modules())
+        .output()
+        .unwrap();
+    assert!(ours.status.success(), "{}", text(&ours));
+    let listed = String::from_utf8_lossy(&ours.stdout).into_owned();
+    assert!(
+        listed.contains("alice@example.org: userPassword"),
+        "{listed}"
+    );
+    assert!(listed.contains("bob@example.net: userPassword"), "{listed}");
+    assert_eq!(listed, String::from_utf8_lossy(&cyrus.stdout));
+}
+
+/// A server mechanism plug-in of our own (`ffi/tests/c/mechplug.c`), compiled against
+/// Cyrus's headers as a plug-in module and loaded from `$SASL_PATH` by both libraries:
+/// listing, start with and without an initial response, canonicalisation and properties
+/// through `sparams`, `SASL_USERNAME`/`SASL_SSF`/`SASL_MAXOUTBUF`/`SASL_MECHNAME`, the
+/// plug-in's security layer under `sasl_encode`/`sasl_decode`, a wrong password, filtering by
+/// `min_ssf`; and, on ours, `plugin_modules: no` (issue 12). Under ASan.
+#[test]
+fn mechanism_plugin_module_on_both_libraries() {
+    if !have("cc", &["--version"]) || !have_file("/usr/include/sasl/saslplug.h") {
+        return;
+    }
+    let dir = scratch("mechplug");
+    let modules = dir.join("modules");
+    std::fs::create_dir_all(&modules).unwrap();
+    compile(
+        "mechplug.c",
+        &modules.join("libxpureplug.so"),
+        false,
+        &["-DMODULE", "-shared", "-fPIC"],
+    );
+    let asan = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"];
+    let path = modules.display().to_string();
+    let envs = [
+        (
+            "ASAN_OPTIONS",
+            "detect_leaks=1:abort_on_error=0:exitcode=23",
+        ),
+        ("UBSAN_OPTIONS", "halt_on_error=1"),
+        ("SASL_PATH", path.as_str()),
+    ];
+    compile("mechplug.c", &dir.join("mechplug-ours"), true, &asan);
+    let ours = run_ours(&dir.join("mechplug-ours"), &[], &envs);
+    assert!(
+        ours.status.success() && String::from_utf8_lossy(&ours.stdout).contains("ok all"),
+        "ours: {}",
+        text(&ours)
+    );
+    let mut off = envs.to_vec();
+    off.push(("NO_MODULES", "1"));
+    let ours = run_ours(&dir.join("mechplug-ours"), &[], &off);
+    assert!(
+        ours.status.success() && String::from_utf8_lossy(&ours.stdout).contains("ok not loaded"),
+        "ours with plugin_modules: no: {}",
+        text(&ours)
+    );
+    compile("mechplug.c", &dir.join("mechplug-cyrus"), false, &asan);
+    let mut command = cyrus_command(dir.join("mechplug-cyrus"));
+    command.envs(envs);
+    let cyrus = command.output().unwrap();
+    assert!(
+        cyrus.status.success() && String::from_utf8_lossy(&cyrus.stdout).contains("ok all"),
+        "cyrus: {}",
+        text(&cyrus)
+    );
+}
+
+/// Cyrus's `saslpluginviewer` on our library: the built-in mechanisms described as Cyrus
+/// describes its modules, Cyrus's NTLM module (from the system plug-in directory) loaded and
+/// described identically, the auxprop stores; every server mechanism we list is one Cyrus
+/// lists (issue 12).
+#[test]
+fn pluginviewer_lists_builtins_and_modules() {
+    let ntlm = "/usr/lib/x86_64-linux-gnu/sasl2/libntlm.so";
+    if !have("saslpluginviewer", &["-h"]) || !have_file(ntlm) {
+        return;
+    }
+    let ours = Command::new("saslpluginviewer")
+        .args(["-s", "-a"])
+        .env("LD_LIBRARY_PATH", library_dir())
+        .output()
+        .unwrap();
+    let cyrus = cyrus_command("saslpluginviewer")
+        .args(["-s", "-a"])
+        .output()
+        .unwrap();
+    assert!(ours.status.success(), "{}", text(&ours));
+    let ours = String::from_utf8_lossy(&ours.stdout).into_owned();
+    let cyrus = String::from_utf8_lossy(&cyrus.stdout).into_owned();
+    let block = |out: &str, plugin: &str| -> Vec<String> {
+        let mut lines = out.lines().skip_while(|l| !l.starts_with(plugin));
+        let mut block: Vec<String> = lines.next().into_iter().map(str::to_owned).collect();
+        block.extend(lines.take_while(|l| l.starts_with('\t')).map(str::to_owned));
+        block
+    };
+    for plugin in [
+        "Plugin \"ntlm\"",
+        "Plugin \"plain\"",
+        "Plugin \"digestmd5\"",
+    ] {
+        let ours_block = block(&ours, plugin);
+        assert!(ours_block.len() == 4, "{plugin} in {ours}");
+        assert_eq!(ours_block, block(&cyrus, plugin), "{plugin}");
+    }
+    assert!(ours.contains("List of auxprop plugins follows\nPlugin \"sasldb\""));
+    let listed = |out: &str| -> Vec<String> {
+        out.lines()
+            .skip_while(|l| !l.starts_with("Installed and properly configured SASL (server side)"))
+            .nth(1)
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    let (ours_list, cyrus_list) = (listed(&ours), listed(&cyrus));
+    assert!(ours_list.contains(&"NTLM".to_owned()), "{ours_list:?}");
+    for mech in &ours_list {
+        assert!(
+            cyrus_list.contains(mech),
+            "{mech} not listed by Cyrus: {cyrus_list:?}"
+        );
     }
 }

@@ -798,14 +798,6 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Describes auxiliary-property plug-ins: there are none, so `SASL_NOMECH`.
- *
- * # Safety
- * No pointer is dereferenced.
- */
-int auxprop_plugin_info(const char *mech_list, const void *info_cb, void *info_cb_rock);
-
-/**
  * Clears the values (and with `requests` non-zero, the requests too).
  *
  * # Safety
@@ -905,14 +897,6 @@ int prop_set(struct propctx *ctx, const char *name, const char *value, int valle
 int prop_setvals(struct propctx *ctx, const char *name, const char **values);
 
 /**
- * Refuses to register an auxiliary-property plug-in; `auxpropfunc` is not called.
- *
- * # Safety
- * No pointer is dereferenced.
- */
-int sasl_auxprop_add_plugin(const char *plugname, const void *auxpropfunc);
-
-/**
  * The connection's property context.
  *
  * # Safety
@@ -936,14 +920,6 @@ int sasl_auxprop_request(sasl_conn_t *conn, const char **propnames);
  * `conn` live; `ctx` NULL or live; `user` NUL-terminated.
  */
 int sasl_auxprop_store(sasl_conn_t *conn, struct propctx *ctx, const char *user);
-
-/**
- * Refuses to register a canonicalisation plug-in; `canonuserfunc` is not called.
- *
- * # Safety
- * No pointer is dereferenced.
- */
-int sasl_canonuser_add_plugin(const char *plugname, const void *canonuserfunc);
 
 /**
  * APOP (RFC 1939) is not supported: returns `SASL_NOMECH` with that as the error detail, as
@@ -980,14 +956,6 @@ int sasl_checkpass(sasl_conn_t *conn,
 void sasl_churn(sasl_rand_t *rpool, const char *data, unsigned int len);
 
 /**
- * Refuses to register a client mechanism plug-in; `cplugfunc` is not called.
- *
- * # Safety
- * No pointer is dereferenced.
- */
-int sasl_client_add_plugin(const char *plugname, const void *cplugfunc);
-
-/**
  * Frees the client side's global state.
  */
 int sasl_client_done(void);
@@ -1013,14 +981,6 @@ int sasl_client_new(const char *service,
                     const sasl_callback_t *prompt_supp,
                     unsigned int flags,
                     sasl_conn_t **pconn);
-
-/**
- * Describes client mechanism plug-ins: there are none, so `SASL_NOMECH`.
- *
- * # Safety
- * No pointer is dereferenced.
- */
-int sasl_client_plugin_info(const char *mech_list, const void *info_cb, void *info_cb_rock);
 
 /**
  * Picks a mechanism from the server's list and starts it.
@@ -1226,14 +1186,6 @@ void sasl_randfree(sasl_rand_t **rpool);
 void sasl_randseed(sasl_rand_t *rpool, const char *seed, unsigned int len);
 
 /**
- * Refuses to register a server mechanism plug-in; `splugfunc` is not called.
- *
- * # Safety
- * No pointer is dereferenced.
- */
-int sasl_server_add_plugin(const char *plugname, const void *splugfunc);
-
-/**
  * Frees the server side's global state.
  */
 int sasl_server_done(void);
@@ -1264,15 +1216,6 @@ int sasl_server_new(const char *service,
                     sasl_conn_t **pconn);
 
 /**
- * Describes server mechanism plug-ins: there are none, so `SASL_NOMECH` (`info_cb` is not
- * called).
- *
- * # Safety
- * No pointer is dereferenced.
- */
-int sasl_server_plugin_info(const char *mech_list, const void *info_cb, void *info_cb_rock);
-
-/**
  * Starts a server exchange with `mech` and the client's initial response, if any.
  *
  * # Safety
@@ -1301,7 +1244,8 @@ int sasl_server_step(sasl_conn_t *conn,
 /**
  * Accepts the application's allocator. Nothing the library returns is to be freed by the
  * application, and nothing the application hands in is freed by the library, so the
- * library's own allocator is used throughout.
+ * library's own allocator is used for its own memory; plug-ins allocate through
+ * `sasl_utils_t`, which uses these (all four given), as with Cyrus.
  */
 void sasl_set_alloc(void *(*malloc)(size_t size),
                     void *(*calloc)(size_t count, size_t size),
@@ -1310,7 +1254,7 @@ void sasl_set_alloc(void *(*malloc)(size_t size),
 
 /**
  * Accepts the application's mutex functions. The library synchronises with Rust's own
- * mutexes, so they are not needed.
+ * mutexes; plug-ins lock through `sasl_utils_t`, which uses these (all four given).
  */
 void sasl_set_mutex(void *(*alloc)(void),
                     int (*lock)(void *mutex),

@@ -1,0 +1,354 @@
+/* An application plug-in of our own, compiled against Cyrus's headers (-DCYRUS) or ours: an
+ * auxprop plug-in that holds one user, and a canon_user plug-in that lower-cases names. Their
+ * init functions exercise every sasl_utils_t entry that needs no connection, the lookup the
+ * ones that do; then PLAIN exchanges check that the library asks them as Cyrus does. Prints
+ * "ok <item>" per check and "ok all" at the end; any failure exits non-zero. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ctype.h>
+#include <sasl/sasl.h>
+#include <sasl/saslplug.h>
+
+/* The library's utilities (Cyrus's header does not declare the data object). */
+extern const sasl_utils_t *sasl_global_utils;
+
+static int failures;
+#define CHECK(cond, name)                                                    \
+    do {                                                                     \
+        if (cond) printf("ok %s\n", name);                                   \
+        else { printf("FAIL %s (line %d)\n", name, __LINE__); failures++; }  \
+    } while (0)
+
+/* The application's allocator and mutexes (sasl_set_alloc, sasl_set_mutex): plug-ins get
+ * them through sasl_utils_t. */
+static int app_mallocs, app_frees, app_locks;
+static void *app_malloc(size_t n) { app_mallocs++; return malloc(n); }
+static void *app_calloc(size_t c, size_t n) { app_mallocs++; return calloc(c, n); }
+static void *app_realloc(void *p, size_t n) { if (!p) app_mallocs++; return realloc(p, n); }
+static void app_free(void *p) { if (p) app_frees++; free(p); }
+static int mutex_storage;
+static void *app_mutex_alloc(void) { return &mutex_storage; }
+static int app_mutex_lock(void *m) { (void)m; app_locks++; return SASL_OK; }
+static int app_mutex_unlock(void *m) { (void)m; return SASL_OK; }
+static void app_mutex_free(void *m) { (void)m; }
+
+static char logged[4096];
+static int log_cb(void *ctx, int level, const char *message)
+{
+    (void)ctx; (void)level;
+    if (strlen(logged) + strlen(message) + 2 < sizeof logged) {
+        strcat(logged, message);
+        strcat(logged, "\n");
+    }
+    return SASL_OK;
+}
+
+static int getopt_cb(void *ctx, const char *plugin, const char *option, const char **result,
+                     unsigned *len)
+{
+    (void)ctx; (void)plugin;
+    const char *value = NULL;
+    if (!strcmp(option, "auxprop_plugin")) value = "testaux";
+    else if (!strcmp(option, "canon_user_plugin")) value = "testcanon";
+    else if (!strcmp(option, "pwcheck_method")) value = "auxprop";
+    else if (!strcmp(option, "mech_list")) value = "PLAIN";
+    else if (!strcmp(option, "testaux_secret")) value = "s3cret";
+    if (!value) return SASL_FAIL;
+    *result = value;
+    if (len) *len = (unsigned)strlen(value);
+    return SASL_OK;
+}
+
+static sasl_callback_t callbacks[] = {
+    {SASL_CB_LOG, (sasl_callback_ft)log_cb, NULL},
+    {SASL_CB_GETOPT, (sasl_callback_ft)getopt_cb, NULL},
+    {SASL_CB_LIST_END, NULL, NULL},
+};
+
+static void hex(const unsigned char *d, unsigned n, char *out)
+{
+    for (unsigned i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/* Every entry that needs no connection, through the global utilities. */
+static void exercise(const sasl_utils_t *u)
+{
+    char text[64];
+    unsigned char digest[16];
+    CHECK(u->conn == NULL, "global utils have no connection");
+
+    int mallocs = app_mallocs, frees = app_frees;
+    char *p = u->malloc(16);
+    char *q = u->calloc(4, 4);
+    CHECK(p && q && q[0] == 0 && q[15] == 0, "malloc calloc");
+    p = u->realloc(p, 64);
+    CHECK(p != NULL, "realloc");
+    u->free(p);
+    u->free(q);
+    CHECK(app_mallocs - mallocs == 2 && app_frees - frees == 2,
+          "the application's allocator (sasl_set_alloc)");
+
+    int locks = app_locks;
+    void *m = u->mutex_alloc();
+    CHECK(m && u->mutex_lock(m) == SASL_OK && u->mutex_unlock(m) == SASL_OK, "mutex");
+    u->mutex_free(m);
+    CHECK(m == &mutex_storage && app_locks - locks == 1,
+          "the application's mutexes (sasl_set_mutex)");
+
+    MD5_CTX md5;
+    u->MD5Init(&md5);
+    u->MD5Update(&md5, (const unsigned char *)"ab", 2);
+    u->MD5Update(&md5, (const unsigned char *)"c", 1);
+    u->MD5Final(digest, &md5);
+    hex(digest, 16, text);
+    CHECK(!strcmp(text, "900150983cd24fb0d6963f7d28e17f72"), "MD5");
+
+    const unsigned char *msg = (const unsigned char *)"what do ya want for nothing?";
+    u->hmac_md5(msg, 28, (const unsigned char *)"Jefe", 4, digest);
+    hex(digest, 16, text);
+    CHECK(!strcmp(text, "750c783e6ab0b503eaa86e310a5db738"), "hmac_md5");
+    HMAC_MD5_CTX hmac;
+    u->hmac_md5_init(&hmac, (const unsigned char *)"Jefe", 4);
+    u->MD5Update(&hmac.ictx, msg, 28);
+    u->hmac_md5_final(digest, &hmac);
+    hex(digest, 16, text);
+    CHECK(!strcmp(text, "750c783e6ab0b503eaa86e310a5db738"), "hmac_md5_init/final");
+    HMAC_MD5_STATE state;
+    u->hmac_md5_precalc(&state, (const unsigned char *)"Jefe", 4);
+    u->hmac_md5_import(&hmac, &state);
+    u->MD5Update(&hmac.ictx, msg, 28);
+    u->hmac_md5_final(digest, &hmac);
+    hex(digest, 16, text);
+    CHECK(!strcmp(text, "750c783e6ab0b503eaa86e310a5db738"), "hmac_md5_precalc/import");
+
+    CHECK(u->utf8verify("caf\xc3\xa9", 5) == SASL_OK && u->utf8verify("\xff", 1) != SASL_OK,
+          "utf8verify");
+    char r1[16] = {0}, r2[16] = {0};
+    u->rand(u->rpool, r1, sizeof r1);
+    u->churn(u->rpool, "x", 1);
+    u->rand(u->rpool, r2, sizeof r2);
+    CHECK(memcmp(r1, r2, sizeof r1) != 0, "rand churn");
+
+    unsigned len = 0;
+    char b64[32], plain[32];
+    CHECK(u->encode64("hello", 5, b64, sizeof b64, &len) == SASL_OK && !strcmp(b64, "aGVsbG8="),
+          "encode64");
+    CHECK(u->decode64(b64, len, plain, sizeof plain, &len) == SASL_OK && len == 5 &&
+              !memcmp(plain, "hello", 5), "decode64");
+    u->erasebuffer(plain, 5);
+    CHECK(plain[0] == 0 && plain[4] == 0, "erasebuffer");
+
+    struct propctx *ctx = u->prop_new(0), *copy = NULL;
+    const char *names[] = {"a", "b", NULL};
+    CHECK(ctx && u->prop_request(ctx, names) == SASL_OK, "prop_new prop_request");
+    CHECK(u->prop_set(ctx, "a", "one", 3) == SASL_OK, "prop_set");
+    const char *vals[] = {"x", "y", NULL};
+    CHECK(u->prop_setvals(ctx, "b", vals) == SASL_OK, "prop_setvals");
+    const struct propval *pv = u->prop_get(ctx);
+    CHECK(pv && pv[0].name && !strcmp(pv[0].values[0], "one") && pv[1].nvalues == 2, "prop_get");
+    struct propval got[2];
+    CHECK(u->prop_getnames(ctx, names, got) == 2 && !strcmp(got[1].values[1], "y"),
+          "prop_getnames");
+    char formatted[16];
+    CHECK(u->prop_format(ctx, ",", 1, formatted, sizeof formatted, &len) == SASL_OK &&
+              !strcmp(formatted, "a,b"), "prop_format");
+    CHECK(u->prop_dup(ctx, &copy) == SASL_OK && copy, "prop_dup");
+    u->prop_erase(ctx, "a");
+    pv = u->prop_get(ctx);
+    CHECK(pv[0].values == NULL, "prop_erase");
+    u->prop_clear(ctx, 1);
+    u->prop_dispose(&ctx);
+    u->prop_dispose(&copy);
+    CHECK(ctx == NULL && copy == NULL, "prop_clear prop_dispose");
+
+    const char *value = NULL;
+    CHECK(u->getopt(u->getopt_context, "testaux", "testaux_secret", &value, &len) == SASL_OK &&
+              value && !strcmp(value, "s3cret") && len == 6, "getopt");
+    sasl_callback_ft proc = NULL;
+    void *pctx = NULL;
+    CHECK(u->getcallback(NULL, SASL_CB_GETOPT, &proc, &pctx) == SASL_OK && proc != NULL,
+          "getcallback GETOPT");
+}
+
+/* ---- the auxprop plug-in ---- */
+
+static int lookups, authzid_lookups;
+static const sasl_utils_t *global_utils;
+
+static int testaux_lookup(void *glob, sasl_server_params_t *sparams, unsigned flags,
+                          const char *user, unsigned ulen)
+{
+    (void)glob;
+    const sasl_utils_t *u = sparams->utils;
+    if (flags & SASL_AUXPROP_AUTHZID) {
+        authzid_lookups++;
+        return SASL_OK;
+    }
+    lookups++;
+    if (u->conn == NULL || sparams->propctx == NULL || strcmp(sparams->service, "test") != 0)
+        return SASL_FAIL;
+    const void *service = NULL;
+    if (u->getprop(u->conn, SASL_SERVICE, &service) != SASL_OK || strcmp(service, "test") != 0)
+        return SASL_FAIL;
+    char chal[128];
+    if (u->mkchal(u->conn, chal, sizeof chal, 1) == 0)
+        return SASL_FAIL;
+    if (lookups == 1) {
+        /* The connection's utilities see the application's callbacks. */
+        sasl_callback_ft proc = NULL;
+        void *pctx = NULL;
+        CHECK(u->getcallback(u->conn, SASL_CB_LOG, &proc, &pctx) == SASL_OK &&
+                  proc == (sasl_callback_ft)log_cb, "getcallback LOG");
+        logged[0] = '\0';
+        /* %z is Cyrus's: the text of a SASL result code. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat"
+#pragma GCC diagnostic ignored "-Wformat-extra-args"
+        u->log(u->conn, SASL_LOG_ERR, "testaux log %d %s %z", 42, "text", SASL_NOUSER);
+#pragma GCC diagnostic pop
+        CHECK(strstr(logged, "testaux log 42 text user not found") != NULL, "log with %z");
+        u->seterror(u->conn, SASL_NOLOG, "testaux detail %d", 7);
+        CHECK(strstr(sasl_errdetail(u->conn), "testaux detail 7") != NULL, "seterror");
+    }
+    if (ulen != 5 || strncmp(user, "alice", 5) != 0)
+        return SASL_NOUSER;
+    const char *secret = NULL;
+    unsigned len = 0;
+    if (u->getopt(u->getopt_context, "testaux", "testaux_secret", &secret, &len) != SASL_OK)
+        return SASL_FAIL;
+    /* Authentication-id properties are the requested names with a leading '*'. */
+    const struct propval *pv = u->prop_get(sparams->propctx);
+    for (; pv && pv->name; pv++) {
+        if (pv->name[0] != '*') continue;
+        if (!strcmp(pv->name + 1, "userPassword"))
+            u->prop_set(sparams->propctx, pv->name, secret, (int)len);
+    }
+    return SASL_OK;
+}
+
+static int testaux_store(void *glob, sasl_server_params_t *sparams, struct propctx *ctx,
+                         const char *user, unsigned ulen)
+{
+    (void)glob; (void)sparams; (void)ctx; (void)user; (void)ulen;
+    return SASL_OK;
+}
+
+static sasl_auxprop_plug_t testaux = {
+    0, 0, NULL, NULL, testaux_lookup, "testaux", testaux_store,
+};
+
+static int testaux_init(const sasl_utils_t *utils, int max_version, int *out_version,
+                        sasl_auxprop_plug_t **plug, const char *plugname)
+{
+    (void)plugname;
+    if (max_version < SASL_AUXPROP_PLUG_VERSION) return SASL_BADVERS;
+    global_utils = utils;
+    exercise(utils);
+    *out_version = SASL_AUXPROP_PLUG_VERSION;
+    *plug = &testaux;
+    return SASL_OK;
+}
+
+static int old_init(const sasl_utils_t *utils, int max_version, int *out_version,
+                    sasl_auxprop_plug_t **plug, const char *plugname)
+{
+    (void)utils; (void)max_version; (void)plugname;
+    *out_version = 4; /* older than the library's */
+    *plug = &testaux;
+    return SASL_OK;
+}
+
+static int failing_init(const sasl_utils_t *utils, int max_version, int *out_version,
+                        sasl_auxprop_plug_t **plug, const char *plugname)
+{
+    (void)utils; (void)max_version; (void)out_version; (void)plug; (void)plugname;
+    return SASL_NOMEM;
+}
+
+/* ---- the canon_user plug-in ---- */
+
+static int canon_calls;
+static int testcanon_server(void *glob, sasl_server_params_t *sparams, const char *user,
+                            unsigned len, unsigned flags, char *out, unsigned out_max,
+                            unsigned *out_len)
+{
+    (void)glob; (void)sparams; (void)flags;
+    canon_calls++;
+    if (len >= out_max) return SASL_BUFOVER;
+    for (unsigned i = 0; i < len; i++) out[i] = (char)tolower((unsigned char)user[i]);
+    out[len] = '\0';
+    *out_len = len;
+    return SASL_OK;
+}
+
+static sasl_canonuser_plug_t testcanon = {
+    0, 0, NULL, "testcanon", NULL, testcanon_server, NULL, NULL, NULL, NULL,
+};
+
+static int testcanon_init(const sasl_utils_t *utils, int max_version, int *out_version,
+                          sasl_canonuser_plug_t **plug, const char *plugname)
+{
+    (void)utils; (void)plugname;
+    if (max_version < SASL_CANONUSER_PLUG_VERSION) return SASL_BADVERS;
+    *out_version = SASL_CANONUSER_PLUG_VERSION;
+    *plug = &testcanon;
+    return SASL_OK;
+}
+
+static int login(const char *user, const char *pass)
+{
+    sasl_conn_t *conn = NULL;
+    char in[64];
+    size_t ul = strlen(user), pl = strlen(pass);
+    in[0] = '\0';
+    memcpy(in + 1, user, ul);
+    in[1 + ul] = '\0';
+    memcpy(in + 2 + ul, pass, pl);
+    const char *out;
+    unsigned outlen;
+    if (sasl_server_new("test", "localhost", NULL, NULL, NULL, NULL, 0, &conn) != SASL_OK)
+        return -1000;
+    int r = sasl_server_start(conn, "PLAIN", in, (unsigned)(2 + ul + pl), &out, &outlen);
+    if (r == SASL_OK) {
+        const void *name = NULL;
+        sasl_getprop(conn, SASL_USERNAME, &name);
+        if (!name || strcmp(name, "alice") != 0) r = -2000;
+    }
+    sasl_dispose(&conn);
+    return r;
+}
+
+int main(void)
+{
+    sasl_set_alloc(app_malloc, app_calloc, app_realloc, app_free);
+    sasl_set_mutex(app_mutex_alloc, app_mutex_lock, app_mutex_unlock, app_mutex_free);
+    CHECK(sasl_auxprop_add_plugin("old", old_init) == SASL_BADVERS, "older plug-in refused");
+    CHECK(sasl_auxprop_add_plugin("failing", failing_init) == SASL_NOMEM,
+          "failing init's code returned");
+    if (sasl_server_init(callbacks, "plugintest") != SASL_OK) {
+        printf("FAIL sasl_server_init\n");
+        return 1;
+    }
+    CHECK(sasl_global_utils != NULL, "sasl_global_utils");
+    CHECK(sasl_auxprop_add_plugin("testaux", testaux_init) == SASL_OK, "auxprop add");
+    CHECK(global_utils == sasl_global_utils, "init gets sasl_global_utils");
+    CHECK(sasl_canonuser_add_plugin("testcanon", testcanon_init) == SASL_OK, "canonuser add");
+
+    CHECK(login("alice", "s3cret") == SASL_OK && lookups > 0, "PLAIN through the plug-in");
+    int r = login("alice", "wrong");
+    CHECK(r == SASL_BADAUTH, "wrong password");
+    canon_calls = 0;
+    CHECK(login("ALICE", "s3cret") == SASL_OK && canon_calls > 0,
+          "canon_user plug-in lower-cases");
+    r = login("bob", "s3cret");
+    CHECK(r == SASL_BADAUTH || r == SASL_NOUSER, "unknown user");
+
+    sasl_done();
+    if (failures) {
+        printf("%d failures\n", failures);
+        return 1;
+    }
+    printf("ok all\n");
+    return 0;
+}
