@@ -18,10 +18,10 @@ use puresasl::{
     PasswordCheck, Secret, StoreError,
 };
 
-use crate::conn::*;
+use crate::conn::cstring;
 use crate::consts::*;
-use crate::handles::*;
-use crate::types::*;
+use crate::handles::sasl_conn_t;
+use crate::types::{sasl_callback_ft, sasl_callback_t, sasl_secret_t};
 use puresasl::config::Config;
 
 unsafe extern "C" {

@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use puresasl::{ClientConfig, ClientSession, ClientStep, Error, SecurityFlags, unstable};
 
-use crate::callbacks::*;
-use crate::conn::*;
+use crate::callbacks::{Callback, CallbackList, option};
+use crate::conn::{cstring, static_mech_name, valid_ipport};
 use crate::consts::*;
 use crate::global::global;
-use crate::handles::*;
-use crate::interact::*;
-use crate::types::*;
+use crate::handles::{ClientSide, Side, sasl_conn_t};
+use crate::interact::{ClientSource, prompts};
+use crate::types::{sasl_callback_t, sasl_interact_t};
 use crate::util::{bytes, conn, guard, nonnull, opt_string, put};
 
 /// Creates a client connection.

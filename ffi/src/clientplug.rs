@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use crate::callbacks::Callback;
 use crate::consts::*;
 use crate::handles::{Side, sasl_conn_t};
-use crate::plugin_abi::*;
+use crate::plugin_abi::{
+    ClientPlugInit, sasl_client_params_t, sasl_client_plug_t, sasl_out_params_t, sasl_utils_t,
+};
 use crate::types::sasl_interact_t;
 use crate::util::{conn, put};
 

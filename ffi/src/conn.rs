@@ -9,11 +9,11 @@ use std::sync::OnceLock;
 use puresasl::{Error, Identity, SecurityFlags, SecurityProperties, unstable};
 
 use crate::buffer::StableBuffer;
-use crate::callbacks::*;
+use crate::callbacks::{Callback, CallbackList, CallbackLog};
 use crate::consts::*;
 use crate::errors::code_of;
-use crate::handles::*;
-use crate::types::*;
+use crate::handles::{Side, propctx, sasl_conn, sasl_conn_t};
+use crate::types::sasl_security_properties_t;
 use crate::util::{conn, guard, opt_string};
 
 impl sasl_conn {

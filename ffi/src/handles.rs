@@ -11,9 +11,9 @@ use puresasl::Secret;
 use puresasl::{ChannelBinding, ClientSession, ServerConfig, ServerSession};
 
 use crate::buffer::StableBuffer;
-use crate::callbacks::*;
+use crate::callbacks::CallbackList;
 use crate::global::ServerGlobal;
-use crate::types::*;
+use crate::types::{propval, sasl_interact_t, sasl_security_properties_t, sasl_ssf_t};
 
 /// A connection (opaque to C).
 pub struct sasl_conn {

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use puresasl::config::Config;
 
-use crate::callbacks::*;
+use crate::callbacks::{Callback, CallbackList, CallbackLog, find_callback, option};
 use crate::conn::cstring;
 use crate::consts::*;
-use crate::global::*;
-use crate::types::*;
+use crate::global::{ServerGlobal, config_search_path, global};
+use crate::types::sasl_callback_t;
 use crate::util::{guard, opt_string, put};
 
 /// Initialises the server side: reads `<appname>.conf` (unless `appname` is NULL) and sets up

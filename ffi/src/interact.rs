@@ -13,11 +13,11 @@ use std::sync::Mutex;
 use puresasl::{CredentialKind, CredentialSource, Secret};
 use zeroize::Zeroizing;
 
-use crate::callbacks::*;
+use crate::callbacks::Callback;
 use crate::conn::cstring;
 use crate::consts::*;
-use crate::handles::*;
-use crate::types::*;
+use crate::handles::sasl_conn_t;
+use crate::types::{sasl_interact_t, sasl_secret_t};
 use crate::util::{bytes, opt_string};
 
 /// How a callback id is provided, as Cyrus's `_sasl_getcallback` finds it.

@@ -5,7 +5,7 @@
 use std::ffi::{c_char, c_int, c_uint, c_void};
 
 use crate::consts::*;
-use crate::handles::*;
+use crate::handles::{Outcome, Side, sasl_conn_t};
 use crate::util::{bytes, conn, guard, nonnull};
 
 /// Which way [`apply_layer`] goes.

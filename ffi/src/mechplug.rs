@@ -22,7 +22,9 @@ use puresasl::{NameKind, Secret};
 use crate::callbacks::{Callback, find_callback};
 use crate::consts::*;
 use crate::handles::{Side, sasl_conn_t};
-use crate::plugin_abi::*;
+use crate::plugin_abi::{
+    ServerPlugInit, sasl_out_params_t, sasl_server_params_t, sasl_server_plug_t, sasl_utils_t,
+};
 use crate::util::{conn, put};
 
 /// `SASL_SERVER_PLUG_VERSION`.

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::callbacks::{Callback, find_callback};
 use crate::consts::*;
-use crate::plugin_abi::*;
+use crate::plugin_abi::{AuxpropInit, CanonuserInit, ClientPlugInit, ServerPlugInit};
 
 unsafe extern "C" {
     fn dlopen(filename: *const c_char, flags: c_int) -> *mut c_void;

@@ -21,7 +21,10 @@ use std::ffi::{c_char, c_int, c_uchar, c_uint, c_ulong, c_void};
 
 use crate::handles::{propctx, sasl_conn_t};
 use crate::saslutil::sasl_rand_t;
-use crate::types::*;
+use crate::types::{
+    propval, sasl_callback_ft, sasl_callback_t, sasl_channel_binding_t, sasl_interact_t,
+    sasl_security_properties_t, sasl_ssf_t,
+};
 
 /// `SASL_UTILS_VERSION`.
 pub(crate) const SASL_UTILS_VERSION: c_int = 4;

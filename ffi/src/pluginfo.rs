@@ -7,7 +7,7 @@ use std::ffi::{CString, c_char, c_int, c_uint, c_void};
 use std::sync::OnceLock;
 
 use crate::consts::*;
-use crate::plugin_abi::*;
+use crate::plugin_abi::{sasl_client_plug_t, sasl_server_plug_t};
 use crate::util::{guard, opt_string};
 
 unsafe extern "C" {

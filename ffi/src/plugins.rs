@@ -24,7 +24,11 @@ use puresasl::{Auxprop, CanonicalizeUser, Error, NameKind, Secret, StoreError};
 use crate::callbacks::CallbackLog;
 use crate::consts::*;
 use crate::handles::{Side, sasl_conn_t};
-use crate::plugin_abi::*;
+use crate::plugin_abi::{
+    AuxpropInit, CanonuserInit, ClientPlugInit, SASL_AUXPROP_PLUG_VERSION,
+    SASL_CANONUSER_PLUG_VERSION, ServerPlugInit, sasl_auxprop_plug_t, sasl_canonuser_plug_t,
+    sasl_server_params_t,
+};
 use crate::util::{guard, opt_string};
 
 /// A registered auxprop plug-in (its description belongs to the plug-in, which keeps it

@@ -12,8 +12,7 @@ use crate::consts::*;
 use crate::handles::{Entry, propctx, sasl_conn_t};
 use crate::server::{ServerParts, server_parts};
 use crate::types::propval;
-use crate::util::conn_or_null;
-use crate::util::{conn, guard, nonnull, opt_string};
+use crate::util::{conn, conn_or_null, guard, nonnull, opt_string};
 
 impl propctx {
     pub(crate) fn request(&mut self, name: &str) {

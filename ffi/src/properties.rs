@@ -6,11 +6,11 @@ use std::ffi::{CString, c_char, c_int, c_uint, c_void};
 
 use puresasl::{ChannelBinding, ClientSession, Identity, SecurityFlags, ServerSession, unstable};
 
-use crate::conn::*;
+use crate::conn::{cstring, static_mech_name, valid_ipport};
 use crate::consts::*;
-use crate::handles::*;
-use crate::server::*;
-use crate::types::*;
+use crate::handles::{Outcome, Side, sasl_conn_t};
+use crate::server::rebuild_server_config;
+use crate::types::{sasl_channel_binding_t, sasl_security_properties_t, sasl_ssf_t};
 use crate::util::{bytes, conn, guard, nonnull, opt_string, put};
 
 /// Lists the mechanisms a connection offers: `prefix`, names joined by `sep`, `suffix`.

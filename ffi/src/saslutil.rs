@@ -10,8 +10,7 @@ use puresasl::{OsRandom, Random};
 
 use crate::consts::*;
 use crate::handles::sasl_conn_t;
-use crate::util::conn_or_null;
-use crate::util::{guard, nonnull};
+use crate::util::{conn_or_null, guard, nonnull};
 
 /// A random pool (opaque to C). Every byte comes from the operating system's generator, which
 /// needs no seed; the struct exists so the handle is a real allocation callers can free.

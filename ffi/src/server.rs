@@ -13,12 +13,15 @@ use puresasl::pwcheck::{Chain, Settings};
 use puresasl::server::ServerConfigBuilder;
 use puresasl::{Error, Identity, NameKind, ServerConfig, ServerSession, ServerStep, unstable};
 
-use crate::callbacks::*;
-use crate::conn::*;
+use crate::callbacks::{
+    Callback, CallbackList, CallbackLog, CanonUser, CheckpassCallback, ProxyPolicy, find_callback,
+    option,
+};
+use crate::conn::{cstring, valid_ipport};
 use crate::consts::*;
 use crate::global::{ServerGlobal, global};
-use crate::handles::*;
-use crate::types::*;
+use crate::handles::{Outcome, ServerSide, Side, sasl_conn_t};
+use crate::types::sasl_callback_t;
 use crate::util::{bytes, conn, guard, nonnull, opt_string, put};
 
 /// What a server configuration is built from, copied out of the connection so that no

@@ -9,12 +9,12 @@ use puresasl::OsRandom;
 use puresasl::PasswordCheck;
 use puresasl::credentials::{CredentialView, PasswordPolicy};
 
-use crate::callbacks::*;
-use crate::conn::*;
+use crate::callbacks::{Callback, find_callback, option};
+use crate::conn::conn_callbacks;
 use crate::consts::*;
 use crate::errors::code_of;
-use crate::handles::*;
-use crate::server::*;
+use crate::handles::sasl_conn_t;
+use crate::server::{ServerParts, canonical_user, server_parts};
 use crate::util::{bytes, conn, conn_or_null, guard, opt_string};
 
 /// Checks a plaintext password as PLAIN would (`pwcheck_method`); with `pass` NULL, checks

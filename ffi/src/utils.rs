@@ -15,7 +15,7 @@ use crate::callbacks::{Callback, CallbackList, CallbackLog, find_callback};
 use crate::consts::*;
 use crate::global::global;
 use crate::handles::{Side, sasl_conn_t};
-use crate::plugin_abi::*;
+use crate::plugin_abi::{HMAC_MD5_CTX, HMAC_MD5_STATE, MD5_CTX, SASL_UTILS_VERSION, sasl_utils_t};
 use crate::saslutil::sasl_rand_t;
 use crate::types::sasl_callback_ft;
 use crate::util::guard;
