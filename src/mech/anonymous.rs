@@ -9,13 +9,11 @@
 //!
 //! The mechanism provides only `noplaintext`: `noanonymous` (Postfix's default) removes it.
 
-use crate::error::{Error, ProtocolError};
+use crate::error::Error;
 use crate::log::LogLevel;
 use crate::mech::context::{ClientContext, ServerContext};
-use crate::mech::single_message::SingleMessageServer;
-use crate::mech::{
-    ClientMechanism, ClientOutput, InitialResponse, MechanismInfo, ServerOutput, Success,
-};
+use crate::mech::single_message::{SingleMessageClient, SingleMessageServer};
+use crate::mech::{InitialResponse, MechanismInfo, ServerOutput, Success};
 use crate::security::SecurityFlags;
 
 pub(crate) const INFO: MechanismInfo = MechanismInfo {
@@ -25,7 +23,7 @@ pub(crate) const INFO: MechanismInfo = MechanismInfo {
     initial_response: InitialResponse::Required,
     channel_binding: false,
     new_server: || Box::new(SingleMessageServer::new(accept)),
-    new_client: || Box::new(AnonymousClient::default()),
+    new_client: || Box::new(SingleMessageClient::new(compose)),
 };
 
 /// The identity every anonymous client gets.
@@ -57,42 +55,15 @@ fn accept(ctx: &mut ServerContext<'_>, trace: &[u8]) -> Result<ServerOutput, Err
         layer: None,
     }))
 }
-#[derive(Default)]
-pub(crate) struct AnonymousClient {
-    trace: Option<Vec<u8>>,
-}
 
-impl ClientMechanism for AnonymousClient {
-    fn start(&mut self, ctx: &mut ClientContext<'_>) -> Result<Option<Vec<u8>>, Error> {
-        let trace = ctx
-            .settings
-            .credentials
-            .authcid()
-            .unwrap_or_default()
-            .into_bytes();
-        self.trace = Some(trace.clone());
-        Ok(Some(trace))
-    }
-
-    fn done_after_initial_response(&self) -> bool {
-        true
-    }
-
-    /// Answers a server that did not take the initial response and sent an empty
-    /// challenge instead.
-    fn step(
-        &mut self,
-        _ctx: &mut ClientContext<'_>,
-        challenge: &[u8],
-    ) -> Result<ClientOutput, Error> {
-        match self.trace.take_if(|_| challenge.is_empty()) {
-            Some(trace) => Ok(ClientOutput::Done {
-                response: Some(trace),
-                layer: None,
-            }),
-            None => Err(ProtocolError::UnexpectedMessage.into()),
-        }
-    }
+/// The trace: the authentication name, or nothing.
+fn compose(ctx: &mut ClientContext<'_>) -> Result<Vec<u8>, Error> {
+    Ok(ctx
+        .settings
+        .credentials
+        .authcid()
+        .unwrap_or_default()
+        .into_bytes())
 }
 
 #[cfg(test)]

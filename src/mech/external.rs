@@ -14,11 +14,8 @@
 use crate::error::{Error, ProtocolError, check_len};
 use crate::log::LogLevel;
 use crate::mech::context::{ClientContext, ServerContext};
-use crate::mech::single_message::SingleMessageServer;
-use crate::mech::{
-    ClientMechanism, ClientOutput, InitialResponse, MechanismInfo, ServerOutput, Success,
-    utf8_field,
-};
+use crate::mech::single_message::{SingleMessageClient, SingleMessageServer};
+use crate::mech::{InitialResponse, MechanismInfo, ServerOutput, Success, utf8_field};
 use crate::security::SecurityFlags;
 
 pub(crate) const INFO: MechanismInfo = MechanismInfo {
@@ -34,7 +31,7 @@ pub(crate) const INFO: MechanismInfo = MechanismInfo {
             external_identity(ctx).map(drop)
         }))
     },
-    new_client: || Box::new(ExternalClient::default()),
+    new_client: || Box::new(SingleMessageClient::new(compose)),
 };
 
 /// The longest authorization identity accepted (Cyrus's limit).
@@ -68,35 +65,7 @@ fn external_identity(ctx: &ServerContext<'_>) -> Result<String, Error> {
     Ok(external.to_owned())
 }
 
-#[derive(Default)]
-pub(crate) struct ExternalClient {
-    message: Option<Vec<u8>>,
-}
-
-impl ClientMechanism for ExternalClient {
-    fn start(&mut self, ctx: &mut ClientContext<'_>) -> Result<Option<Vec<u8>>, Error> {
-        let message = ctx.authzid().unwrap_or_default().into_bytes();
-        self.message = Some(message.clone());
-        Ok(Some(message))
-    }
-
-    fn done_after_initial_response(&self) -> bool {
-        true
-    }
-
-    /// Answers a server that did not take the initial response and sent an empty
-    /// challenge instead.
-    fn step(
-        &mut self,
-        _ctx: &mut ClientContext<'_>,
-        challenge: &[u8],
-    ) -> Result<ClientOutput, Error> {
-        match self.message.take_if(|_| challenge.is_empty()) {
-            Some(message) => Ok(ClientOutput::Done {
-                response: Some(message),
-                layer: None,
-            }),
-            None => Err(ProtocolError::UnexpectedMessage.into()),
-        }
-    }
+/// The authorization identity, or nothing (act as the external identity).
+fn compose(ctx: &mut ClientContext<'_>) -> Result<Vec<u8>, Error> {
+    Ok(ctx.authzid().unwrap_or_default().into_bytes())
 }

@@ -6,11 +6,8 @@
 use crate::error::{CredentialKind, Error, ProtocolError, check_len, malformed};
 use crate::mech::context::ClientContext;
 use crate::mech::context::ServerContext;
-use crate::mech::single_message::SingleMessageServer;
-use crate::mech::{
-    ClientMechanism, ClientOutput, InitialResponse, MAX_FIELD, MechanismInfo, ServerOutput,
-    Success, utf8_field,
-};
+use crate::mech::single_message::{SingleMessageClient, SingleMessageServer};
+use crate::mech::{InitialResponse, MAX_FIELD, MechanismInfo, ServerOutput, Success, utf8_field};
 use crate::security::SecurityFlags;
 
 pub(crate) const INFO: MechanismInfo = MechanismInfo {
@@ -20,7 +17,7 @@ pub(crate) const INFO: MechanismInfo = MechanismInfo {
     initial_response: InitialResponse::Required,
     channel_binding: false,
     new_server: || Box::new(SingleMessageServer::new(verify)),
-    new_client: || Box::new(PlainClient::default()),
+    new_client: || Box::new(SingleMessageClient::new(compose)),
 };
 
 /// The longest message: three fields and two separators.
@@ -86,62 +83,26 @@ fn verify(ctx: &mut ServerContext<'_>, message: &[u8]) -> Result<ServerOutput, E
         layer: None,
     }))
 }
-#[derive(Default)]
-pub(crate) struct PlainClient {
-    message: Option<Vec<u8>>,
-}
 
-impl ClientMechanism for PlainClient {
-    fn start(&mut self, ctx: &mut ClientContext<'_>) -> Result<Option<Vec<u8>>, Error> {
-        let gathered = ctx.gather(
-            &[
-                CredentialKind::Authcid,
-                CredentialKind::Authzid,
-                CredentialKind::Password,
-            ],
-            &[],
-        )?;
-        let (authcid, password) = (gathered.authcid()?, gathered.password()?);
-        let authzid = gathered.authzid.unwrap_or_default();
-        let mut message = Vec::with_capacity(authzid.len() + authcid.len() + password.len() + 2);
-        message.extend_from_slice(authzid.as_bytes());
-        message.push(0);
-        message.extend_from_slice(authcid.as_bytes());
-        message.push(0);
-        message.extend_from_slice(password.expose());
-        self.message = Some(message.clone());
-        Ok(Some(message))
-    }
-
-    fn done_after_initial_response(&self) -> bool {
-        true
-    }
-
-    /// Answers a server that did not take the initial response and sent an empty
-    /// challenge instead.
-    fn step(
-        &mut self,
-        _ctx: &mut ClientContext<'_>,
-        challenge: &[u8],
-    ) -> Result<ClientOutput, Error> {
-        // Take the message (and its password) only to hand it over; on any other challenge
-        // it stays in `self` and is wiped by `Drop`.
-        match self.message.take_if(|_| challenge.is_empty()) {
-            Some(message) => Ok(ClientOutput::Done {
-                response: Some(message),
-                layer: None,
-            }),
-            None => Err(ProtocolError::UnexpectedMessage.into()),
-        }
-    }
-}
-
-impl Drop for PlainClient {
-    fn drop(&mut self) {
-        if let Some(message) = &mut self.message {
-            zeroize::Zeroize::zeroize(message);
-        }
-    }
+/// `authzid NUL authcid NUL password`.
+fn compose(ctx: &mut ClientContext<'_>) -> Result<Vec<u8>, Error> {
+    let gathered = ctx.gather(
+        &[
+            CredentialKind::Authcid,
+            CredentialKind::Authzid,
+            CredentialKind::Password,
+        ],
+        &[],
+    )?;
+    let (authcid, password) = (gathered.authcid()?, gathered.password()?);
+    let authzid = gathered.authzid.unwrap_or_default();
+    let mut message = Vec::with_capacity(authzid.len() + authcid.len() + password.len() + 2);
+    message.extend_from_slice(authzid.as_bytes());
+    message.push(0);
+    message.extend_from_slice(authcid.as_bytes());
+    message.push(0);
+    message.extend_from_slice(password.expose());
+    Ok(message)
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
-//! The server side shared by the mechanisms that are one client message and a verdict
-//! (PLAIN, ANONYMOUS, EXTERNAL): the message comes as the initial response, or as the answer
-//! to an empty challenge; anything after it is a protocol error.
+//! Both sides shared by the mechanisms that are one client message and a verdict (PLAIN,
+//! ANONYMOUS, EXTERNAL): the message goes as the initial response, or as the answer to an
+//! empty challenge; anything after it is a protocol error.
+
+use zeroize::Zeroizing;
 
 use crate::error::{Error, ProtocolError};
-use crate::mech::context::ServerContext;
-use crate::mech::{ServerMechanism, ServerOutput};
+use crate::mech::context::{ClientContext, ServerContext};
+use crate::mech::{ClientMechanism, ClientOutput, ServerMechanism, ServerOutput};
 
 /// Checks the client's message and gives the verdict.
 pub(crate) type Verify = fn(&mut ServerContext<'_>, &[u8]) -> Result<ServerOutput, Error>;
@@ -68,6 +70,55 @@ impl ServerMechanism for SingleMessageServer {
         match std::mem::replace(&mut self.state, State::Finished) {
             State::ExpectMessage => (self.verify)(ctx, response),
             _ => Err(ProtocolError::UnexpectedMessage.into()),
+        }
+    }
+}
+
+/// Builds the client's message from its credentials.
+pub(crate) type Compose = fn(&mut ClientContext<'_>) -> Result<Vec<u8>, Error>;
+
+/// A client sending one message (see the module docs). The message may hold a password
+/// (PLAIN): it is wiped when the client is dropped.
+pub(crate) struct SingleMessageClient {
+    compose: Compose,
+    message: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl SingleMessageClient {
+    /// A client whose message `compose` builds.
+    pub(crate) fn new(compose: Compose) -> Self {
+        SingleMessageClient {
+            compose,
+            message: None,
+        }
+    }
+}
+
+impl ClientMechanism for SingleMessageClient {
+    fn start(&mut self, ctx: &mut ClientContext<'_>) -> Result<Option<Vec<u8>>, Error> {
+        let message = Zeroizing::new((self.compose)(ctx)?);
+        let initial = message.to_vec();
+        self.message = Some(message);
+        Ok(Some(initial))
+    }
+
+    fn done_after_initial_response(&self) -> bool {
+        true
+    }
+
+    /// Answers a server that did not take the initial response and sent an empty
+    /// challenge instead.
+    fn step(
+        &mut self,
+        _ctx: &mut ClientContext<'_>,
+        challenge: &[u8],
+    ) -> Result<ClientOutput, Error> {
+        match self.message.take_if(|_| challenge.is_empty()) {
+            Some(message) => Ok(ClientOutput::Done {
+                response: Some(message.to_vec()),
+                layer: None,
+            }),
+            None => Err(ProtocolError::UnexpectedMessage.into()),
         }
     }
 }
