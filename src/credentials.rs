@@ -21,7 +21,14 @@ pub trait PasswordChecker: Send + Sync {
     ) -> Result<PasswordCheck, crate::error::Error>;
 }
 
-/// The credentials of one user in one realm, read lazily from a store.
+/// The credentials of one user in one realm, read from a store on first use.
+///
+/// The first question asked of a view fetches every credential property
+/// ([`property::CREDENTIALS`]) in one [`Auxprop::lookup_many`] call, and later questions are
+/// answered from that: a login costs one store call (one database round trip), whatever the
+/// mechanism, and an unknown user costs exactly what a known one does (the same call for the
+/// same properties), where asking property by property stopped at the first value a known
+/// user has and went through the whole list for an unknown one.
 ///
 /// `userPassword` values are read as the [`PasswordFormat`] says (default
 /// [`PasswordFormat::Plain`]); set it with [`password_format`](Self::password_format).
@@ -31,6 +38,7 @@ pub struct CredentialView<'a> {
     realm: &'a str,
     format: PasswordFormat,
     log: Option<&'a dyn LogSink>,
+    fetched: std::cell::OnceCell<Result<Vec<Vec<Secret>>, StoreError>>,
 }
 
 /// The outcome of checking a password.
@@ -53,6 +61,7 @@ impl<'a> CredentialView<'a> {
             realm,
             format: PasswordFormat::Plain,
             log: None,
+            fetched: std::cell::OnceCell::new(),
         }
     }
 
@@ -69,12 +78,22 @@ impl<'a> CredentialView<'a> {
         self
     }
 
+    /// The values of `property`, one of [`property::CREDENTIALS`], from the one fetch.
+    fn values(&self, property: &str) -> Result<&[Secret], StoreError> {
+        let fetched = self.fetched.get_or_init(|| {
+            self.store
+                .lookup_many(self.user, self.realm, &property::CREDENTIALS)
+        });
+        let values = fetched.as_ref().map_err(Clone::clone)?;
+        Ok(property::CREDENTIALS
+            .iter()
+            .position(|name| *name == property)
+            .and_then(|index| values.get(index))
+            .map_or(&[], Vec::as_slice))
+    }
+
     fn first(&self, property: &str) -> Result<Option<Secret>, StoreError> {
-        Ok(self
-            .store
-            .lookup(self.user, self.realm, property)?
-            .into_iter()
-            .next())
+        Ok(self.values(property)?.first().cloned())
     }
 
     /// The plaintext password (`userPassword`). With [`PasswordFormat::Crypt`], only a
@@ -103,7 +122,7 @@ impl<'a> CredentialView<'a> {
     pub fn scram_keys(&self, hash: ScramHash) -> Result<Option<StoredKeys>, StoreError> {
         let own = property::mechanism_secret(hash.mechanism_name());
         for name in [own.as_str(), property::AUTH_PASSWORD] {
-            for value in self.store.lookup(self.user, self.realm, name)? {
+            for value in self.values(name)? {
                 if let Some(keys) = StoredKeys::from_rfc5803(value.expose())
                     && keys.hash == hash
                 {
@@ -498,6 +517,23 @@ mod tests {
 
         assert_eq!(delete_user(&store, "bob", "r"), Ok(()));
         assert_eq!(store.entries().map(|e| e.len()), Ok(0));
+    }
+
+    #[test]
+    fn the_one_fetch_covers_every_credential_property() {
+        let mut expected = vec![property::USER_PASSWORD.to_owned()];
+        for hash in ScramHash::ALL {
+            expected.push(property::mechanism_secret(hash.mechanism_name()));
+        }
+        expected.extend(
+            [
+                property::AUTH_PASSWORD,
+                property::DIGEST_MD5_SECRET,
+                property::CRAM_MD5_SECRET,
+            ]
+            .map(str::to_owned),
+        );
+        assert_eq!(property::CREDENTIALS.to_vec(), expected);
     }
 
     #[test]

@@ -635,75 +635,6 @@ impl SqlStore {
         }
     }
 
-    /// The values of several properties of one user, as [`Auxprop::lookup`] gives them for
-    /// each, in one go: on PostgreSQL the statements are pipelined, so a login's properties
-    /// (`userPassword`, `cmusaslsecretPLAIN`, ...) cost one round trip; the other engines run
-    /// them one after another on the kept connection.
-    pub fn lookup_many(
-        &self,
-        user: &str,
-        realm: &str,
-        properties: &[&str],
-    ) -> Result<Vec<Vec<Secret>>, StoreError> {
-        let names_ok = acceptable_name(user) && acceptable_name(realm);
-        // For each property: its statement and parameters, or None (no values).
-        let prepared: Vec<Option<(String, Vec<ParameterValue>)>> = properties
-            .iter()
-            .map(|property| {
-                if !names_ok || !acceptable_name(property) {
-                    return None;
-                }
-                let statement = self.select.statement(property)?;
-                let values = statement.values(&Bindings {
-                    user,
-                    realm,
-                    property,
-                    value: Some(b""),
-                });
-                Some((statement.text, values))
-            })
-            .collect();
-        let queries: Vec<(&str, &[ParameterValue])> = prepared
-            .iter()
-            .flatten()
-            .map(|(text, values)| (text.as_str(), values.as_slice()))
-            .collect();
-        let mut answers = if queries.is_empty() {
-            Vec::new()
-        } else {
-            match self.with_connection(|connection, round_trips| {
-                connection.query_many(&queries, round_trips)
-            })? {
-                Outcome::Done(answers) => answers,
-                // query_many reports refusals per query.
-                Outcome::Refused(message) => {
-                    self.refused("sql_select", &message);
-                    Vec::new()
-                }
-            }
-        }
-        .into_iter();
-        Ok(prepared
-            .iter()
-            .map(|query| {
-                if query.is_none() {
-                    return Vec::new();
-                }
-                match answers.next() {
-                    Some(Ok(Some(Some(mut value)))) => {
-                        value.truncate(MAX_VALUE_LEN);
-                        vec![Secret::new(std::mem::take(&mut *value))]
-                    }
-                    Some(Err(DbError::Query(message))) => {
-                        self.refused("sql_select", &message);
-                        Vec::new()
-                    }
-                    _ => Vec::new(),
-                }
-            })
-            .collect())
-    }
-
     fn refused(&self, template: &str, message: &str) {
         self.log.log(
             LogLevel::Error,
@@ -753,6 +684,86 @@ impl Auxprop for SqlStore {
                 Ok(Vec::new())
             }
         }
+    }
+
+    /// The values of several properties of one user in one go: each property's statement is
+    /// sent once, and a statement identical to an earlier one (same text, same parameters: a
+    /// template without `%p`, such as `SELECT password FROM mailbox WHERE local_part='%u'`) is
+    /// not sent again but shares its answer. On PostgreSQL the statements are pipelined, so a
+    /// login's properties cost one round trip; the other engines run them one after another
+    /// on the kept connection.
+    fn lookup_many(
+        &self,
+        user: &str,
+        realm: &str,
+        properties: &[&str],
+    ) -> Result<Vec<Vec<Secret>>, StoreError> {
+        let names_ok = acceptable_name(user) && acceptable_name(realm);
+        // For each property: its statement and parameters, or None (no values).
+        let prepared: Vec<Option<(String, Vec<ParameterValue>)>> = properties
+            .iter()
+            .map(|property| {
+                if !names_ok || !acceptable_name(property) {
+                    return None;
+                }
+                let statement = self.select.statement(property)?;
+                let values = statement.values(&Bindings {
+                    user,
+                    realm,
+                    property,
+                    value: Some(b""),
+                });
+                Some((statement.text, values))
+            })
+            .collect();
+        // The distinct statements, and for each property the index of its statement.
+        let mut distinct: Vec<&(String, Vec<ParameterValue>)> = Vec::new();
+        let slots: Vec<Option<usize>> = prepared
+            .iter()
+            .map(|query| {
+                let query = query.as_ref()?;
+                Some(match distinct.iter().position(|seen| *seen == query) {
+                    Some(index) => index,
+                    None => {
+                        distinct.push(query);
+                        distinct.len() - 1
+                    }
+                })
+            })
+            .collect();
+        let queries: Vec<(&str, &[ParameterValue])> = distinct
+            .iter()
+            .map(|(text, values)| (text.as_str(), values.as_slice()))
+            .collect();
+        let answers: Vec<Result<FirstValue, DbError>> = if queries.is_empty() {
+            Vec::new()
+        } else {
+            match self.with_connection(|connection, round_trips| {
+                connection.query_many(&queries, round_trips)
+            })? {
+                Outcome::Done(answers) => answers,
+                // query_many reports refusals per query.
+                Outcome::Refused(message) => {
+                    self.refused("sql_select", &message);
+                    Vec::new()
+                }
+            }
+        };
+        for answer in &answers {
+            if let Err(DbError::Query(message)) = answer {
+                self.refused("sql_select", message);
+            }
+        }
+        Ok(slots
+            .iter()
+            .map(|slot| match slot.and_then(|index| answers.get(index)) {
+                Some(Ok(Some(Some(value)))) => {
+                    let bytes = value.as_slice();
+                    vec![Secret::from(bytes.get(..MAX_VALUE_LEN).unwrap_or(bytes))]
+                }
+                _ => Vec::new(),
+            })
+            .collect())
     }
 
     /// Cyrus's store (§1.8): both `sql_insert` and `sql_update` must be set (else

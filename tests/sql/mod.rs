@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use puresasl::auxprop::property;
 use puresasl::sql::{Engine, Host, SqlConfig, SqlStore};
 use puresasl::{
-    Auxprop, ClientConfig, ClientSession, Credentials, FixedRandom, ScramHash, ServerConfig,
-    ServerSession, StoreError, StoredKeys,
+    Auxprop, ClientConfig, ClientSession, Credentials, FixedRandom, MemoryStore, ScramHash, Secret,
+    ServerConfig, ServerSession, StoreError, StoredKeys,
 };
 
 use crate::pair::run;
@@ -274,6 +274,45 @@ fn scenario(backend: &mut dyn Backend) {
     assert!(login(store.clone(), "SCRAM-SHA-256", "dave", "dave-pw"));
     assert!(!login(store.clone(), "SCRAM-SHA-256", "dave", "alice-pw"));
     assert!(login(store.clone(), "PLAIN", "dave", "dave-pw"));
+
+    // Statements per login: a known user, a wrong password and an unknown user cost the same;
+    // with a template without `%p` (Postfix's `SELECT password FROM mailbox ...`) that is one
+    // statement, whatever the mechanism asks for.
+    for (select, per_login) in [
+        (
+            "SELECT userPassword FROM users WHERE username = '%u' AND realm = '%r'",
+            Some(1),
+        ),
+        (SELECT_COLUMN, None),
+    ] {
+        let counted = Arc::new(SqlStore::new(backend.config(select)).unwrap());
+        let server = Arc::new(
+            ServerConfig::builder("smtp", "mx.example.org")
+                .user_realm(REALM)
+                .store(counted.clone())
+                .mechanisms(["PLAIN", "CRAM-MD5"])
+                .build()
+                .unwrap(),
+        );
+        // Statements are prepared on their first use.
+        assert!(login_with(&server, "PLAIN", "alice", "alice-pw"));
+        let mut seen = Vec::new();
+        for (mechanism, user, password, ok) in [
+            ("PLAIN", "alice", "alice-pw", true),
+            ("PLAIN", "alice", "wrong", false),
+            ("PLAIN", "nobody", "alice-pw", false),
+            ("CRAM-MD5", "alice", "alice-pw", true),
+            ("CRAM-MD5", "nobody", "alice-pw", false),
+        ] {
+            let before = counted.round_trips();
+            assert_eq!(login_with(&server, mechanism, user, password), ok);
+            seen.push(counted.round_trips() - before);
+        }
+        assert!(seen.windows(2).all(|w| w[0] == w[1]), "{select}: {seen:?}");
+        if let Some(expected) = per_login {
+            assert_eq!(seen[0], expected, "{select}: {seen:?}");
+        }
+    }
 
     // One row per property, `%p` bound.
     let rows = Arc::new(SqlStore::new(backend.config(SELECT_ROW)).unwrap());
@@ -749,4 +788,138 @@ fn sqlite() {
     );
     assert_eq!(store.connects(), 2);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Counts the calls a store receives.
+struct Counting<S> {
+    inner: S,
+    lookups: std::sync::atomic::AtomicUsize,
+    batches: std::sync::atomic::AtomicUsize,
+}
+
+impl<S: Auxprop> Counting<S> {
+    fn new(inner: S) -> Self {
+        Counting {
+            inner,
+            lookups: 0.into(),
+            batches: 0.into(),
+        }
+    }
+
+    /// (single lookups, batched lookups) so far, and resets both.
+    fn take(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.lookups.swap(0, Relaxed), self.batches.swap(0, Relaxed))
+    }
+}
+
+impl<S: Auxprop> Auxprop for Counting<S> {
+    fn lookup(&self, user: &str, realm: &str, property: &str) -> Result<Vec<Secret>, StoreError> {
+        self.lookups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.lookup(user, realm, property)
+    }
+
+    fn lookup_many(
+        &self,
+        user: &str,
+        realm: &str,
+        properties: &[&str],
+    ) -> Result<Vec<Vec<Secret>>, StoreError> {
+        self.batches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.lookup_many(user, realm, properties)
+    }
+
+    fn entries(&self) -> Result<Vec<puresasl::auxprop::Entry>, StoreError> {
+        self.inner.entries()
+    }
+}
+
+/// Logs in `user` with `password` through `mechanism` against `server`.
+fn login_with(server: &Arc<ServerConfig>, mechanism: &str, user: &str, password: &str) -> bool {
+    let client = Arc::new(
+        ClientConfig::new(
+            "smtp",
+            "mx.example.org",
+            Arc::new(Credentials::new(user, password)),
+        )
+        .with_mechanisms([mechanism])
+        .unwrap()
+        .with_random(Arc::new(FixedRandom::new(4)))
+        .with_scram_iterations(64, 4096),
+    );
+    let mut server = ServerSession::new(server.clone());
+    let mut client = ClientSession::new(client);
+    run(&mut server, &mut client, true).result.is_ok()
+}
+
+const MECHANISMS: [&str; 6] = [
+    "PLAIN",
+    "LOGIN",
+    "CRAM-MD5",
+    "DIGEST-MD5",
+    "SCRAM-SHA-1",
+    "SCRAM-SHA-256",
+];
+
+/// Every login, whatever the mechanism, asks the store once: a known user with the right
+/// password, the wrong one, and an unknown user alike (issue 11: an unknown user used to cost
+/// about twelve lookups, a known one one).
+#[test]
+fn one_store_call_per_login_known_or_not() {
+    let memory = MemoryStore::new();
+    let policy = puresasl::PasswordPolicy {
+        scram_iterations: 64,
+        ..Default::default()
+    };
+    // alice: plaintext and every derived secret (saslpasswd2); bob: derived secrets only.
+    for (user, plaintext) in [("alice", true), ("bob", false)] {
+        let policy = puresasl::PasswordPolicy {
+            keep_plaintext: plaintext,
+            ..policy.clone()
+        };
+        puresasl::credentials::set_password(
+            &memory,
+            user,
+            REALM,
+            b"secret-pw",
+            &policy,
+            &FixedRandom::new(1),
+        )
+        .unwrap();
+    }
+    let store = Arc::new(Counting::new(memory));
+    let server = Arc::new(
+        ServerConfig::builder("smtp", "mx.example.org")
+            .user_realm(REALM)
+            .store(store.clone())
+            .mechanisms(MECHANISMS)
+            .random(Arc::new(FixedRandom::new(3)))
+            .scram_iterations(64)
+            .build()
+            .unwrap(),
+    );
+    // The first check of a process may probe the store for what an unknown user should cost.
+    assert!(login_with(&server, "PLAIN", "alice", "secret-pw"));
+    store.take();
+    for mechanism in MECHANISMS {
+        for (user, password, ok) in [
+            ("alice", "secret-pw", true),
+            ("bob", "secret-pw", true),
+            ("alice", "wrong-pw", false),
+            ("nobody", "secret-pw", false),
+        ] {
+            assert_eq!(
+                login_with(&server, mechanism, user, password),
+                ok,
+                "{mechanism} {user} {password}"
+            );
+            assert_eq!(
+                store.take(),
+                (0, 1),
+                "{mechanism} {user} {password}: (lookups, batches)"
+            );
+        }
+    }
 }
