@@ -455,6 +455,47 @@ pub fn set_password(
     Ok(())
 }
 
+/// Writes what Cyrus's `sasl_setpass` writes, and touches nothing else: `userPassword` (the
+/// plaintext; deleted when `password` is `None`, for `SASL_SET_DISABLE`, or when
+/// `keep_plaintext` is false, for `SASL_SET_NOPLAIN`) and, when `scram_sha1_iterations` is set
+/// (Cyrus's `scram_secret_generate`), SCRAM-SHA-1 stored keys in `authPassword` (deleted
+/// along with the password).
+///
+/// For stores laid out by their administrator, the SQL store above all: there a property is
+/// a column (`%p`), or every property is the one column when the templates have no `%p`, so
+/// writing or deleting the other properties [`set_password`] manages would fail on a missing
+/// column or, worse, overwrite the password with a derived secret.
+pub fn set_password_as_cyrus(
+    store: &dyn Auxprop,
+    user: &str,
+    realm: &str,
+    password: Option<&[u8]>,
+    keep_plaintext: bool,
+    scram_sha1_iterations: Option<u32>,
+    random: &dyn Random,
+) -> Result<(), StoreError> {
+    let plaintext = match password {
+        Some(password) if keep_plaintext => vec![Secret::from(password)],
+        _ => Vec::new(),
+    };
+    store.store(user, realm, property::USER_PASSWORD, &plaintext)?;
+    if let Some(iterations) = scram_sha1_iterations {
+        let record = match password {
+            Some(password) => {
+                let prepared = crate::keys::normalize_password(password);
+                let mut salt = [0u8; SALT_LEN];
+                random.fill(&mut salt);
+                let keys =
+                    StoredKeys::derive(ScramHash::Sha1, prepared.expose(), &salt, iterations);
+                vec![Secret::from(keys.to_rfc5803())]
+            }
+            None => Vec::new(),
+        };
+        store.store(user, realm, property::AUTH_PASSWORD, &record)?;
+    }
+    Ok(())
+}
+
 /// Removes every property of `user` in `realm` that [`set_password`] may have written.
 pub fn delete_user(store: &dyn Auxprop, user: &str, realm: &str) -> Result<(), StoreError> {
     for name in [

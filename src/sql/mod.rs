@@ -25,7 +25,8 @@
 //!   `SASL_FAIL`, as Cyrus's connect failure), never "no such user". A statement the server
 //!   refuses (a missing column, a syntax error) counts as "no value" for that property, as in
 //!   Cyrus (so `SELECT %p FROM users` works for a table without a `cmusaslsecretCRAM-MD5`
-//!   column), and is logged at [`LogLevel::Error`].
+//!   column), and is logged at [`LogLevel::Error`] (each distinct message once; again at
+//!   [`LogLevel::Debug`]).
 //! - **Store** follows Cyrus (§1.8): only when both `sql_insert` and `sql_update` are set;
 //!   `sql_select` with `%p` = `*` decides between UPDATE (a row) and INSERT (none), in one
 //!   transaction; deleting stores SQL NULL (Cyrus: the text `NULL`); unlike Cyrus's sqlite3
@@ -39,7 +40,10 @@
 //!
 //! Round trips: a lookup is one statement on a kept connection ([`SqlStore::round_trips`]
 //! counts statements sent, [`SqlStore::connects`] counts connections opened); the first use of
-//! a statement text on a connection costs one more to prepare it (PostgreSQL, MySQL).
+//! a statement text on a connection costs one more to prepare it (PostgreSQL, MySQL). A login
+//! asks for all its properties at once ([`Auxprop::lookup_many`]): one statement per distinct
+//! statement (a template without `%p` gives one for all), pipelined into one round trip on
+//! PostgreSQL, for a known and an unknown user alike.
 
 pub mod template;
 
@@ -414,7 +418,13 @@ pub struct SqlStore {
     round_trips: AtomicU64,
     connects: AtomicU64,
     log: Arc<dyn LogSink>,
+    /// The refusal messages already logged at error level (at most
+    /// [`MAX_REMEMBERED_REFUSALS`]).
+    refusals: Mutex<std::collections::HashSet<String>>,
 }
+
+/// How many distinct refusal messages a store remembers having logged.
+const MAX_REMEMBERED_REFUSALS: usize = 64;
 
 impl fmt::Debug for SqlStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -469,6 +479,7 @@ impl SqlStore {
             round_trips: AtomicU64::new(0),
             connects: AtomicU64::new(0),
             log: Arc::new(NoLog),
+            refusals: Mutex::default(),
         })
     }
 
@@ -635,9 +646,29 @@ impl SqlStore {
         }
     }
 
+    /// Logs a statement the server refused: at [`LogLevel::Error`] the first time a message is
+    /// seen, at [`LogLevel::Debug`] after that. A login asks for every credential property,
+    /// so with `SELECT %p FROM users ...` on a table lacking a column, each login has that
+    /// column refused; the administrator needs to read it once, not once per login.
     fn refused(&self, template: &str, message: &str) {
+        let first = {
+            let mut seen = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.contains(message) {
+                false
+            } else {
+                if seen.len() < MAX_REMEMBERED_REFUSALS {
+                    seen.insert(message.to_owned());
+                }
+                true
+            }
+        };
+        let level = if first {
+            LogLevel::Error
+        } else {
+            LogLevel::Debug
+        };
         self.log.log(
-            LogLevel::Error,
+            level,
             &format!("sql plugin: statement from {template} failed: {message}"),
         );
     }

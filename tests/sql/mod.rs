@@ -923,3 +923,125 @@ fn one_store_call_per_login_known_or_not() {
         }
     }
 }
+
+/// Runs `puresasl passwd --config CONF ARGS` with `password` on standard input.
+fn puresasl_passwd(conf: &std::path::Path, args: &[&str], password: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_puresasl"))
+        .arg("passwd")
+        .arg("--config")
+        .arg(conf)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(password.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `puresasl passwd` writes to the SQL store named by its configuration file, through
+/// `sql_insert`/`sql_update` with bound values, and only the columns Cyrus's saslpasswd2
+/// writes: `userPassword`, and `authPassword` with `scram_secret_generate`.
+#[test]
+fn puresasl_passwd_writes_to_sql() {
+    let dir = crate::interop::scratch("passwd-sql");
+    let db = dir.join("users.db");
+    let admin = rusqlite::Connection::open(&db).unwrap();
+    admin
+        .execute_batch(
+            "CREATE TABLE users (username text NOT NULL, realm text NOT NULL, \
+             userPassword text, authPassword text, PRIMARY KEY (username, realm)); \
+             CREATE TABLE canary (x integer); INSERT INTO canary VALUES (42);",
+        )
+        .unwrap();
+    let column = |column: &str, user: &str| -> Option<String> {
+        admin
+            .query_row(
+                &format!("SELECT {column} FROM users WHERE username = ?1 AND realm = ?2"),
+                [user, REALM],
+                |row| row.get(0),
+            )
+            .unwrap()
+    };
+    let conf = dir.join("saslpasswd.conf");
+    let write_conf = |extra: &str| {
+        std::fs::write(
+            &conf,
+            format!(
+                "auxprop_plugin: sqlite3\nsql_database: {}\nsql_select: {SELECT_COLUMN}\n\
+                 sql_insert: {INSERT}\nsql_update: {UPDATE}\n{extra}",
+                db.display()
+            ),
+        )
+        .unwrap();
+    };
+    write_conf("");
+    let hostile = r#"pw'); DROP TABLE canary; -- \"#;
+    for (args, password) in [
+        (&["-p", "-c", "-u", REALM, OBRIEN][..], hostile),
+        (&["-p", "-u", REALM, OBRIEN][..], "changed"),
+    ] {
+        let out = puresasl_passwd(&conf, args, password);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert_eq!(column("userPassword", OBRIEN).as_deref(), Some(password));
+        assert_eq!(column("authPassword", OBRIEN), None);
+    }
+    let count: i64 = admin
+        .query_row("SELECT count(*) FROM users", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(count, 1, "one row, updated in place");
+
+    // scram_secret_generate: SCRAM-SHA-1 keys in authPassword, as Cyrus's saslpasswd2.
+    write_conf("scram_secret_generate: yes\nscram_iteration_counter: 4096\n");
+    let out = puresasl_passwd(&conf, &["-p", "-u", REALM, OBRIEN], "scram pw");
+    assert!(out.status.success(), "{out:?}");
+    let keys = column("authPassword", OBRIEN).unwrap();
+    assert!(keys.starts_with("SCRAM-SHA-1$4096:"), "{keys}");
+    let store = Arc::new(
+        SqlStore::new(quick(SqlConfig::new(
+            Engine::Sqlite,
+            db.to_str().unwrap(),
+            SELECT_COLUMN,
+        )))
+        .unwrap(),
+    );
+    assert!(login(store.clone(), "PLAIN", OBRIEN, "scram pw"));
+    assert!(login(store.clone(), "SCRAM-SHA-1", OBRIEN, "scram pw"));
+
+    // -n: no plaintext at rest (userPassword NULL); -d: nothing left.
+    let out = puresasl_passwd(&conf, &["-p", "-n", "-u", REALM, OBRIEN], "keys only");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(column("userPassword", OBRIEN), None);
+    assert!(login(store.clone(), "SCRAM-SHA-1", OBRIEN, "keys only"));
+    let out = puresasl_passwd(&conf, &["-d", "-u", REALM, OBRIEN], "");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(column("userPassword", OBRIEN), None);
+    assert_eq!(column("authPassword", OBRIEN), None);
+    assert!(!login(store, "PLAIN", OBRIEN, "keys only"));
+
+    let canary: i64 = admin
+        .query_row("SELECT x FROM canary", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(canary, 42);
+
+    // A configuration that cannot write (no sql_update) says so.
+    std::fs::write(
+        &conf,
+        format!(
+            "auxprop_plugin: sql\nsql_engine: sqlite3\nsql_database: {}\nsql_select: {SELECT_COLUMN}\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let out = puresasl_passwd(&conf, &["-p", "-u", REALM, "x"], "pw");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sql_insert and sql_update"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
