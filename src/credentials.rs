@@ -151,7 +151,7 @@ impl<'a> CredentialView<'a> {
 
     /// Checks `password`: against `userPassword` if stored (as a hash with
     /// [`PasswordFormat::Crypt`]; a value that is no usable hash is logged and counts as a
-    /// mismatch), else against the strongest stored SCRAM keys (deriving them from the
+    /// mismatch), else against the stored SCRAM keys cheapest to derive (deriving them from the
     /// password), else against the DIGEST-MD5 secret. Every comparison is constant time; an
     /// unknown user runs a comparison too.
     pub fn check_password(&self, password: &[u8]) -> Result<PasswordCheck, StoreError> {
@@ -187,14 +187,12 @@ impl<'a> CredentialView<'a> {
         if let Some(stored) = self.password()? {
             return Ok((verdict(stored.matches(password)), Decoy::Compare));
         }
-        for hash in ScramHash::ALL {
-            if let Some(keys) = self.scram_keys(hash)? {
-                let path = Decoy::Derive {
-                    hash,
-                    iterations: keys.iterations,
-                };
-                return Ok((verdict(keys.verify_password(password)), path));
-            }
+        if let Some(keys) = self.cheapest_scram_keys()? {
+            let path = Decoy::Derive {
+                hash: keys.hash,
+                iterations: keys.iterations,
+            };
+            return Ok((verdict(keys.verify_password(password)), path));
         }
         if let Some(ha1) = self.digest_md5_ha1()? {
             let candidate = crate::keys::digest_md5::user_secret(self.user, self.realm, password);
@@ -348,15 +346,41 @@ impl CredentialView<'_> {
         if self.password()?.is_some() {
             return Ok(Some(Decoy::Compare));
         }
-        for hash in ScramHash::ALL {
-            if let Some(keys) = self.scram_keys(hash)? {
-                return Ok(Some(Decoy::Derive {
-                    hash,
-                    iterations: keys.iterations,
-                }));
-            }
+        if let Some(keys) = self.cheapest_scram_keys()? {
+            return Ok(Some(Decoy::Derive {
+                hash: keys.hash,
+                iterations: keys.iterations,
+            }));
         }
         Ok(self.digest_md5_ha1()?.map(|_| Decoy::Compare))
+    }
+
+    /// Of the stored SCRAM keys, those a password is cheapest to check against: any of them
+    /// proves the password, and deriving SHA-512 keys costs several times what SHA-256 or
+    /// SHA-1 keys cost (no SHA-512 instructions on most CPUs), so a user written with keys
+    /// for every hash is not checked at the price of the strongest. Ties go to the stronger
+    /// hash.
+    fn cheapest_scram_keys(&self) -> Result<Option<StoredKeys>, StoreError> {
+        let mut best: Option<(u64, StoredKeys)> = None;
+        for hash in ScramHash::ALL {
+            if let Some(keys) = self.scram_keys(hash)? {
+                let cost = u64::from(keys.iterations) * derivation_weight(hash);
+                if best.as_ref().is_none_or(|(least, _)| cost < *least) {
+                    best = Some((cost, keys));
+                }
+            }
+        }
+        Ok(best.map(|(_, keys)| keys))
+    }
+}
+
+/// The relative cost of one PBKDF2 iteration with `hash`: SHA-1 and SHA-256 (and SHA-224,
+/// which is SHA-256's compression) run on the SHA instructions of current x86 and ARM CPUs,
+/// SHA-384 and SHA-512 in software, about three times slower (`cargo bench --bench scram`).
+fn derivation_weight(hash: ScramHash) -> u64 {
+    match hash {
+        ScramHash::Sha1 | ScramHash::Sha224 | ScramHash::Sha256 => 1,
+        ScramHash::Sha384 | ScramHash::Sha512 => 3,
     }
 }
 
@@ -558,6 +582,59 @@ mod tests {
 
         assert_eq!(delete_user(&store, "bob", "r"), Ok(()));
         assert_eq!(store.entries().map(|e| e.len()), Ok(0));
+    }
+
+    #[test]
+    fn plain_checks_the_stored_keys_cheapest_to_derive() {
+        let store = MemoryStore::new();
+        let policy = PasswordPolicy {
+            keep_plaintext: false,
+            digest_md5: false,
+            cram_md5: false,
+            scram_hashes: ScramHash::ALL.to_vec(),
+            scram_iterations: 64,
+        };
+        set_password(&store, "bob", "r", b"pw", &policy, &FixedRandom::new(1)).unwrap();
+        let view = CredentialView::new(&store, "bob", "r");
+        let cheapest = Decoy::Derive {
+            hash: ScramHash::Sha256,
+            iterations: 64,
+        };
+        assert_eq!(
+            view.check_password_like(b"pw", Decoy::Compare),
+            Ok((PasswordCheck::Match, cheapest))
+        );
+        assert_eq!(view.cost(), Ok(Some(cheapest)));
+        // Only SHA-512 keys, with fewer iterations than SHA-1 keys cost more: SHA-1 is used.
+        let store = MemoryStore::new();
+        let mut few = PasswordPolicy {
+            scram_hashes: vec![ScramHash::Sha512],
+            scram_iterations: 1000,
+            ..policy.clone()
+        };
+        set_password(&store, "bob", "r", b"pw", &few, &FixedRandom::new(1)).unwrap();
+        let sha512 = store
+            .lookup("bob", "r", "cmusaslsecretSCRAM-SHA-512")
+            .unwrap();
+        few.scram_hashes = vec![ScramHash::Sha1];
+        few.scram_iterations = 2000;
+        set_password(&store, "bob", "r", b"pw", &few, &FixedRandom::new(1)).unwrap();
+        store.set("bob", "r", "cmusaslsecretSCRAM-SHA-512", sha512);
+        let view = CredentialView::new(&store, "bob", "r");
+        assert_eq!(
+            view.check_password_like(b"pw", Decoy::Compare),
+            Ok((
+                PasswordCheck::Match,
+                Decoy::Derive {
+                    hash: ScramHash::Sha1,
+                    iterations: 2000
+                }
+            ))
+        );
+        assert_eq!(
+            view.check_password_like(b"px", Decoy::Compare).map(|r| r.0),
+            Ok(PasswordCheck::Mismatch)
+        );
     }
 
     #[test]
