@@ -32,6 +32,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 system_plugins=/usr/lib/x86_64-linux-gnu/sasl2
 mkdir "$work/deb" "$work/sasl2"
