@@ -283,7 +283,9 @@ fn scenario(backend: &mut dyn Backend) {
             "SELECT userPassword FROM users WHERE username = '%u' AND realm = '%r'",
             Some(1),
         ),
-        (SELECT_COLUMN, None),
+        // One statement per property; on PostgreSQL one pipelined round trip, the columns
+        // the table lacks not asked again.
+        (SELECT_COLUMN, (engine == Engine::Pgsql).then_some(1)),
     ] {
         let counted = Arc::new(SqlStore::new(backend.config(select)).unwrap());
         let server = Arc::new(
