@@ -34,6 +34,22 @@ pub mod property {
     /// The DIGEST-MD5 secret (`MD5(user:realm:password)`).
     pub const DIGEST_MD5_SECRET: &str = "cmusaslsecretDIGEST-MD5";
 
+    /// Every property a login may read, in the order [`crate::credentials::CredentialView`]
+    /// asks for them in its single [`lookup_many`](super::Auxprop::lookup_many): the
+    /// plaintext, the SCRAM keys (strongest hash first, then `authPassword`), the DIGEST-MD5
+    /// and CRAM-MD5 secrets.
+    pub const CREDENTIALS: [&str; 9] = [
+        USER_PASSWORD,
+        "cmusaslsecretSCRAM-SHA-512",
+        "cmusaslsecretSCRAM-SHA-384",
+        "cmusaslsecretSCRAM-SHA-256",
+        "cmusaslsecretSCRAM-SHA-224",
+        "cmusaslsecretSCRAM-SHA-1",
+        AUTH_PASSWORD,
+        DIGEST_MD5_SECRET,
+        CRAM_MD5_SECRET,
+    ];
+
     /// The per-mechanism secret property of `mechanism` (`cmusaslsecret<MECHANISM>`).
     pub fn mechanism_secret(mechanism: &str) -> String {
         format!("{MECHANISM_SECRET_PREFIX}{mechanism}")
@@ -48,6 +64,23 @@ pub trait Auxprop: Send + Sync {
     /// The values of `property` for `user` in `realm`; empty if the user or the property does
     /// not exist. An error means the store itself failed.
     fn lookup(&self, user: &str, realm: &str, property: &str) -> Result<Vec<Secret>, StoreError>;
+
+    /// The values of each of `properties` for `user` in `realm`, in the same order, as
+    /// [`lookup`](Self::lookup) gives them, in one call. A login asks for everything it may
+    /// need at once, so a known and an unknown user cost the same single call; stores with a
+    /// per-call cost (a database round trip, a file check) override this. The default asks
+    /// [`lookup`](Self::lookup) for each property in turn.
+    fn lookup_many(
+        &self,
+        user: &str,
+        realm: &str,
+        properties: &[&str],
+    ) -> Result<Vec<Vec<Secret>>, StoreError> {
+        properties
+            .iter()
+            .map(|property| self.lookup(user, realm, property))
+            .collect()
+    }
 
     /// Replaces the values of `property` for `user` in `realm`; an empty `values` deletes the
     /// property. Stores that cannot be written return [`StoreError::ReadOnly`].

@@ -21,7 +21,14 @@ pub trait PasswordChecker: Send + Sync {
     ) -> Result<PasswordCheck, crate::error::Error>;
 }
 
-/// The credentials of one user in one realm, read lazily from a store.
+/// The credentials of one user in one realm, read from a store on first use.
+///
+/// The first question asked of a view fetches every credential property
+/// ([`property::CREDENTIALS`]) in one [`Auxprop::lookup_many`] call, and later questions are
+/// answered from that: a login costs one store call (one database round trip), whatever the
+/// mechanism, and an unknown user costs exactly what a known one does (the same call for the
+/// same properties), where asking property by property stopped at the first value a known
+/// user has and went through the whole list for an unknown one.
 ///
 /// `userPassword` values are read as the [`PasswordFormat`] says (default
 /// [`PasswordFormat::Plain`]); set it with [`password_format`](Self::password_format).
@@ -31,6 +38,7 @@ pub struct CredentialView<'a> {
     realm: &'a str,
     format: PasswordFormat,
     log: Option<&'a dyn LogSink>,
+    fetched: std::cell::OnceCell<Result<Vec<Vec<Secret>>, StoreError>>,
 }
 
 /// The outcome of checking a password.
@@ -53,6 +61,7 @@ impl<'a> CredentialView<'a> {
             realm,
             format: PasswordFormat::Plain,
             log: None,
+            fetched: std::cell::OnceCell::new(),
         }
     }
 
@@ -69,12 +78,22 @@ impl<'a> CredentialView<'a> {
         self
     }
 
+    /// The values of `property`, one of [`property::CREDENTIALS`], from the one fetch.
+    fn values(&self, property: &str) -> Result<&[Secret], StoreError> {
+        let fetched = self.fetched.get_or_init(|| {
+            self.store
+                .lookup_many(self.user, self.realm, &property::CREDENTIALS)
+        });
+        let values = fetched.as_ref().map_err(Clone::clone)?;
+        Ok(property::CREDENTIALS
+            .iter()
+            .position(|name| *name == property)
+            .and_then(|index| values.get(index))
+            .map_or(&[], Vec::as_slice))
+    }
+
     fn first(&self, property: &str) -> Result<Option<Secret>, StoreError> {
-        Ok(self
-            .store
-            .lookup(self.user, self.realm, property)?
-            .into_iter()
-            .next())
+        Ok(self.values(property)?.first().map(Secret::duplicate))
     }
 
     /// The plaintext password (`userPassword`). With [`PasswordFormat::Crypt`], only a
@@ -103,7 +122,7 @@ impl<'a> CredentialView<'a> {
     pub fn scram_keys(&self, hash: ScramHash) -> Result<Option<StoredKeys>, StoreError> {
         let own = property::mechanism_secret(hash.mechanism_name());
         for name in [own.as_str(), property::AUTH_PASSWORD] {
-            for value in self.store.lookup(self.user, self.realm, name)? {
+            for value in self.values(name)? {
                 if let Some(keys) = StoredKeys::from_rfc5803(value.expose())
                     && keys.hash == hash
                 {
@@ -132,7 +151,7 @@ impl<'a> CredentialView<'a> {
 
     /// Checks `password`: against `userPassword` if stored (as a hash with
     /// [`PasswordFormat::Crypt`]; a value that is no usable hash is logged and counts as a
-    /// mismatch), else against the strongest stored SCRAM keys (deriving them from the
+    /// mismatch), else against the stored SCRAM keys cheapest to derive (deriving them from the
     /// password), else against the DIGEST-MD5 secret. Every comparison is constant time; an
     /// unknown user runs a comparison too.
     pub fn check_password(&self, password: &[u8]) -> Result<PasswordCheck, StoreError> {
@@ -168,14 +187,12 @@ impl<'a> CredentialView<'a> {
         if let Some(stored) = self.password()? {
             return Ok((verdict(stored.matches(password)), Decoy::Compare));
         }
-        for hash in ScramHash::ALL {
-            if let Some(keys) = self.scram_keys(hash)? {
-                let path = Decoy::Derive {
-                    hash,
-                    iterations: keys.iterations,
-                };
-                return Ok((verdict(keys.verify_password(password)), path));
-            }
+        if let Some(keys) = self.cheapest_scram_keys()? {
+            let path = Decoy::Derive {
+                hash: keys.hash,
+                iterations: keys.iterations,
+            };
+            return Ok((verdict(keys.verify_password(password)), path));
         }
         if let Some(ha1) = self.digest_md5_ha1()? {
             let candidate = crate::keys::digest_md5::user_secret(self.user, self.realm, password);
@@ -329,15 +346,41 @@ impl CredentialView<'_> {
         if self.password()?.is_some() {
             return Ok(Some(Decoy::Compare));
         }
-        for hash in ScramHash::ALL {
-            if let Some(keys) = self.scram_keys(hash)? {
-                return Ok(Some(Decoy::Derive {
-                    hash,
-                    iterations: keys.iterations,
-                }));
-            }
+        if let Some(keys) = self.cheapest_scram_keys()? {
+            return Ok(Some(Decoy::Derive {
+                hash: keys.hash,
+                iterations: keys.iterations,
+            }));
         }
         Ok(self.digest_md5_ha1()?.map(|_| Decoy::Compare))
+    }
+
+    /// Of the stored SCRAM keys, those a password is cheapest to check against: any of them
+    /// proves the password, and deriving SHA-512 keys costs several times what SHA-256 or
+    /// SHA-1 keys cost (no SHA-512 instructions on most CPUs), so a user written with keys
+    /// for every hash is not checked at the price of the strongest. Ties go to the stronger
+    /// hash.
+    fn cheapest_scram_keys(&self) -> Result<Option<StoredKeys>, StoreError> {
+        let mut best: Option<(u64, StoredKeys)> = None;
+        for hash in ScramHash::ALL {
+            if let Some(keys) = self.scram_keys(hash)? {
+                let cost = u64::from(keys.iterations) * derivation_weight(hash);
+                if best.as_ref().is_none_or(|(least, _)| cost < *least) {
+                    best = Some((cost, keys));
+                }
+            }
+        }
+        Ok(best.map(|(_, keys)| keys))
+    }
+}
+
+/// The relative cost of one PBKDF2 iteration with `hash`: SHA-1 and SHA-256 (and SHA-224,
+/// which is SHA-256's compression) run on the SHA instructions of current x86 and ARM CPUs,
+/// SHA-384 and SHA-512 in software, about three times slower (`cargo bench --bench scram`).
+fn derivation_weight(hash: ScramHash) -> u64 {
+    match hash {
+        ScramHash::Sha1 | ScramHash::Sha224 | ScramHash::Sha256 => 1,
+        ScramHash::Sha384 | ScramHash::Sha512 => 3,
     }
 }
 
@@ -436,6 +479,47 @@ pub fn set_password(
     Ok(())
 }
 
+/// Writes what Cyrus's `sasl_setpass` writes, and touches nothing else: `userPassword` (the
+/// plaintext; deleted when `password` is `None`, for `SASL_SET_DISABLE`, or when
+/// `keep_plaintext` is false, for `SASL_SET_NOPLAIN`) and, when `scram_sha1_iterations` is set
+/// (Cyrus's `scram_secret_generate`), SCRAM-SHA-1 stored keys in `authPassword` (deleted
+/// along with the password).
+///
+/// For stores laid out by their administrator, the SQL store above all: there a property is
+/// a column (`%p`), or every property is the one column when the templates have no `%p`, so
+/// writing or deleting the other properties [`set_password`] manages would fail on a missing
+/// column or, worse, overwrite the password with a derived secret.
+pub fn set_password_as_cyrus(
+    store: &dyn Auxprop,
+    user: &str,
+    realm: &str,
+    password: Option<&[u8]>,
+    keep_plaintext: bool,
+    scram_sha1_iterations: Option<u32>,
+    random: &dyn Random,
+) -> Result<(), StoreError> {
+    let plaintext = match password {
+        Some(password) if keep_plaintext => vec![Secret::from(password)],
+        _ => Vec::new(),
+    };
+    store.store(user, realm, property::USER_PASSWORD, &plaintext)?;
+    if let Some(iterations) = scram_sha1_iterations {
+        let record = match password {
+            Some(password) => {
+                let prepared = crate::keys::normalize_password(password);
+                let mut salt = [0u8; SALT_LEN];
+                random.fill(&mut salt);
+                let keys =
+                    StoredKeys::derive(ScramHash::Sha1, prepared.expose(), &salt, iterations);
+                vec![Secret::from(keys.to_rfc5803())]
+            }
+            None => Vec::new(),
+        };
+        store.store(user, realm, property::AUTH_PASSWORD, &record)?;
+    }
+    Ok(())
+}
+
 /// Removes every property of `user` in `realm` that [`set_password`] may have written.
 pub fn delete_user(store: &dyn Auxprop, user: &str, realm: &str) -> Result<(), StoreError> {
     for name in [
@@ -498,6 +582,76 @@ mod tests {
 
         assert_eq!(delete_user(&store, "bob", "r"), Ok(()));
         assert_eq!(store.entries().map(|e| e.len()), Ok(0));
+    }
+
+    #[test]
+    fn plain_checks_the_stored_keys_cheapest_to_derive() {
+        let store = MemoryStore::new();
+        let policy = PasswordPolicy {
+            keep_plaintext: false,
+            digest_md5: false,
+            cram_md5: false,
+            scram_hashes: ScramHash::ALL.to_vec(),
+            scram_iterations: 64,
+        };
+        set_password(&store, "bob", "r", b"pw", &policy, &FixedRandom::new(1)).unwrap();
+        let view = CredentialView::new(&store, "bob", "r");
+        let cheapest = Decoy::Derive {
+            hash: ScramHash::Sha256,
+            iterations: 64,
+        };
+        assert_eq!(
+            view.check_password_like(b"pw", Decoy::Compare),
+            Ok((PasswordCheck::Match, cheapest))
+        );
+        assert_eq!(view.cost(), Ok(Some(cheapest)));
+        // Only SHA-512 keys, with fewer iterations than SHA-1 keys cost more: SHA-1 is used.
+        let store = MemoryStore::new();
+        let mut few = PasswordPolicy {
+            scram_hashes: vec![ScramHash::Sha512],
+            scram_iterations: 1000,
+            ..policy.clone()
+        };
+        set_password(&store, "bob", "r", b"pw", &few, &FixedRandom::new(1)).unwrap();
+        let sha512 = store
+            .lookup("bob", "r", "cmusaslsecretSCRAM-SHA-512")
+            .unwrap();
+        few.scram_hashes = vec![ScramHash::Sha1];
+        few.scram_iterations = 2000;
+        set_password(&store, "bob", "r", b"pw", &few, &FixedRandom::new(1)).unwrap();
+        store.set("bob", "r", "cmusaslsecretSCRAM-SHA-512", sha512);
+        let view = CredentialView::new(&store, "bob", "r");
+        assert_eq!(
+            view.check_password_like(b"pw", Decoy::Compare),
+            Ok((
+                PasswordCheck::Match,
+                Decoy::Derive {
+                    hash: ScramHash::Sha1,
+                    iterations: 2000
+                }
+            ))
+        );
+        assert_eq!(
+            view.check_password_like(b"px", Decoy::Compare).map(|r| r.0),
+            Ok(PasswordCheck::Mismatch)
+        );
+    }
+
+    #[test]
+    fn the_one_fetch_covers_every_credential_property() {
+        let mut expected = vec![property::USER_PASSWORD.to_owned()];
+        for hash in ScramHash::ALL {
+            expected.push(property::mechanism_secret(hash.mechanism_name()));
+        }
+        expected.extend(
+            [
+                property::AUTH_PASSWORD,
+                property::DIGEST_MD5_SECRET,
+                property::CRAM_MD5_SECRET,
+            ]
+            .map(str::to_owned),
+        );
+        assert_eq!(property::CREDENTIALS.to_vec(), expected);
     }
 
     #[test]

@@ -96,12 +96,13 @@ fn config_on(store: Arc<MemoryStore>) -> Arc<ServerConfig> {
 #[test]
 fn a_fresh_process_learns_the_unknown_user_cost_from_the_store() {
     // No known user has logged in yet: the first unknown user must already cost a PBKDF2
-    // derivation like every user of this keys-only store, not a cheap comparison.
+    // derivation like every user of this keys-only store, not a cheap comparison: the
+    // derivation a known user's check makes, with the cheapest of the stored hashes.
     let config = config_on(keys_only_store());
     assert_eq!(
         config.unknown_user_decoy(),
         Decoy::Derive {
-            hash: ScramHash::Sha512,
+            hash: ScramHash::Sha256,
             iterations: 5000
         }
     );
@@ -131,7 +132,7 @@ fn scram_unknown_users_get_the_known_users_iteration_count() {
 #[test]
 fn a_scram_login_does_not_change_what_a_password_check_decoy_costs() {
     // The decoys describe a PLAIN/LOGIN check of a typical user (here PBKDF2 with the
-    // strongest stored hash); a SCRAM-SHA-256 login must not teach them its own hash, or an
+    // cheapest stored hash); a SCRAM-SHA-256 login must not teach them its own hash, or an
     // unknown user's PLAIN check would cost a different PBKDF2 than a known user's.
     let store = keys_only_store();
     let expected = puresasl::credentials::CredentialView::new(store.as_ref(), "tim", "example.org")

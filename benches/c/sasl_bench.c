@@ -6,7 +6,13 @@
  *   sasl_bench SASLDB USER PASSWORD ITERATIONS MECH...
  *
  * USER is looked up in the realm "bench.example.org" (the server's host name). Exits 0 only
- * if every authentication succeeded. */
+ * if every authentication succeeded.
+ *
+ * With SASL_BENCH_OPTIONS naming a file of "option: value" lines, those options are answered
+ * first (benches/c_bench_sql.sh: auxprop_plugin: sql and the sql_* options). With
+ * SASL_BENCH_COUNT set, log messages at every level are counted and the count of those
+ * containing that text is printed per authentication (Cyrus's sql plugin logs each statement
+ * as "sql plugin doing query"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +22,54 @@
 
 static const char *sasldb, *mechanism, *user, *password;
 
+/* Options from SASL_BENCH_OPTIONS: "name: value" lines, kept for the whole run. */
+#define MAX_OPTIONS 32
+static char *option_names[MAX_OPTIONS], *option_values[MAX_OPTIONS];
+static int option_count;
+
+static void read_options(const char *path)
+{
+    char line[1024];
+    FILE *f = fopen(path, "r");
+    if (!f) { perror(path); exit(2); }
+    while (option_count < MAX_OPTIONS && fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':'), *value, *end;
+        if (!colon || line[0] == '#') continue;
+        *colon = '\0';
+        value = colon + 1;
+        while (*value == ' ' || *value == '\t') value++;
+        end = value + strlen(value);
+        while (end > value && (end[-1] == '\n' || end[-1] == '\r')) *--end = '\0';
+        option_names[option_count] = strdup(line);
+        option_values[option_count] = strdup(value);
+        option_count++;
+    }
+    fclose(f);
+}
+
+static const char *count_text;
+static long counted;
+
+static int log_cb(void *ctx, int level, const char *message)
+{
+    (void)ctx; (void)level;
+    if (count_text && message && strstr(message, count_text)) counted++;
+    return SASL_OK;
+}
+
 static int getopt_cb(void *ctx, const char *plugin, const char *option, const char **result, unsigned *len)
 {
+    int i;
     (void)ctx; (void)plugin;
-    if (strcmp(option, "sasldb_path") == 0) *result = sasldb;
+    for (i = 0; i < option_count; i++) {
+        if (strcmp(option, option_names[i]) == 0) {
+            *result = option_values[i];
+            if (len) *len = (unsigned)strlen(*result);
+            return SASL_OK;
+        }
+    }
+    if (strcmp(option, "log_level") == 0 && count_text) *result = "7";
+    else if (strcmp(option, "sasldb_path") == 0) *result = sasldb;
     else if (strcmp(option, "mech_list") == 0) *result = mechanism;
     else if (strcmp(option, "pwcheck_method") == 0) *result = "auxprop";
     else if (strcmp(option, "auxprop_plugin") == 0) *result = "sasldb";
@@ -47,6 +97,7 @@ static int pass_cb(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **psecret
 
 static sasl_callback_t server_cbs[] = {
     {SASL_CB_GETOPT, (int (*)(void))getopt_cb, NULL},
+    {SASL_CB_LOG, (int (*)(void))log_cb, NULL},
     {SASL_CB_LIST_END, NULL, NULL},
 };
 static sasl_callback_t client_cbs[] = {
@@ -98,6 +149,8 @@ int main(int argc, char **argv)
     secret->len = strlen(password);
     memcpy(secret->data, password, strlen(password) + 1);
     sasl_version_info(&impl, &version, NULL, NULL, NULL, NULL);
+    if (getenv("SASL_BENCH_OPTIONS")) read_options(getenv("SASL_BENCH_OPTIONS"));
+    count_text = getenv("SASL_BENCH_COUNT");
 
     for (i = 5; i < argc; i++) {
         struct timespec start, end;
@@ -118,8 +171,12 @@ int main(int argc, char **argv)
         }
         clock_gettime(CLOCK_MONOTONIC, &end);
         seconds = (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9;
-        printf("%s %s %-14s %6ld auths %8.3f s %10.1f auth/s\n", impl, version, argv[i], n, seconds,
+        printf("%s %s %-14s %6ld auths %8.3f s %10.1f auth/s", impl, version, argv[i], n, seconds,
                seconds > 0 ? (double)n / seconds : 0.0);
+        if (count_text)
+            printf(" %6.2f \"%s\" per auth", n > 0 ? (double)counted / (double)n : 0.0, count_text);
+        printf("\n");
+        counted = 0;
         sasl_done();
     }
     free(secret);

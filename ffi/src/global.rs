@@ -322,6 +322,18 @@ impl Auxprop for Unreadable {
         Ok(self.0.lookup(user, realm, property).unwrap_or_default())
     }
 
+    fn lookup_many(
+        &self,
+        user: &str,
+        realm: &str,
+        properties: &[&str],
+    ) -> Result<Vec<Vec<Secret>>, StoreError> {
+        Ok(self
+            .0
+            .lookup_many(user, realm, properties)
+            .unwrap_or_else(|_| properties.iter().map(|_| Vec::new()).collect()))
+    }
+
     fn store(
         &self,
         user: &str,
@@ -349,6 +361,43 @@ impl Auxprop for StoreList {
             }
         }
         failure.map_or(Ok(Vec::new()), Err)
+    }
+
+    /// One batch per store, each asked only for the properties still without a value.
+    fn lookup_many(
+        &self,
+        user: &str,
+        realm: &str,
+        properties: &[&str],
+    ) -> Result<Vec<Vec<Secret>>, StoreError> {
+        let mut found: Vec<Vec<Secret>> = properties.iter().map(|_| Vec::new()).collect();
+        let mut failure = None;
+        for store in &self.0 {
+            let (slots, missing): (Vec<usize>, Vec<&str>) = found
+                .iter()
+                .zip(properties)
+                .enumerate()
+                .filter(|(_, (values, _))| values.is_empty())
+                .map(|(slot, (_, property))| (slot, *property))
+                .unzip();
+            if missing.is_empty() {
+                break;
+            }
+            match store.lookup_many(user, realm, &missing) {
+                Ok(answers) => {
+                    for (slot, values) in slots.into_iter().zip(answers) {
+                        if let Some(place) = found.get_mut(slot) {
+                            *place = values;
+                        }
+                    }
+                }
+                Err(error) => failure = Some(error),
+            }
+        }
+        match failure {
+            Some(error) if found.iter().all(Vec::is_empty) => Err(error),
+            _ => Ok(found),
+        }
     }
 
     fn store(

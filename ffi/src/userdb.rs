@@ -148,17 +148,14 @@ pub unsafe extern "C" fn sasl_setpass(
         }
         let (name, realm) = config.split_user(user.trim());
         let store = global.store.as_ref();
-        if disable {
-            return match puresasl::credentials::delete_user(store, &name, &realm) {
-                Ok(()) => SASL_OK,
-                Err(error) => {
-                    conn!(conn_ptr).error(SASL_FAIL, format!("could not delete user: {error}"))
-                }
-            };
-        }
-        // SAFETY: passlen readable bytes.
-        let Some(password) = (unsafe { bytes(pass, passlen) }) else {
-            return SASL_BADPARAM;
+        let password = if disable {
+            None
+        } else {
+            // SAFETY: passlen readable bytes.
+            match unsafe { bytes(pass, passlen) } {
+                Some(password) => Some(password),
+                None => return SASL_BADPARAM,
+            }
         };
         // From here on the application may be called (GETOPT, SETPASS), and may call back into
         // the library on this connection: it is reached again through `conn!` each time.
@@ -167,15 +164,45 @@ pub unsafe extern "C" fn sasl_setpass(
         let iterations = option(&lists, Some(&global.file), "scram_iteration_counter")
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(4096);
-        let policy = PasswordPolicy {
-            keep_plaintext: flags & SASL_SET_NOPLAIN == 0,
-            scram_iterations: iterations,
-            ..PasswordPolicy::default()
+        let keep_plaintext = flags & SASL_SET_NOPLAIN == 0;
+        let written = if writes_to_sql(&lists, &global.file) {
+            // The administrator's table: what Cyrus's sql plugin is given, nothing more.
+            let generate = option(&lists, Some(&global.file), "scram_secret_generate")
+                .is_some_and(|v| puresasl::config::is_true(&v));
+            puresasl::credentials::set_password_as_cyrus(
+                store,
+                &name,
+                &realm,
+                password,
+                keep_plaintext,
+                generate.then_some(iterations),
+                &OsRandom,
+            )
+        } else {
+            match password {
+                None => puresasl::credentials::delete_user(store, &name, &realm),
+                Some(password) => {
+                    let policy = PasswordPolicy {
+                        keep_plaintext,
+                        scram_iterations: iterations,
+                        ..PasswordPolicy::default()
+                    };
+                    puresasl::credentials::set_password(
+                        store, &name, &realm, password, &policy, &OsRandom,
+                    )
+                }
+            }
         };
-        if let Err(error) =
-            puresasl::credentials::set_password(store, &name, &realm, password, &policy, &OsRandom)
-        {
-            return conn!(conn_ptr).error(SASL_FAIL, format!("could not store password: {error}"));
+        if let Err(error) = written {
+            let what = if disable {
+                "delete user"
+            } else {
+                "store password"
+            };
+            return conn!(conn_ptr).error(SASL_FAIL, format!("could not {what}: {error}"));
+        }
+        if disable {
+            return SASL_OK;
         }
         // The application's own user database, if it registered one, is told too.
         if let Some(cb) = find_callback(&lists, SASL_CB_SERVER_USERDB_SETPASS) {
@@ -201,6 +228,21 @@ pub unsafe extern "C" fn sasl_setpass(
             }
         }
         SASL_OK
+    })
+}
+
+/// Whether writes go to the SQL store: the first `auxprop_plugin` is `sql` (or, as the guides
+/// write it, `pgsql`, `mysql`, `sqlite3`), as the first store named receives every write.
+fn writes_to_sql(lists: &[&[Callback]], file: &puresasl::config::Config) -> bool {
+    option(lists, Some(file), "auxprop_plugin").is_some_and(|plugins| {
+        plugins
+            .split_ascii_whitespace()
+            .next()
+            .is_some_and(|first| {
+                ["sql", "pgsql", "mysql", "sqlite3", "sqlite"]
+                    .iter()
+                    .any(|name| first.eq_ignore_ascii_case(name))
+            })
     })
 }
 

@@ -1,7 +1,7 @@
 //! `puresasl`: administration of sasldb2 files, compatible with Cyrus's tools.
 //!
 //! ```text
-//! puresasl passwd [-c] [-d] [-n] [-p] [-u REALM] [-f FILE] [-a APPNAME] USER
+//! puresasl passwd [-c] [-d] [-n] [-p] [-u REALM] [-f FILE] [-a APPNAME | --config FILE] USER
 //! puresasl listusers [-f FILE]
 //! ```
 //!
@@ -11,7 +11,15 @@
 //! reads one line from standard input without a prompt, otherwise the password is asked
 //! twice with echo off; `USER@REALM` names the realm (split at the first `@`, overriding
 //! `-u`, as Cyrus does); `-c` (create) is accepted and, as in Cyrus, changing an existing user
-//! works with or without it; `-d` deletes every property of the user.
+//! works with or without it; `-d` deletes every property of the user. `--config FILE` reads
+//! that file instead of `<APPNAME>.conf`.
+//!
+//! Users in a database: when the configuration's first `auxprop_plugin` is `sql` (or `pgsql`,
+//! `mysql`, `sqlite3`, as the guides write it), `passwd` writes through the SQL store with the
+//! same `sql_*` options as the library (`sql_insert` and `sql_update` must both be set; every
+//! value is a bound parameter), unless `-f` names a sasldb2 file. It writes what Cyrus's
+//! `saslpasswd2` writes through Cyrus's sql plugin, and no other column: `userPassword` (set,
+//! or with `-n`/`-d` set to NULL) and, with `scram_secret_generate: yes`, `authPassword`.
 //!
 //! Records written, for the same command:
 //!
@@ -44,10 +52,11 @@ use puresasl::keys::{ScramHash, StoredKeys};
 use puresasl::random::{OsRandom, Random as _};
 use puresasl::sasldb::{self, SasldbStore};
 use puresasl::secret::Secret;
+use puresasl::sql::SqlStore;
 use zeroize::Zeroizing;
 
-const USAGE: &str =
-    "usage: puresasl passwd [-c] [-d] [-n] [-p] [-u REALM] [-f FILE] [-a APPNAME] USER
+const USAGE: &str = "usage: puresasl passwd [-c] [-d] [-n] [-p] [-u REALM] [-f FILE] \
+                     [-a APPNAME | --config FILE] USER
        puresasl listusers [-f FILE]";
 
 fn main() -> ExitCode {
@@ -74,6 +83,7 @@ struct PasswdOptions {
     realm: Option<String>,
     file: Option<PathBuf>,
     appname: Option<String>,
+    config: Option<PathBuf>,
     user: Option<String>,
 }
 
@@ -82,6 +92,11 @@ fn parse_passwd(args: &[String]) -> Result<PasswdOptions, String> {
     let mut options = PasswdOptions::default();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
+        if arg == "--config" {
+            let path = args.next().ok_or_else(|| USAGE.to_owned())?;
+            options.config = Some(PathBuf::from(path));
+            continue;
+        }
         let Some(flags) = arg.strip_prefix('-').filter(|f| !f.is_empty()) else {
             if options.user.replace(arg.clone()).is_some() {
                 return Err(USAGE.to_owned());
@@ -195,9 +210,12 @@ fn passwd(args: &[String]) -> Result<(), String> {
     let user = options.user.clone().ok_or_else(|| USAGE.to_owned())?;
     let appname = options.appname.as_deref().unwrap_or("saslpasswd");
     let search_path = config_search_path();
-    let config = Config::find(appname, &search_path)
-        .map_err(|error| error.to_string())?
-        .unwrap_or_default();
+    let config = match &options.config {
+        Some(path) => Config::read(path).map_err(|error| error.to_string())?,
+        None => Config::find(appname, &search_path)
+            .map_err(|error| error.to_string())?
+            .unwrap_or_default(),
+    };
     // As Cyrus (`_plug_parseuser`): `user@realm` names its realm, whatever -u says.
     let (user, realm) = match user.split_once('@') {
         Some((user, realm)) => (user.to_owned(), realm.to_owned()),
@@ -206,6 +224,36 @@ fn passwd(args: &[String]) -> Result<(), String> {
             None => (user, host_name()?),
         },
     };
+    let sql = match options.file {
+        Some(_) => None,
+        None => sql_store(&config)?,
+    };
+    let iterations = match config.get("scram_iteration_counter") {
+        Some(value) => value
+            .parse::<u32>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("invalid scram_iteration_counter {value:?}"))?,
+        None => 4096,
+    };
+    let scram_generate = config
+        .get("scram_secret_generate")
+        .is_some_and(config::is_true);
+    if let Some(sql) = &sql
+        && options.delete
+    {
+        return credentials::set_password_as_cyrus(
+            sql,
+            &user,
+            &realm,
+            None,
+            false,
+            scram_generate.then_some(iterations),
+            &OsRandom,
+        )
+        .map_err(|error| error.to_string());
+    }
+
     let path = options.file.clone().unwrap_or_else(|| {
         PathBuf::from(config.get("sasldb_path").unwrap_or(sasldb::DEFAULT_PATH))
     });
@@ -230,17 +278,18 @@ fn passwd(args: &[String]) -> Result<(), String> {
     if password.is_empty() {
         return Err("no password given".to_owned());
     }
-    let iterations = match config.get("scram_iteration_counter") {
-        Some(value) => value
-            .parse::<u32>()
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| format!("invalid scram_iteration_counter {value:?}"))?,
-        None => 4096,
-    };
-    let scram_generate = config
-        .get("scram_secret_generate")
-        .is_some_and(config::is_true);
+    if let Some(sql) = &sql {
+        return credentials::set_password_as_cyrus(
+            sql,
+            &user,
+            &realm,
+            Some(password.as_bytes()),
+            !options.no_plain,
+            scram_generate.then_some(iterations),
+            &OsRandom,
+        )
+        .map_err(|error| error.to_string());
+    }
 
     let random = OsRandom;
     store
@@ -286,6 +335,35 @@ fn passwd(args: &[String]) -> Result<(), String> {
             }
         })
         .map_err(|error| error.to_string())
+}
+
+/// The SQL store of `config`, when its first `auxprop_plugin` is `sql` or an engine's name
+/// (meaning `sql` with that `sql_engine`, as the C library reads it).
+fn sql_store(config: &Config) -> Result<Option<SqlStore>, String> {
+    let Some(first) = config
+        .get("auxprop_plugin")
+        .and_then(|plugins| plugins.split_ascii_whitespace().next())
+        .map(str::to_ascii_lowercase)
+    else {
+        return Ok(None);
+    };
+    let engine = match first.as_str() {
+        "sql" => None,
+        "pgsql" | "mysql" | "sqlite3" => Some(first.clone()),
+        "sqlite" => Some("sqlite3".to_owned()),
+        _ => return Ok(None),
+    };
+    let option = |name: &str| match (name, &engine) {
+        ("sql_engine", Some(engine)) => Some(engine.clone()),
+        _ => config.get(name).map(str::to_owned),
+    };
+    let store = SqlStore::from_options(&option)
+        .map_err(|error| error.to_string())?
+        .ok_or_else(|| "auxprop_plugin is sql but sql_select is not set".to_owned())?;
+    if store.config().insert.is_none() || store.config().update.is_none() {
+        return Err("writing to SQL needs both sql_insert and sql_update".to_owned());
+    }
+    Ok(Some(store))
 }
 
 fn listusers(args: &[String]) -> Result<(), String> {

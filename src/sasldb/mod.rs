@@ -320,6 +320,31 @@ impl Auxprop for SasldbStore {
             .unwrap_or_default())
     }
 
+    /// One check of the file (and one read if it changed) for all of `properties`, so every
+    /// value comes from the same version of the file.
+    fn lookup_many(
+        &self,
+        user: &str,
+        realm: &str,
+        properties: &[&str],
+    ) -> Result<Vec<Vec<Secret>>, StoreError> {
+        let Some(db) = self.database()? else {
+            return Ok(properties.iter().map(|_| Vec::new()).collect());
+        };
+        properties
+            .iter()
+            .map(|property| {
+                let Ok(key) = key(user, realm, property) else {
+                    return Ok(Vec::new());
+                };
+                Ok(db
+                    .get(&key)?
+                    .map(|value| vec![Secret::from(value.as_slice())])
+                    .unwrap_or_default())
+            })
+            .collect()
+    }
+
     /// Stores the first of `values` (sasldb keeps one value per key); none deletes.
     fn store(
         &self,

@@ -25,7 +25,8 @@
 //!   `SASL_FAIL`, as Cyrus's connect failure), never "no such user". A statement the server
 //!   refuses (a missing column, a syntax error) counts as "no value" for that property, as in
 //!   Cyrus (so `SELECT %p FROM users` works for a table without a `cmusaslsecretCRAM-MD5`
-//!   column), and is logged at [`LogLevel::Error`].
+//!   column), and is logged at [`LogLevel::Error`] (each distinct message once; again at
+//!   [`LogLevel::Debug`]).
 //! - **Store** follows Cyrus (§1.8): only when both `sql_insert` and `sql_update` are set;
 //!   `sql_select` with `%p` = `*` decides between UPDATE (a row) and INSERT (none), in one
 //!   transaction; deleting stores SQL NULL (Cyrus: the text `NULL`); unlike Cyrus's sqlite3
@@ -39,7 +40,10 @@
 //!
 //! Round trips: a lookup is one statement on a kept connection ([`SqlStore::round_trips`]
 //! counts statements sent, [`SqlStore::connects`] counts connections opened); the first use of
-//! a statement text on a connection costs one more to prepare it (PostgreSQL, MySQL).
+//! a statement text on a connection costs one more to prepare it (PostgreSQL, MySQL). A login
+//! asks for all its properties at once ([`Auxprop::lookup_many`]): one statement per distinct
+//! statement (a template without `%p` gives one for all), pipelined into one round trip on
+//! PostgreSQL, for a known and an unknown user alike.
 
 pub mod template;
 
@@ -413,7 +417,13 @@ pub struct SqlStore {
     round_trips: AtomicU64,
     connects: AtomicU64,
     log: Arc<dyn LogSink>,
+    /// The refusal messages already logged at error level (at most
+    /// [`MAX_REMEMBERED_REFUSALS`]).
+    refusals: Mutex<std::collections::HashSet<String>>,
 }
+
+/// How many distinct refusal messages a store remembers having logged.
+const MAX_REMEMBERED_REFUSALS: usize = 64;
 
 impl fmt::Debug for SqlStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -468,6 +478,7 @@ impl SqlStore {
             round_trips: AtomicU64::new(0),
             connects: AtomicU64::new(0),
             log: Arc::new(NoLog),
+            refusals: Mutex::default(),
         })
     }
 
@@ -634,78 +645,29 @@ impl SqlStore {
         }
     }
 
-    /// The values of several properties of one user, as [`Auxprop::lookup`] gives them for
-    /// each, in one go: on PostgreSQL the statements are pipelined, so a login's properties
-    /// (`userPassword`, `cmusaslsecretPLAIN`, ...) cost one round trip; the other engines run
-    /// them one after another on the kept connection.
-    pub fn lookup_many(
-        &self,
-        user: &str,
-        realm: &str,
-        properties: &[&str],
-    ) -> Result<Vec<Vec<Secret>>, StoreError> {
-        let names_ok = acceptable_name(user) && acceptable_name(realm);
-        // For each property: its statement and parameters, or None (no values).
-        let prepared: Vec<Option<(String, Vec<ParameterValue>)>> = properties
-            .iter()
-            .map(|property| {
-                if !names_ok || !acceptable_name(property) {
-                    return None;
-                }
-                let statement = self.select.statement(property)?;
-                let values = statement.values(&Bindings {
-                    user,
-                    realm,
-                    property,
-                    value: Some(b""),
-                });
-                Some((statement.text, values))
-            })
-            .collect();
-        let queries: Vec<(&str, &[ParameterValue])> = prepared
-            .iter()
-            .flatten()
-            .map(|(text, values)| (text.as_str(), values.as_slice()))
-            .collect();
-        let mut answers = if queries.is_empty() {
-            Vec::new()
-        } else {
-            match self.with_connection(|connection, round_trips| {
-                connection.query_many(&queries, round_trips)
-            })? {
-                Outcome::Done(answers) => answers,
-                // query_many reports refusals per query.
-                Outcome::Refused(message) => {
-                    self.refused("sql_select", &message);
-                    Vec::new()
-                }
-            }
-        }
-        .into_iter();
-        Ok(prepared
-            .iter()
-            .map(|query| {
-                if query.is_none() {
-                    return Vec::new();
-                }
-                match answers.next() {
-                    Some(Ok(Some(Some(mut value)))) => {
-                        value.truncate(MAX_VALUE_LEN);
-                        vec![Secret::new(std::mem::take(&mut *value))]
-                    }
-                    Some(Err(DbError::Query(message))) => {
-                        self.refused("sql_select", &message);
-                        Vec::new()
-                    }
-                    _ => Vec::new(),
-                }
-            })
-            .collect())
-    }
-
+    /// Logs a statement the server refused: at [`LogLevel::Error`] the first time a message is
+    /// seen, at [`LogLevel::Debug`] after that. A login asks for every credential property,
+    /// so with `SELECT %p FROM users ...` on a table lacking a column, each login has that
+    /// column refused; the administrator needs to read it once, not once per login.
     fn refused(&self, template: &str, message: &str) {
+        let first = {
+            let mut seen = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.contains(message) {
+                false
+            } else {
+                if seen.len() < MAX_REMEMBERED_REFUSALS {
+                    seen.insert(message.to_owned());
+                }
+                true
+            }
+        };
+        let level = if first {
+            LogLevel::Error
+        } else {
+            LogLevel::Debug
+        };
         self.log.log(
-            LogLevel::Error,
+            level,
             &format!("sql plugin: statement from {template} failed: {message}"),
         );
     }
@@ -752,6 +714,86 @@ impl Auxprop for SqlStore {
                 Ok(Vec::new())
             }
         }
+    }
+
+    /// The values of several properties of one user in one go: each property's statement is
+    /// sent once, and a statement identical to an earlier one (same text, same parameters: a
+    /// template without `%p`, such as `SELECT password FROM mailbox WHERE local_part='%u'`) is
+    /// not sent again but shares its answer. On PostgreSQL the statements are pipelined, so a
+    /// login's properties cost one round trip; the other engines run them one after another
+    /// on the kept connection.
+    fn lookup_many(
+        &self,
+        user: &str,
+        realm: &str,
+        properties: &[&str],
+    ) -> Result<Vec<Vec<Secret>>, StoreError> {
+        let names_ok = acceptable_name(user) && acceptable_name(realm);
+        // For each property: its statement and parameters, or None (no values).
+        let prepared: Vec<Option<(String, Vec<ParameterValue>)>> = properties
+            .iter()
+            .map(|property| {
+                if !names_ok || !acceptable_name(property) {
+                    return None;
+                }
+                let statement = self.select.statement(property)?;
+                let values = statement.values(&Bindings {
+                    user,
+                    realm,
+                    property,
+                    value: Some(b""),
+                });
+                Some((statement.text, values))
+            })
+            .collect();
+        // The distinct statements, and for each property the index of its statement.
+        let mut distinct: Vec<&(String, Vec<ParameterValue>)> = Vec::new();
+        let slots: Vec<Option<usize>> = prepared
+            .iter()
+            .map(|query| {
+                let query = query.as_ref()?;
+                Some(match distinct.iter().position(|seen| *seen == query) {
+                    Some(index) => index,
+                    None => {
+                        distinct.push(query);
+                        distinct.len() - 1
+                    }
+                })
+            })
+            .collect();
+        let queries: Vec<(&str, &[ParameterValue])> = distinct
+            .iter()
+            .map(|(text, values)| (text.as_str(), values.as_slice()))
+            .collect();
+        let answers: Vec<Result<FirstValue, DbError>> = if queries.is_empty() {
+            Vec::new()
+        } else {
+            match self.with_connection(|connection, round_trips| {
+                connection.query_many(&queries, round_trips)
+            })? {
+                Outcome::Done(answers) => answers,
+                // query_many reports refusals per query.
+                Outcome::Refused(message) => {
+                    self.refused("sql_select", &message);
+                    Vec::new()
+                }
+            }
+        };
+        for answer in &answers {
+            if let Err(DbError::Query(message)) = answer {
+                self.refused("sql_select", message);
+            }
+        }
+        Ok(slots
+            .iter()
+            .map(|slot| match slot.and_then(|index| answers.get(index)) {
+                Some(Ok(Some(Some(value)))) => {
+                    let bytes = value.as_slice();
+                    vec![Secret::from(bytes.get(..MAX_VALUE_LEN).unwrap_or(bytes))]
+                }
+                _ => Vec::new(),
+            })
+            .collect())
     }
 
     /// Cyrus's store (§1.8): both `sql_insert` and `sql_update` must be set (else

@@ -46,7 +46,18 @@ pub(super) struct PgConnection {
     client: Client,
     statements: HashMap<String, Statement>,
     query_timeout: Duration,
+    /// Statements the server refused to prepare, when, and why (at most
+    /// [`MAX_UNPREPARABLE`]): not sent again for [`UNPREPARABLE_RETRY`].
+    unpreparable: HashMap<String, (std::time::Instant, String)>,
 }
+
+/// How long a statement the server refused to prepare (a `SELECT %p` naming a column the
+/// table lacks: a login asks for every credential property) is refused without asking again,
+/// so such a table costs each login one round trip, not a failed prepare as well.
+const UNPREPARABLE_RETRY: Duration = Duration::from_secs(60);
+
+/// How many such statements a connection remembers.
+const MAX_UNPREPARABLE: usize = 64;
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
@@ -198,6 +209,7 @@ pub(super) fn connect(
         runtime,
         client,
         statements: HashMap::new(),
+        unpreparable: HashMap::new(),
         query_timeout: config.query_timeout,
     }))
 }
@@ -362,15 +374,23 @@ impl PgConnection {
         queries: &[(&str, &[ParameterValue])],
         round_trips: &AtomicU64,
     ) -> Result<Vec<Result<FirstValue, DbError>>, DbError> {
+        // Statements refused a moment ago are not sent again.
+        let mut refused: HashMap<&str, String> = HashMap::new();
+        self.unpreparable
+            .retain(|_, (since, _)| since.elapsed() < UNPREPARABLE_RETRY);
+        for (sql, _) in queries {
+            if let Some((_, message)) = self.unpreparable.get(*sql) {
+                refused.insert(sql, message.clone());
+            }
+        }
         // Prepare the statements not yet known, all at once.
         let mut missing: Vec<&str> = queries
             .iter()
             .map(|(sql, _)| *sql)
-            .filter(|sql| !self.statements.contains_key(*sql))
+            .filter(|sql| !self.statements.contains_key(*sql) && !refused.contains_key(sql))
             .collect();
         missing.sort_unstable();
         missing.dedup();
-        let mut refused: HashMap<&str, String> = HashMap::new();
         if !missing.is_empty() {
             if self.statements.len() + missing.len() > STATEMENT_CACHE {
                 self.statements.clear();
@@ -383,11 +403,16 @@ impl PgConnection {
                     Ok(statement) => {
                         self.statements.insert((*sql).to_owned(), statement);
                     }
-                    Err(
-                        DbError::Query(message)
-                        | DbError::Connection(message)
-                        | DbError::Timeout(message),
-                    ) => {
+                    Err(DbError::Query(message)) => {
+                        if self.unpreparable.len() < MAX_UNPREPARABLE {
+                            self.unpreparable.insert(
+                                (*sql).to_owned(),
+                                (std::time::Instant::now(), message.clone()),
+                            );
+                        }
+                        refused.insert(sql, message);
+                    }
+                    Err(DbError::Connection(message) | DbError::Timeout(message)) => {
                         refused.insert(sql, message);
                     }
                 }
@@ -410,17 +435,21 @@ impl PgConnection {
                     .map(|statement| (index, statement.clone()))
             })
             .collect();
-        round_trips.fetch_add(1, Ordering::Relaxed);
-        let results = self.run_all(
-            runnable
-                .iter()
-                .map(|(index, statement)| {
-                    let params: &[&(dyn ToSql + Sync)] =
-                        refs.get(*index).map(Vec::as_slice).unwrap_or(&[]);
-                    self.client.query(statement, params)
-                })
-                .collect(),
-        )?;
+        let results = if runnable.is_empty() {
+            Vec::new()
+        } else {
+            round_trips.fetch_add(1, Ordering::Relaxed);
+            self.run_all(
+                runnable
+                    .iter()
+                    .map(|(index, statement)| {
+                        let params: &[&(dyn ToSql + Sync)] =
+                            refs.get(*index).map(Vec::as_slice).unwrap_or(&[]);
+                        self.client.query(statement, params)
+                    })
+                    .collect(),
+            )?
+        };
         let mut by_index: HashMap<usize, Result<Vec<tokio_postgres::Row>, DbError>> = runnable
             .iter()
             .map(|(index, _)| *index)

@@ -12,14 +12,22 @@
 //! (a new inode, as an atomic rename by an admin script makes) or disappears. Lock waits are
 //! bounded by the query timeout (`busy_timeout`).
 //!
+//! A statement SQLite cannot prepare (a `SELECT %p` naming a column the table lacks: a login
+//! asks for every credential property) is remembered on the connection for
+//! [`UNPREPARABLE_RETRY`] and refused again without parsing it, so a table with only a
+//! `userPassword` column costs each login one real statement; a column added meanwhile is
+//! seen within that time.
+//!
 //! Names are bound as text, values as text when they are UTF-8 and as blobs otherwise; a text
 //! or blob column gives its bytes, a number its decimal text. Cyrus's sqlite3 engine escapes
 //! `'` as `\'`, which SQLite does not honour (reference §1.4); nothing here is escaped, since
 //! nothing is substituted.
 
+use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{ErrorCode, OpenFlags};
@@ -32,7 +40,15 @@ pub(super) struct SqliteConnection {
     connection: rusqlite::Connection,
     path: PathBuf,
     identity: (u64, u64),
+    /// Statements that failed to prepare, when, and why (at most [`MAX_UNPREPARABLE`]).
+    unpreparable: HashMap<String, (Instant, String)>,
 }
+
+/// How long a statement that could not be prepared is refused without trying again.
+pub(super) const UNPREPARABLE_RETRY: Duration = Duration::from_secs(60);
+
+/// How many such statements a connection remembers.
+const MAX_UNPREPARABLE: usize = 64;
 
 fn identity(path: &std::path::Path) -> Result<(u64, u64), String> {
     let metadata =
@@ -63,6 +79,7 @@ pub(super) fn connect(config: &SqlConfig) -> Result<Box<dyn Connection>, String>
         connection,
         path,
         identity,
+        unpreparable: HashMap::new(),
     }))
 }
 
@@ -118,16 +135,34 @@ impl SqliteConnection {
     }
 }
 
-impl Connection for SqliteConnection {
-    fn query_first(
+impl SqliteConnection {
+    /// Runs a query on a file already checked.
+    fn query_checked(
         &mut self,
         sql: &str,
         parameters: &[ParameterValue],
         round_trips: &AtomicU64,
     ) -> Result<FirstValue, DbError> {
-        self.check_file()?;
+        if let Some((since, message)) = self.unpreparable.get(sql) {
+            if since.elapsed() < UNPREPARABLE_RETRY {
+                return Err(DbError::Query(message.clone()));
+            }
+            self.unpreparable.remove(sql);
+        }
         round_trips.fetch_add(1, Ordering::Relaxed);
-        let mut statement = self.connection.prepare_cached(sql).map_err(classify)?;
+        let mut statement = match self.connection.prepare_cached(sql) {
+            Ok(statement) => statement,
+            Err(error) => {
+                let error = classify(error);
+                if let DbError::Query(message) = &error
+                    && self.unpreparable.len() < MAX_UNPREPARABLE
+                {
+                    self.unpreparable
+                        .insert(sql.to_owned(), (Instant::now(), message.clone()));
+                }
+                return Err(error);
+            }
+        };
         let bound = bind(parameters);
         let mut rows = statement
             .query(rusqlite::params_from_iter(bound.iter()))
@@ -142,6 +177,36 @@ impl Connection for SqliteConnection {
             ValueRef::Real(number) => Some(number.to_string().into_bytes()),
         };
         Ok(Some(value.map(Zeroizing::new)))
+    }
+}
+
+impl Connection for SqliteConnection {
+    fn query_first(
+        &mut self,
+        sql: &str,
+        parameters: &[ParameterValue],
+        round_trips: &AtomicU64,
+    ) -> Result<FirstValue, DbError> {
+        self.check_file()?;
+        self.query_checked(sql, parameters, round_trips)
+    }
+
+    /// One check of the file for all the queries.
+    fn query_many(
+        &mut self,
+        queries: &[(&str, &[ParameterValue])],
+        round_trips: &AtomicU64,
+    ) -> Result<Vec<Result<FirstValue, DbError>>, DbError> {
+        self.check_file()?;
+        queries
+            .iter()
+            .map(
+                |(sql, parameters)| match self.query_checked(sql, parameters, round_trips) {
+                    Err(error @ (DbError::Connection(_) | DbError::Timeout(_))) => Err(error),
+                    other => Ok(other),
+                },
+            )
+            .collect()
     }
 
     fn execute(

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use puresasl::auxprop::property;
 use puresasl::sql::{Engine, Host, SqlConfig, SqlStore};
 use puresasl::{
-    Auxprop, ClientConfig, ClientSession, Credentials, FixedRandom, ScramHash, ServerConfig,
-    ServerSession, StoreError, StoredKeys,
+    Auxprop, ClientConfig, ClientSession, Credentials, FixedRandom, MemoryStore, ScramHash, Secret,
+    ServerConfig, ServerSession, StoreError, StoredKeys,
 };
 
 use crate::pair::run;
@@ -274,6 +274,47 @@ fn scenario(backend: &mut dyn Backend) {
     assert!(login(store.clone(), "SCRAM-SHA-256", "dave", "dave-pw"));
     assert!(!login(store.clone(), "SCRAM-SHA-256", "dave", "alice-pw"));
     assert!(login(store.clone(), "PLAIN", "dave", "dave-pw"));
+
+    // Statements per login: a known user, a wrong password and an unknown user cost the same;
+    // with a template without `%p` (Postfix's `SELECT password FROM mailbox ...`) that is one
+    // statement, whatever the mechanism asks for.
+    for (select, per_login) in [
+        (
+            "SELECT userPassword FROM users WHERE username = '%u' AND realm = '%r'",
+            Some(1),
+        ),
+        // One statement per property; on PostgreSQL one pipelined round trip, the columns
+        // the table lacks not asked again.
+        (SELECT_COLUMN, (engine == Engine::Pgsql).then_some(1)),
+    ] {
+        let counted = Arc::new(SqlStore::new(backend.config(select)).unwrap());
+        let server = Arc::new(
+            ServerConfig::builder("smtp", "mx.example.org")
+                .user_realm(REALM)
+                .store(counted.clone())
+                .mechanisms(["PLAIN", "CRAM-MD5"])
+                .build()
+                .unwrap(),
+        );
+        // Statements are prepared on their first use.
+        assert!(login_with(&server, "PLAIN", "alice", "alice-pw"));
+        let mut seen = Vec::new();
+        for (mechanism, user, password, ok) in [
+            ("PLAIN", "alice", "alice-pw", true),
+            ("PLAIN", "alice", "wrong", false),
+            ("PLAIN", "nobody", "alice-pw", false),
+            ("CRAM-MD5", "alice", "alice-pw", true),
+            ("CRAM-MD5", "nobody", "alice-pw", false),
+        ] {
+            let before = counted.round_trips();
+            assert_eq!(login_with(&server, mechanism, user, password), ok);
+            seen.push(counted.round_trips() - before);
+        }
+        assert!(seen.windows(2).all(|w| w[0] == w[1]), "{select}: {seen:?}");
+        if let Some(expected) = per_login {
+            assert_eq!(seen[0], expected, "{select}: {seen:?}");
+        }
+    }
 
     // One row per property, `%p` bound.
     let rows = Arc::new(SqlStore::new(backend.config(SELECT_ROW)).unwrap());
@@ -748,5 +789,261 @@ fn sqlite() {
         Some(&b"new-pw"[..])
     );
     assert_eq!(store.connects(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Counts the calls a store receives.
+struct Counting<S> {
+    inner: S,
+    lookups: std::sync::atomic::AtomicUsize,
+    batches: std::sync::atomic::AtomicUsize,
+}
+
+impl<S: Auxprop> Counting<S> {
+    fn new(inner: S) -> Self {
+        Counting {
+            inner,
+            lookups: 0.into(),
+            batches: 0.into(),
+        }
+    }
+
+    /// (single lookups, batched lookups) so far, and resets both.
+    fn take(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.lookups.swap(0, Relaxed), self.batches.swap(0, Relaxed))
+    }
+}
+
+impl<S: Auxprop> Auxprop for Counting<S> {
+    fn lookup(&self, user: &str, realm: &str, property: &str) -> Result<Vec<Secret>, StoreError> {
+        self.lookups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.lookup(user, realm, property)
+    }
+
+    fn lookup_many(
+        &self,
+        user: &str,
+        realm: &str,
+        properties: &[&str],
+    ) -> Result<Vec<Vec<Secret>>, StoreError> {
+        self.batches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.lookup_many(user, realm, properties)
+    }
+
+    fn entries(&self) -> Result<Vec<puresasl::auxprop::Entry>, StoreError> {
+        self.inner.entries()
+    }
+}
+
+/// Logs in `user` with `password` through `mechanism` against `server`.
+fn login_with(server: &Arc<ServerConfig>, mechanism: &str, user: &str, password: &str) -> bool {
+    let client = Arc::new(
+        ClientConfig::new(
+            "smtp",
+            "mx.example.org",
+            Arc::new(Credentials::new(user, password)),
+        )
+        .with_mechanisms([mechanism])
+        .unwrap()
+        .with_random(Arc::new(FixedRandom::new(4)))
+        .with_scram_iterations(64, 4096),
+    );
+    let mut server = ServerSession::new(server.clone());
+    let mut client = ClientSession::new(client);
+    run(&mut server, &mut client, true).result.is_ok()
+}
+
+const MECHANISMS: [&str; 6] = [
+    "PLAIN",
+    "LOGIN",
+    "CRAM-MD5",
+    "DIGEST-MD5",
+    "SCRAM-SHA-1",
+    "SCRAM-SHA-256",
+];
+
+/// Every login, whatever the mechanism, asks the store once: a known user with the right
+/// password, the wrong one, and an unknown user alike (issue 11: an unknown user used to cost
+/// about twelve lookups, a known one one).
+#[test]
+fn one_store_call_per_login_known_or_not() {
+    let memory = MemoryStore::new();
+    let policy = puresasl::PasswordPolicy {
+        scram_iterations: 64,
+        ..Default::default()
+    };
+    // alice: plaintext and every derived secret (saslpasswd2); bob: derived secrets only.
+    for (user, plaintext) in [("alice", true), ("bob", false)] {
+        let policy = puresasl::PasswordPolicy {
+            keep_plaintext: plaintext,
+            ..policy.clone()
+        };
+        puresasl::credentials::set_password(
+            &memory,
+            user,
+            REALM,
+            b"secret-pw",
+            &policy,
+            &FixedRandom::new(1),
+        )
+        .unwrap();
+    }
+    let store = Arc::new(Counting::new(memory));
+    let server = Arc::new(
+        ServerConfig::builder("smtp", "mx.example.org")
+            .user_realm(REALM)
+            .store(store.clone())
+            .mechanisms(MECHANISMS)
+            .random(Arc::new(FixedRandom::new(3)))
+            .scram_iterations(64)
+            .build()
+            .unwrap(),
+    );
+    // The first check of a process may probe the store for what an unknown user should cost.
+    assert!(login_with(&server, "PLAIN", "alice", "secret-pw"));
+    store.take();
+    for mechanism in MECHANISMS {
+        for (user, password, ok) in [
+            ("alice", "secret-pw", true),
+            ("bob", "secret-pw", true),
+            ("alice", "wrong-pw", false),
+            ("nobody", "secret-pw", false),
+        ] {
+            assert_eq!(
+                login_with(&server, mechanism, user, password),
+                ok,
+                "{mechanism} {user} {password}"
+            );
+            assert_eq!(
+                store.take(),
+                (0, 1),
+                "{mechanism} {user} {password}: (lookups, batches)"
+            );
+        }
+    }
+}
+
+/// Runs `puresasl passwd --config CONF ARGS` with `password` on standard input.
+fn puresasl_passwd(conf: &std::path::Path, args: &[&str], password: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_puresasl"))
+        .arg("passwd")
+        .arg("--config")
+        .arg(conf)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(password.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `puresasl passwd` writes to the SQL store named by its configuration file, through
+/// `sql_insert`/`sql_update` with bound values, and only the columns Cyrus's saslpasswd2
+/// writes: `userPassword`, and `authPassword` with `scram_secret_generate`.
+#[test]
+fn puresasl_passwd_writes_to_sql() {
+    let dir = crate::interop::scratch("passwd-sql");
+    let db = dir.join("users.db");
+    let admin = rusqlite::Connection::open(&db).unwrap();
+    admin
+        .execute_batch(
+            "CREATE TABLE users (username text NOT NULL, realm text NOT NULL, \
+             userPassword text, authPassword text, PRIMARY KEY (username, realm)); \
+             CREATE TABLE canary (x integer); INSERT INTO canary VALUES (42);",
+        )
+        .unwrap();
+    let column = |column: &str, user: &str| -> Option<String> {
+        admin
+            .query_row(
+                &format!("SELECT {column} FROM users WHERE username = ?1 AND realm = ?2"),
+                [user, REALM],
+                |row| row.get(0),
+            )
+            .unwrap()
+    };
+    let conf = dir.join("saslpasswd.conf");
+    let write_conf = |extra: &str| {
+        std::fs::write(
+            &conf,
+            format!(
+                "auxprop_plugin: sqlite3\nsql_database: {}\nsql_select: {SELECT_COLUMN}\n\
+                 sql_insert: {INSERT}\nsql_update: {UPDATE}\n{extra}",
+                db.display()
+            ),
+        )
+        .unwrap();
+    };
+    write_conf("");
+    let hostile = r#"pw'); DROP TABLE canary; -- \"#;
+    for (args, password) in [
+        (&["-p", "-c", "-u", REALM, OBRIEN][..], hostile),
+        (&["-p", "-u", REALM, OBRIEN][..], "changed"),
+    ] {
+        let out = puresasl_passwd(&conf, args, password);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert_eq!(column("userPassword", OBRIEN).as_deref(), Some(password));
+        assert_eq!(column("authPassword", OBRIEN), None);
+    }
+    let count: i64 = admin
+        .query_row("SELECT count(*) FROM users", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(count, 1, "one row, updated in place");
+
+    // scram_secret_generate: SCRAM-SHA-1 keys in authPassword, as Cyrus's saslpasswd2.
+    write_conf("scram_secret_generate: yes\nscram_iteration_counter: 4096\n");
+    let out = puresasl_passwd(&conf, &["-p", "-u", REALM, OBRIEN], "scram pw");
+    assert!(out.status.success(), "{out:?}");
+    let keys = column("authPassword", OBRIEN).unwrap();
+    assert!(keys.starts_with("SCRAM-SHA-1$4096:"), "{keys}");
+    let store = Arc::new(
+        SqlStore::new(quick(SqlConfig::new(
+            Engine::Sqlite,
+            db.to_str().unwrap(),
+            SELECT_COLUMN,
+        )))
+        .unwrap(),
+    );
+    assert!(login(store.clone(), "PLAIN", OBRIEN, "scram pw"));
+    assert!(login(store.clone(), "SCRAM-SHA-1", OBRIEN, "scram pw"));
+
+    // -n: no plaintext at rest (userPassword NULL); -d: nothing left.
+    let out = puresasl_passwd(&conf, &["-p", "-n", "-u", REALM, OBRIEN], "keys only");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(column("userPassword", OBRIEN), None);
+    assert!(login(store.clone(), "SCRAM-SHA-1", OBRIEN, "keys only"));
+    let out = puresasl_passwd(&conf, &["-d", "-u", REALM, OBRIEN], "");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(column("userPassword", OBRIEN), None);
+    assert_eq!(column("authPassword", OBRIEN), None);
+    assert!(!login(store, "PLAIN", OBRIEN, "keys only"));
+
+    let canary: i64 = admin
+        .query_row("SELECT x FROM canary", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(canary, 42);
+
+    // A configuration that cannot write (no sql_update) says so.
+    std::fs::write(
+        &conf,
+        format!(
+            "auxprop_plugin: sql\nsql_engine: sqlite3\nsql_database: {}\nsql_select: {SELECT_COLUMN}\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let out = puresasl_passwd(&conf, &["-p", "-u", REALM, "x"], "pw");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sql_insert and sql_update"));
     let _ = std::fs::remove_dir_all(&dir);
 }
