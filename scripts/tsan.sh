@@ -23,14 +23,14 @@ export RUSTFLAGS="-Zsanitizer=thread"
 export RUSTDOCFLAGS="-Zsanitizer=thread"
 # Rust's futex-based locks are understood by TSan once std itself is instrumented.
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
-cargo_tsan=(cargo +nightly -Zbuild-std --target "$target")
+build_std=(-Zbuild-std --target "$target")
 
 echo "== Rust: concurrent sessions and stores"
-"${cargo_tsan[@]}" test --quiet --test integration -- \
+cargo +nightly test "${build_std[@]}" --quiet --test integration -- \
   concurrency sasldb::readers_never_fail_during_writes pwcheck::
 
 echo "== C: libsasl2.so.2 under threads.c and reentry.c"
-"${cargo_tsan[@]}" build --quiet -p puresasl-ffi
+cargo +nightly build "${build_std[@]}" --quiet -p puresasl-ffi
 out="$CARGO_TARGET_DIR/tsan-c"
 mkdir -p "$out"
 "$root/ffi/build.sh" --link-only "$CARGO_TARGET_DIR/$target/debug/libpuresasl_ffi.a" "$out"
