@@ -145,6 +145,16 @@ impl Auxprop for ConfiguredStore {
         self.current().lookup(user, realm, property)
     }
 
+    /// The store's own batch (one SQL round trip per login, one sasldb2 read).
+    fn lookup_many(
+        &self,
+        user: &str,
+        realm: &str,
+        properties: &[&str],
+    ) -> Result<Vec<Vec<Secret>>, StoreError> {
+        self.current().lookup_many(user, realm, properties)
+    }
+
     fn store(
         &self,
         user: &str,

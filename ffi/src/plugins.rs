@@ -673,6 +673,51 @@ impl Auxprop for PluginStore {
         }
     }
 
+    /// The plug-ins first, property by property; what they leave empty comes from the
+    /// built-in store in one batch.
+    fn lookup_many(
+        &self,
+        user: &str,
+        realm: &str,
+        properties: &[&str],
+    ) -> Result<Vec<Vec<Secret>>, StoreError> {
+        let qualified = plugin_user_name(self.conn as *mut sasl_conn_t, user, realm);
+        let mut failure = None;
+        let mut found: Vec<Vec<Secret>> = properties
+            .iter()
+            .map(|property| match self.ask_plugins(&qualified, property, false) {
+                Ok(values) => values,
+                Err(error) => {
+                    failure = Some(error);
+                    Vec::new()
+                }
+            })
+            .collect();
+        let (slots, missing): (Vec<usize>, Vec<&str>) = found
+            .iter()
+            .zip(properties)
+            .enumerate()
+            .filter(|(_, (values, _))| values.is_empty())
+            .map(|(slot, (_, property))| (slot, *property))
+            .unzip();
+        if !missing.is_empty() {
+            match self.base.lookup_many(user, realm, &missing) {
+                Ok(values) => {
+                    for (slot, values) in slots.into_iter().zip(values) {
+                        if let Some(entry) = found.get_mut(slot) {
+                            *entry = values;
+                        }
+                    }
+                }
+                Err(error) => failure = Some(error),
+            }
+        }
+        match failure {
+            Some(error) if found.iter().all(Vec::is_empty) => Err(error),
+            _ => Ok(found),
+        }
+    }
+
     fn store(
         &self,
         user: &str,
