@@ -52,7 +52,9 @@ chown postgres: "$work/pg"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 (cd "$work/pg" && as_pg "$pg_bin/initdb" -D data -U postgres -A trust --auth-host=scram-sha-256 \
   --no-sync -E UTF8 --locale=C >/dev/null)
-(cd "$work/pg" && as_pg "$pg_bin/postgres" -D data -p "$port" -k "$work/pg" \
+# exec: $! is then the server itself (setpriv execs too), which cleanup stops by pid.
+(cd "$work/pg" && exec setpriv --reuid=postgres --regid=postgres --init-groups -- \
+  "$pg_bin/postgres" -D data -p "$port" -k "$work/pg" \
   -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 >"$work/pg/server.log" 2>&1) &
 pg_pid=$!
 for _ in $(seq 100); do
