@@ -331,7 +331,7 @@ struct Answers {
 }
 
 /// A pointer the library handed out, with what it points to.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Held {
     Text(*const c_char),
     Bytes(*const c_char, c_uint),
@@ -416,6 +416,8 @@ unsafe extern "C" fn getopt(
         b"sasldb_path" => sasldb_path(),
         b"server_secret" => c"fuzz-secret",
         b"log_level" => c"7",
+        // Our code only: Cyrus's plug-in modules (GSSAPI and the rest) are not loaded.
+        b"plugin_modules" => c"no",
         _ => return -1,
     };
     unsafe {
@@ -756,6 +758,14 @@ impl Connection {
         if cyrus_lifetimes() {
             self.recent.push(pointer);
         } else {
+            self.hold(pointer);
+        }
+    }
+
+    /// Holds `pointer` until `sasl_dispose`, once (a property polled again returns the same
+    /// address).
+    fn hold(&mut self, pointer: Held) {
+        if !self.held.contains(&pointer) {
             self.held.push(pointer);
         }
     }
@@ -817,7 +827,7 @@ impl Connection {
                 )
             };
             if !mech.is_null() {
-                self.held.push(Held::Text(mech));
+                self.hold(Held::Text(mech));
             }
             if code == SASL_INTERACT {
                 self.answer(prompts, mode, input);
@@ -980,9 +990,9 @@ impl Connection {
             return;
         }
         if STRING_PROPERTIES.contains(&propnum) {
-            self.held.push(Held::Text(value.cast()));
+            self.hold(Held::Text(value.cast()));
         } else if NUMBER_PROPERTIES.contains(&propnum) || propnum == 100 {
-            self.held.push(Held::Number(value.cast()));
+            self.hold(Held::Number(value.cast()));
         }
     }
 
