@@ -35,8 +35,9 @@ printf '%s\n' "${targets[@]}" | xargs -P "${JOBS:-1}" -I{} bash -c 'run_one {}'
 printf '%-26s %14s %8s %8s %8s\n' target executions coverage corpus findings
 for target in "${targets[@]}"; do
   log="$logs/$target.log"
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
-  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*')
+  # (A target that did not build or start has no figures: "?".)
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || true)
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || true)
   corpus=$(find "fuzz/corpus/$target" -type f | wc -l)
   findings=$(find "fuzz/artifacts/$target" -type f 2>/dev/null | wc -l)
   printf '%-26s %14s %8s %8s %8s\n' "$target" "${execs:-?}" "${cov:-?}" "$corpus" "$findings"

@@ -119,9 +119,10 @@ pub fn digest_md5_server(data: &[u8]) {
     let Some(uri) = d.get("digest-uri").filter(|u| names_fuzz_server(u)) else {
         panic!("DIGEST-MD5 accepted a digest-uri for another service or host");
     };
+    // Tokens compare case-insensitively (Cyrus's strcasecmp too).
     let qop = d.get("qop").unwrap_or(b"auth");
     assert!(
-        offer.qops.iter().any(|q| q == qop),
+        offer.qops.iter().any(|q| q.eq_ignore_ascii_case(qop)),
         "DIGEST-MD5 accepted a qop it did not offer"
     );
     let qop = std::str::from_utf8(qop).ok().and_then(Qop::from_name);
@@ -131,7 +132,7 @@ pub fn digest_md5_server(data: &[u8]) {
     if qop == Qop::AuthConf {
         let cipher = d.get("cipher").unwrap_or_default();
         assert!(
-            offer.ciphers.iter().any(|c| c == cipher),
+            offer.ciphers.iter().any(|c| c.eq_ignore_ascii_case(cipher)),
             "DIGEST-MD5 accepted a cipher it did not offer"
         );
     }
@@ -341,8 +342,16 @@ pub fn digest_md5_session_layer(data: &[u8]) {
         } else {
             client.encode(payload)
         };
+        let sender = usize::from(!to_client);
         let Ok(mut packet) = encoded else {
-            panic!("encode of {} bytes failed", payload.len());
+            // A session whose layer failed (decoding a tampered packet) refuses to encode too.
+            assert_eq!(
+                state[sender],
+                Stream::Failed,
+                "encode of {} bytes failed",
+                payload.len()
+            );
+            continue;
         };
         if tamper {
             let position = payload.first().map_or(0, |&b| usize::from(b));
