@@ -8,8 +8,8 @@
 #    -Zsanitizer=thread and an instrumented standard library (-Zbuild-std).
 # 2. The C library built the same way, linked as libsasl2.so.2, under the C programs that
 #    use it from several threads at once (ffi/tests/c/threads.c: one connection per thread,
-#    every mechanism; ffi/tests/c/reentry.c: callbacks that re-enter the library) compiled
-#    with -fsanitize=thread.
+#    every mechanism; ffi/tests/c/reentry.c: callbacks that re-enter the library) with the
+#    TSan runtime.
 # Prints "TSan: clean" and exits 0 when no report was made. Needs the nightly toolchain
 # with rust-src (installed here if missing).
 set -euo pipefail
@@ -34,13 +34,19 @@ cargo +nightly build "${build_std[@]}" --quiet -p puresasl-ffi
 out="$CARGO_TARGET_DIR/tsan-c"
 mkdir -p "$out"
 "$root/ffi/build.sh" --link-only "$CARGO_TARGET_DIR/$target/debug/libpuresasl_ffi.a" "$out"
+# The C programs run under the TSan runtime rustc instruments for (GCC's -fsanitize=thread
+# runtime lacks LLVM's entry points such as __tsan_memcpy): linked whole into each program.
+runtime="$(rustc +nightly --print sysroot)/lib/rustlib/$target/lib/librustc-nightly_rt.tsan.a"
 for program in threads reentry; do
-  cc -std=c11 -g -O1 -pthread -fsanitize=thread -Wno-cast-function-type \
+  cc -std=c11 -g -O1 -pthread -Wno-cast-function-type \
     -I"$root/include" -o "$out/$program" "$root/ffi/tests/c/$program.c" \
-    -L"$out" -l:libsasl2.so.2
+    -L"$out" -l:libsasl2.so.2 -Wl,--whole-archive "$runtime" -Wl,--no-whole-archive \
+    -ldl -lm -lrt -lstdc++
 done
+export LD_LIBRARY_PATH="$out" SASL_PATH="$out/no-modules"
+mkdir -p "$SASL_PATH"
 rm -f "$out/sasldb2"
-LD_LIBRARY_PATH="$out" "$out/threads" "$out/sasldb2"
+"$out/threads" "$out/sasldb2"
 rm -f "$out/sasldb2"
-TEST_SASLDB="$out/sasldb2" LD_LIBRARY_PATH="$out" "$out/reentry"
+TEST_SASLDB="$out/sasldb2" "$out/reentry"
 echo "TSan: clean"

@@ -13,7 +13,7 @@ use crate::keys::StoredKeys;
 use crate::keys::cram_md5::{cram_md5_secret, digest_from_secret};
 use crate::pwcheck::authdaemond::verdict;
 use crate::sasldb::bdb_hash::{HashDb, WriteOptions, write};
-use crate::sql::template::{Bindings, Dialect, Template};
+use crate::sql::template::{Bindings, Dialect, Escape, Piece, Template};
 
 /// The `<app>.conf` reader: deterministic, and what it reads survives being written out as
 /// `key: value` lines and read again.
@@ -127,7 +127,7 @@ const HOSTILE: [&str; 3] = [
 
 /// The SQL template parser, per dialect (first byte): a template it accepts yields statement
 /// text that depends only on the property, never on the user, realm or value (they travel
-/// as bound parameters), with one placeholder per parameter.
+/// as bound parameters, carried verbatim), with one placeholder per parameter.
 pub fn sql_template(data: &[u8]) {
     let Some((&selector, rest)) = data.split_first() else {
         return;
@@ -145,12 +145,13 @@ pub fn sql_template(data: &[u8]) {
             );
             continue;
         };
-        for marker in ["INJECT-USER", "INJECT-REALM", "INJECT-VALUE"] {
-            assert!(
-                !statement.text.contains(marker) || text.contains(marker),
-                "a bound value reached the SQL text"
-            );
-        }
+        // The text comes from the template and the property alone (`statement` never sees
+        // the user, realm or value): asking again gives the same text.
+        assert_eq!(
+            template.statement(property).map(|again| again.text),
+            Some(statement.text.clone()),
+            "statement text not deterministic"
+        );
         let placeholders = match dialect {
             Dialect::Postgres | Dialect::Sqlite => (1..=statement.parameters.len()).all(|n| {
                 let mark = if dialect == Dialect::Postgres {
@@ -171,6 +172,26 @@ pub fn sql_template(data: &[u8]) {
         };
         let values = statement.values(&bindings);
         assert_eq!(values.len(), statement.parameters.len());
+        // Each bound value carries the hostile bytes verbatim: bound, not escaped or cut.
+        for (pieces, value) in statement.parameters.iter().zip(&values) {
+            let Some(value) = value else {
+                panic!("a parameter became NULL with a value given");
+            };
+            for (escape, hostile) in [
+                (Escape::User, HOSTILE[0]),
+                (Escape::Realm, HOSTILE[1]),
+                (Escape::Value, HOSTILE[2]),
+            ] {
+                if pieces.contains(&Piece::Escape(escape)) {
+                    assert!(
+                        value
+                            .windows(hostile.len())
+                            .any(|window| window == hostile.as_bytes()),
+                        "a bound value was altered"
+                    );
+                }
+            }
+        }
     }
 }
 
