@@ -66,36 +66,27 @@ fn builtin(name: &str) -> Option<&'static puresasl::unstable::MechanismInfo> {
 pub(crate) unsafe fn add_client(plugname: *const c_char, init: ClientPlugInit) -> (c_int, usize) {
     // SAFETY: NUL-terminated per the contract.
     let name = unsafe { crate::util::opt_string(plugname) }.unwrap_or_default();
-    let mut out_version: c_int = 0;
-    let mut list: *mut sasl_client_plug_t = std::ptr::null_mut();
-    let mut count: c_int = 0;
-    // SAFETY: the plug-in's init with Cyrus's arguments; no lock held.
-    let result = unsafe {
-        init(
-            crate::utils::global_utils(),
-            SASL_CLIENT_PLUG_VERSION,
-            &raw mut out_version,
-            &raw mut list,
-            &raw mut count,
-        )
+    let negotiated = crate::plugins::negotiate_mechanisms(
+        "client",
+        &name,
+        SASL_CLIENT_PLUG_VERSION,
+        |version, out_version, list, count| {
+            // SAFETY: the plug-in's init with Cyrus's arguments; no lock held.
+            unsafe {
+                init(
+                    crate::utils::global_utils(),
+                    version,
+                    out_version,
+                    list,
+                    count,
+                )
+            }
+        },
+    );
+    let (list, count) = match negotiated {
+        Ok(found) => found,
+        Err(code) => return (code, 0),
     };
-    if result != SASL_OK {
-        crate::plugins::log_error(&format!(
-            "client plug-in {name} failed to initialise: {}",
-            crate::plugins::errtext(result)
-        ));
-        return (result, 0);
-    }
-    if out_version < SASL_CLIENT_PLUG_VERSION {
-        crate::plugins::log_error(&format!(
-            "version mismatch with client plug-in {name}: {out_version}, want {SASL_CLIENT_PLUG_VERSION}"
-        ));
-        return (SASL_BADVERS, 0);
-    }
-    let count = usize::try_from(count).unwrap_or(0).min(256);
-    if list.is_null() || count == 0 {
-        return (SASL_BADPROT, 0);
-    }
     let mut added = 0;
     let mut skipped: Vec<*mut sasl_client_plug_t> = Vec::new();
     let mut kept_globals: Vec<usize> = Vec::new();

@@ -88,36 +88,27 @@ fn is_builtin(name: &str) -> bool {
 pub(crate) unsafe fn add_server(plugname: *const c_char, init: ServerPlugInit) -> (c_int, usize) {
     // SAFETY: NUL-terminated per the contract.
     let name = unsafe { crate::util::opt_string(plugname) }.unwrap_or_default();
-    let mut out_version: c_int = 0;
-    let mut list: *mut sasl_server_plug_t = std::ptr::null_mut();
-    let mut count: c_int = 0;
-    // SAFETY: the plug-in's init with Cyrus's arguments; no lock held.
-    let result = unsafe {
-        init(
-            crate::utils::global_utils(),
-            SASL_SERVER_PLUG_VERSION,
-            &raw mut out_version,
-            &raw mut list,
-            &raw mut count,
-        )
+    let negotiated = crate::plugins::negotiate_mechanisms(
+        "server",
+        &name,
+        SASL_SERVER_PLUG_VERSION,
+        |version, out_version, list, count| {
+            // SAFETY: the plug-in's init with Cyrus's arguments; no lock held.
+            unsafe {
+                init(
+                    crate::utils::global_utils(),
+                    version,
+                    out_version,
+                    list,
+                    count,
+                )
+            }
+        },
+    );
+    let (list, count) = match negotiated {
+        Ok(found) => found,
+        Err(code) => return (code, 0),
     };
-    if result != SASL_OK {
-        crate::plugins::log_error(&format!(
-            "server plug-in {name} failed to initialise: {}",
-            crate::plugins::errtext(result)
-        ));
-        return (result, 0);
-    }
-    if out_version < SASL_SERVER_PLUG_VERSION {
-        crate::plugins::log_error(&format!(
-            "version mismatch with server plug-in {name}: {out_version}, want {SASL_SERVER_PLUG_VERSION}"
-        ));
-        return (SASL_BADVERS, 0);
-    }
-    let count = usize::try_from(count).unwrap_or(0).min(256);
-    if list.is_null() || count == 0 {
-        return (SASL_BADPROT, 0);
-    }
     let mut added = 0;
     // Entries not registered (built-in names, duplicates) are freed now, as Cyrus frees what
     // it does not keep, unless a registered entry shares their global context.

@@ -304,6 +304,40 @@ pub(crate) unsafe fn add_canonuser(plugname: *const c_char, init: CanonuserInit)
     }
 }
 
+/// Calls a mechanism plug-in's init function (`init`, given Cyrus's version and the three
+/// out-pointers) and checks what it returns, as Cyrus does: a failing init is logged and
+/// its code returned, an older `out_version` is `SASL_BADVERS`, an empty list
+/// `SASL_BADPROT`; else the plug-in's array of descriptions and its length (at most 256).
+pub(crate) fn negotiate_mechanisms<T>(
+    side: &str,
+    name: &str,
+    version: c_int,
+    init: impl FnOnce(c_int, *mut c_int, *mut *mut T, *mut c_int) -> c_int,
+) -> Result<(*mut T, usize), c_int> {
+    let mut out_version: c_int = 0;
+    let mut list: *mut T = std::ptr::null_mut();
+    let mut count: c_int = 0;
+    let result = init(version, &raw mut out_version, &raw mut list, &raw mut count);
+    if result != SASL_OK {
+        log_error(&format!(
+            "{side} plug-in {name} failed to initialise: {}",
+            errtext(result)
+        ));
+        return Err(result);
+    }
+    if out_version < version {
+        log_error(&format!(
+            "version mismatch with {side} plug-in {name}: {out_version}, want {version}"
+        ));
+        return Err(SASL_BADVERS);
+    }
+    let count = usize::try_from(count).unwrap_or(0).min(256);
+    if list.is_null() || count == 0 {
+        return Err(SASL_BADPROT);
+    }
+    Ok((list, count))
+}
+
 pub(crate) fn errtext(code: c_int) -> String {
     crate::errors::errstring(code)
         .to_string_lossy()
@@ -685,13 +719,15 @@ impl Auxprop for PluginStore {
         let mut failure = None;
         let mut found: Vec<Vec<Secret>> = properties
             .iter()
-            .map(|property| match self.ask_plugins(&qualified, property, false) {
-                Ok(values) => values,
-                Err(error) => {
-                    failure = Some(error);
-                    Vec::new()
-                }
-            })
+            .map(
+                |property| match self.ask_plugins(&qualified, property, false) {
+                    Ok(values) => values,
+                    Err(error) => {
+                        failure = Some(error);
+                        Vec::new()
+                    }
+                },
+            )
             .collect();
         let (slots, missing): (Vec<usize>, Vec<&str>) = found
             .iter()
