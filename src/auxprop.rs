@@ -102,6 +102,36 @@ pub trait Auxprop: Send + Sync {
     }
 }
 
+/// For stores that answer in layers (several stores, plug-ins before a store): asks
+/// `store` for the `properties` whose slot in `found` is still empty, in one
+/// [`lookup_many`](Auxprop::lookup_many), and fills those slots. Returns whether any property
+/// was missing (so the caller can stop early), or the store's error.
+pub fn fill_missing(
+    store: &dyn Auxprop,
+    user: &str,
+    realm: &str,
+    properties: &[&str],
+    found: &mut [Vec<Secret>],
+) -> Result<bool, StoreError> {
+    let (slots, missing): (Vec<usize>, Vec<&str>) = found
+        .iter()
+        .zip(properties)
+        .enumerate()
+        .filter(|(_, (values, _))| values.is_empty())
+        .map(|(slot, (_, property))| (slot, *property))
+        .unzip();
+    if missing.is_empty() {
+        return Ok(false);
+    }
+    let answers = store.lookup_many(user, realm, &missing)?;
+    for (slot, values) in slots.into_iter().zip(answers) {
+        if let Some(place) = found.get_mut(slot) {
+            *place = values;
+        }
+    }
+    Ok(true)
+}
+
 /// One `(user, realm, property)` triple of a store, as listed by [`Auxprop::entries`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Entry {

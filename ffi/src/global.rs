@@ -383,24 +383,15 @@ impl Auxprop for StoreList {
         let mut found: Vec<Vec<Secret>> = properties.iter().map(|_| Vec::new()).collect();
         let mut failure = None;
         for store in &self.0 {
-            let (slots, missing): (Vec<usize>, Vec<&str>) = found
-                .iter()
-                .zip(properties)
-                .enumerate()
-                .filter(|(_, (values, _))| values.is_empty())
-                .map(|(slot, (_, property))| (slot, *property))
-                .unzip();
-            if missing.is_empty() {
-                break;
-            }
-            match store.lookup_many(user, realm, &missing) {
-                Ok(answers) => {
-                    for (slot, values) in slots.into_iter().zip(answers) {
-                        if let Some(place) = found.get_mut(slot) {
-                            *place = values;
-                        }
-                    }
-                }
+            match puresasl::auxprop::fill_missing(
+                store.as_ref(),
+                user,
+                realm,
+                properties,
+                &mut found,
+            ) {
+                Ok(false) => break,
+                Ok(true) => {}
                 Err(error) => failure = Some(error),
             }
         }

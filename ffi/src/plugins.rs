@@ -729,24 +729,10 @@ impl Auxprop for PluginStore {
                 },
             )
             .collect();
-        let (slots, missing): (Vec<usize>, Vec<&str>) = found
-            .iter()
-            .zip(properties)
-            .enumerate()
-            .filter(|(_, (values, _))| values.is_empty())
-            .map(|(slot, (_, property))| (slot, *property))
-            .unzip();
-        if !missing.is_empty() {
-            match self.base.lookup_many(user, realm, &missing) {
-                Ok(values) => {
-                    for (slot, values) in slots.into_iter().zip(values) {
-                        if let Some(entry) = found.get_mut(slot) {
-                            *entry = values;
-                        }
-                    }
-                }
-                Err(error) => failure = Some(error),
-            }
+        if let Err(error) =
+            puresasl::auxprop::fill_missing(self.base.as_ref(), user, realm, properties, &mut found)
+        {
+            failure = Some(error);
         }
         match failure {
             Some(error) if found.iter().all(Vec::is_empty) => Err(error),
