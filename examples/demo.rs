@@ -41,8 +41,12 @@ fn run(server: &Arc<ServerConfig>, mechanism: &str, password: &str) -> Result<St
         data: b"32 bytes from the TLS exporter..".to_vec(),
         required: false,
     });
+    // EXTERNAL stands on an identity a layer below proved (a TLS client certificate, a UNIX
+    // socket's peer): here, as if the certificate named the user.
+    let external = (mechanism == "EXTERNAL").then(|| format!("{USER}@{REALM}"));
     let mut server_session = ServerSession::new(server.clone());
     server_session.set_channel_binding(binding.clone());
+    server_session.set_external_identity(external.clone());
     let client = ClientConfig::new(
         "imap",
         "mail.example.org",
@@ -51,6 +55,7 @@ fn run(server: &Arc<ServerConfig>, mechanism: &str, password: &str) -> Result<St
     .with_mechanisms([mechanism])?;
     let mut client_session = ClientSession::new(Arc::new(client));
     client_session.set_channel_binding(binding);
+    client_session.set_external_identity(external);
 
     let start = client_session.start(&server_session.mechanisms().join(" "))?;
     println!(
