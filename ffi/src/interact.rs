@@ -2,8 +2,8 @@
 //! else the callback found first in the connection's list then the global list of
 //! `sasl_client_init` (an entry with a NULL procedure means "ask through `SASL_INTERACT`"),
 //! else Cyrus's default (`$USER` for `SASL_CB_AUTHNAME`). The mechanism asks, through
-//! [`ClientSource`], only for what it needs when it needs it; what must be asked pauses the
-//! exchange (`Error::NeedCredentials`), and [`prompts`] turns that into the prompt array.
+//! `ClientSource`, only for what it needs when it needs it; what must be asked pauses the
+//! exchange (`Error::NeedCredentials`), and `prompts` turns that into the prompt array.
 
 #![allow(non_camel_case_types, reason = "the C names are the ABI")]
 

@@ -5,8 +5,8 @@
 //! library's plug-in version as `max_version`, and must answer an `out_version` at least as
 //! new (auxprop 8, canon_user 5), else `SASL_BADVERS`; an init that fails is logged and its
 //! code returned. A registered auxprop plug-in is asked for credentials as Cyrus asks (see
-//! [`connection_store`]); a canon_user plug-in named by `canon_user_plugin` runs after the
-//! application's `SASL_CB_CANON_USER` (see [`connection_canon`]).
+//! `connection_store`); a canon_user plug-in named by `canon_user_plugin` runs after the
+//! application's `SASL_CB_CANON_USER` (see `connection_canon`).
 //!
 //! Mechanism plug-ins (`sasl_server_add_plugin`, `sasl_client_add_plugin`) are still refused
 //! with `SASL_BADVERS` without calling their init function, and the server and client
