@@ -112,7 +112,7 @@ pub(crate) unsafe fn add_server(plugname: *const c_char, init: ServerPlugInit) -
     let mut added = 0;
     // Entries not registered (built-in names, duplicates) are freed now, as Cyrus frees what
     // it does not keep, unless a registered entry shares their global context.
-    let mut skipped: Vec<*mut sasl_server_plug_t> = Vec::new();
+    let mut skipped: Vec<crate::plugins::MechFree> = Vec::new();
     let mut kept_globals: Vec<usize> = Vec::new();
     for i in 0..count {
         // SAFETY: the plug-in's array of `count` descriptions.
@@ -128,7 +128,8 @@ pub(crate) unsafe fn add_server(plugname: *const c_char, init: ServerPlugInit) -
             .into_owned();
         let mut list = mechanisms();
         if is_builtin(&mech) || list.iter().any(|m| m.name.eq_ignore_ascii_case(&mech)) {
-            skipped.push(plug);
+            // SAFETY: a description of the plug-in's array.
+            skipped.push(unsafe { ((*plug).mech_free, (*plug).glob_context) });
             continue;
         }
         // SAFETY: as above.
@@ -140,21 +141,8 @@ pub(crate) unsafe fn add_server(plugname: *const c_char, init: ServerPlugInit) -
         }));
         added += 1;
     }
-    let mut freed: Vec<(usize, usize)> = Vec::new();
-    for plug in skipped {
-        // SAFETY: a description of the plug-in's array.
-        let (free, glob) = unsafe { ((*plug).mech_free, (*plug).glob_context) };
-        let Some(free) = free else {
-            continue;
-        };
-        let key = (free as usize, glob as usize);
-        if kept_globals.contains(&(glob as usize)) || freed.contains(&key) {
-            continue;
-        }
-        freed.push(key);
-        // SAFETY: the plug-in's own clean-up of a context nothing registered uses.
-        unsafe { free(glob, crate::utils::global_utils()) };
-    }
+    // SAFETY: the descriptions' own clean-ups, for contexts nothing registered uses.
+    unsafe { crate::plugins::free_unkept(skipped, &kept_globals) };
     (SASL_OK, added)
 }
 

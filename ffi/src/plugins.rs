@@ -304,6 +304,34 @@ pub(crate) unsafe fn add_canonuser(plugname: *const c_char, init: CanonuserInit)
     }
 }
 
+/// A mechanism description's clean-up and the global context it frees.
+pub(crate) type MechFree = (
+    Option<unsafe extern "C" fn(*mut c_void, *const crate::plugin_abi::sasl_utils_t)>,
+    *mut c_void,
+);
+
+/// Frees the global contexts of the mechanism descriptions a plug-in offered but that were
+/// not registered (built-in names, duplicates), as Cyrus frees what it does not keep: each
+/// context once, and none that a registered description (`kept`) shares.
+///
+/// # Safety
+/// Each pair is a description's own `mech_free` and `glob_context`, not used afterwards.
+pub(crate) unsafe fn free_unkept(skipped: Vec<MechFree>, kept: &[usize]) {
+    let mut freed: Vec<(usize, usize)> = Vec::new();
+    for (free, glob) in skipped {
+        let Some(free) = free else {
+            continue;
+        };
+        let key = (free as usize, glob as usize);
+        if kept.contains(&(glob as usize)) || freed.contains(&key) {
+            continue;
+        }
+        freed.push(key);
+        // SAFETY: the plug-in's own clean-up of a context nothing registered uses.
+        unsafe { free(glob, crate::utils::global_utils()) };
+    }
+}
+
 /// Calls a mechanism plug-in's init function (`init`, given Cyrus's version and the three
 /// out-pointers) and checks what it returns, as Cyrus does: a failing init is logged and
 /// its code returned, an older `out_version` is `SASL_BADVERS`, an empty list
