@@ -418,6 +418,15 @@ impl ProxyPolicy {
     /// `oparams.authid`: the canonical names, the user realm appended to one without a realm);
     /// without a callback, Cyrus's default policy.
     fn ask(&self, requested: &str, identity: &Identity) -> bool {
+        // SAFETY: the connection runs this exchange and no reference to it is held (the
+        // session left it while it runs).
+        unsafe {
+            crate::mechplug::fill_requested_properties(
+                self.conn as *mut sasl_conn_t,
+                &identity.canonical,
+                identity.authzid.as_deref().unwrap_or(&identity.canonical),
+            );
+        }
         let authid = crate::server::cyrus_authid(identity, self.user_realm.as_deref());
         let Some(cb) = self.callback else {
             return requested == authid;

@@ -297,6 +297,10 @@ unsafe fn new_session(
     let lists: [&[Callback]; 2] = [&callbacks, &global_callbacks];
     // GETOPT may call back into the library: the connection is reached again after it.
     let client_mechs = option(&lists, None, "client_mech_list");
+    // Ours: the lowest SCRAM iteration count a server may ask for (default 4096, RFC 5802's
+    // floor; Cyrus's client has none, so a server asking for fewer is refused unless lowered).
+    let scram_min = option(&lists, None, "scram_min_iteration_counter")
+        .and_then(|v| v.trim().parse::<u32>().ok());
     let conn = conn!(conn_ptr, Err(SASL_BADPARAM));
     let can_get_password = source.can_supply(SASL_CB_PASS);
     let names: Vec<&str> = match &client_mechs {
@@ -308,9 +312,12 @@ unsafe fn new_session(
         .filter(|n| unstable::find(n).is_some())
         .filter(|n| can_get_password || NEED_NO_PASSWORD.iter().any(|x| x.eq_ignore_ascii_case(n)))
         .collect();
-    let config = ClientConfig::new(&service, &fqdn, source.clone())
-        .with_flags(props.flags)
-        .with_mechanisms(names);
+    let mut config = ClientConfig::new(&service, &fqdn, source.clone()).with_flags(props.flags);
+    if let Some(min) = scram_min {
+        let (_, max) = config.scram_iteration_bounds();
+        config = config.with_scram_iterations(min.max(1), max);
+    }
+    let config = config.with_mechanisms(names);
     let mut session = match config {
         Ok(config) => ClientSession::new(Arc::new(config)),
         Err(error) => return Err(conn.fail(&error)),

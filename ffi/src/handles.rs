@@ -77,6 +77,9 @@ pub(crate) struct ServerSide {
     pub(crate) sent_last: bool,
     /// Whether passwords are checked only against the store, so an unknown user is known.
     pub(crate) auxprop_only: bool,
+    /// The configuration's store, which remembers whether the exchange's lookup found the
+    /// user (`SASL_NOUSER` vs `SASL_BADAUTH`).
+    pub(crate) lookups: Option<Arc<crate::known_users::RememberingStore>>,
     /// The result code of a failed `SASL_CB_CANON_USER` call in the current exchange
     /// (`SASL_OK` if none failed): the exchange fails with that code, as in Cyrus.
     pub(crate) canon_status: Arc<AtomicI32>,

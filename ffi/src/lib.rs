@@ -10,7 +10,8 @@
 //! connection has, error detail, dispose), [`server`] and [`client`] (the exchanges),
 //! [`interact`] (client credentials and prompts), [`properties`] (`sasl_setprop`,
 //! `sasl_getprop`, `sasl_listmech`), [`layer`] (`sasl_encode`/`sasl_decode`), [`userdb`]
-//! (`sasl_checkpass`, `sasl_setpass`, ...), [`callbacks`] (the application's callbacks, converted
+//! (`sasl_checkpass`, `sasl_setpass`, ...), `known_users` (`SASL_NOUSER` from the exchange's own
+//! lookup), [`callbacks`] (the application's callbacks, converted
 //! in one place), [`init`] and [`global`] (process-wide state), [`propctx`] (`prop_*`),
 //! [`base64`], [`saslutil`], [`config_api`], [`plugins`], [`errors`], [`consts`], [`types`].
 
@@ -27,6 +28,7 @@ pub mod global;
 pub mod handles;
 pub mod init;
 pub mod interact;
+mod known_users;
 pub mod layer;
 pub mod mechplug;
 pub mod modules;

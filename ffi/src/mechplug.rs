@@ -601,14 +601,42 @@ unsafe extern "C" fn plugin_canon_user(
         }
         if flags & SASL_CU_EXTERNALLY_VERIFIED == 0 || flags & SASL_CU_AUTHZID != 0 {
             if flags & SASL_CU_AUTHID != 0 {
-                fill_properties(conn_ptr, &parts, &canonical, true);
+                fill_properties(conn_ptr, &parts, &canonical, true, |_| false);
             }
             if flags & SASL_CU_AUTHZID != 0 {
-                fill_properties(conn_ptr, &parts, &canonical, false);
+                fill_properties(conn_ptr, &parts, &canonical, false, |_| false);
             }
         }
         SASL_OK
     })
+}
+
+/// After a built-in mechanism's exchange, as Cyrus's canonicalisation step does for every
+/// mechanism: fills the properties the application (or a plug-in) requested that have no
+/// value yet, those of the authentication id (`*name`) for `authid` and those of the
+/// authorization id (`name`, auxprop plug-ins asked with `SASL_AUXPROP_AUTHZID`) for
+/// `authzid`. Runs before `SASL_CB_PROXY_POLICY`, which may read them.
+///
+/// # Safety
+/// `conn_ptr` a live server connection whose exchange is running, not borrowed.
+pub(crate) unsafe fn fill_requested_properties(
+    conn_ptr: *mut sasl_conn_t,
+    authid: &str,
+    authzid: &str,
+) {
+    // SAFETY: the caller's contract; the reference ends here.
+    let Some(parts) = unsafe { conn_ptr.as_ref() }.and_then(crate::server::server_parts) else {
+        return;
+    };
+    fill_properties(conn_ptr, &parts, authid, true, asked_by_exchange);
+    fill_properties(conn_ptr, &parts, authzid, false, asked_by_exchange);
+}
+
+/// Whether `name` (`*property` or `property`) is one of the credentials every built-in
+/// exchange has already asked the stores for: asking again would find nothing new.
+fn asked_by_exchange(name: &str) -> bool {
+    let bare = name.trim_start_matches('*');
+    name.starts_with('*') && puresasl::auxprop::property::CREDENTIALS.contains(&bare)
 }
 
 /// Fills the requested properties of `user` that have no value yet: the authentication id's
@@ -618,6 +646,7 @@ fn fill_properties(
     parts: &crate::server::ServerParts,
     user: &str,
     authid: bool,
+    skip: fn(&str) -> bool,
 ) {
     let wanted: Vec<String> = {
         // SAFETY: a live connection (its exchange is running); the reference ends here.
@@ -629,7 +658,7 @@ fn fill_properties(
             .iter()
             .filter(|e| e.values.is_empty())
             .map(|e| e.name.to_string_lossy().into_owned())
-            .filter(|n| n.starts_with('*') == authid)
+            .filter(|n| n.starts_with('*') == authid && !skip(n))
             .collect()
     };
     if wanted.is_empty() {
@@ -643,23 +672,23 @@ fn fill_properties(
         let lists: Vec<&[Callback]> = owned.iter().map(Vec::as_slice).collect();
         crate::callbacks::option(&lists, Some(&parts.global.file), "auxprop_plugin")
     };
-    let store =
-        crate::plugins::connection_store(conn_ptr as usize, parts.global.store.clone(), option);
-    for property in wanted {
-        let bare = property.trim_start_matches('*');
-        let values = if authid {
-            store.lookup(&name, &realm, bare).unwrap_or_default()
-        } else {
-            // Authorization-id properties: plug-ins are asked with SASL_AUXPROP_AUTHZID.
-            crate::plugins::lookup_authzid(conn_ptr, &parts.global.store, &name, &realm, bare)
-        };
+    let names: Vec<&str> = wanted.iter().map(|n| n.trim_start_matches('*')).collect();
+    let found = if authid {
+        crate::plugins::connection_store(conn_ptr as usize, parts.global.store.clone(), option)
+            .lookup_many(&name, &realm, &names)
+            .unwrap_or_default()
+    } else {
+        // Authorization-id properties: plug-ins are asked with SASL_AUXPROP_AUTHZID.
+        crate::plugins::lookup_authzid(conn_ptr, &parts.global.store, &name, &realm, &names)
+    };
+    // SAFETY: as above; no other reference to the connection exists during this one.
+    let Some(conn) = (unsafe { conn_ptr.as_mut() }) else {
+        return;
+    };
+    for (property, values) in wanted.iter().zip(found) {
         if values.is_empty() {
             continue;
         }
-        // SAFETY: as above; no other reference to the connection exists during this one.
-        let Some(conn) = (unsafe { conn_ptr.as_mut() }) else {
-            return;
-        };
         if let Some(entry) = conn
             .propctx
             .entries

@@ -543,30 +543,24 @@ fn plugin_user_name(conn: *mut sasl_conn_t, user: &str, realm: &str) -> String {
     }
 }
 
-/// The values of the authorization-id property `property` of `user`, from the auxprop
-/// plug-ins (asked with `SASL_AUXPROP_AUTHZID`), else from `base`.
+/// The values of the authorization-id properties `properties` of `user` (in their order),
+/// from the auxprop plug-ins (asked once, with `SASL_AUXPROP_AUTHZID`), what they leave
+/// empty from `base`.
 pub(crate) fn lookup_authzid(
     conn: *mut sasl_conn_t,
     base: &Arc<dyn Auxprop>,
     user: &str,
     realm: &str,
-    property: &str,
-) -> Vec<Secret> {
-    let plugins = chosen_plugins(conn_option(conn, "auxprop_plugin").as_deref());
-    if !plugins.is_empty() {
-        let store = PluginStore {
-            conn: conn as usize,
-            plugins,
-            base: base.clone(),
-        };
-        let qualified = plugin_user_name(conn, user, realm);
-        if let Ok(values) = store.ask_plugins(&qualified, property, true)
-            && !values.is_empty()
-        {
-            return values;
-        }
-    }
-    base.lookup(user, realm, property).unwrap_or_default()
+    properties: &[&str],
+) -> Vec<Vec<Secret>> {
+    let store = PluginStore {
+        conn: conn as usize,
+        plugins: chosen_plugins(conn_option(conn, "auxprop_plugin").as_deref()),
+        base: base.clone(),
+    };
+    store
+        .lookup_as(user, realm, properties, true)
+        .unwrap_or_else(|_| empty_slots(properties.len()))
 }
 
 /// `sasl_auxprop_store` through the auxprop plug-ins that can store (those `auxprop_plugin`
@@ -629,41 +623,60 @@ unsafe impl Send for PluginStore {}
 unsafe impl Sync for PluginStore {}
 
 impl PluginStore {
-    /// Asks each plug-in for `property` of `user` and reads the value the first one set: for
-    /// an authentication id the property is requested as `*property` and the flags are 0; for
-    /// an authorization id as `property` with `SASL_AUXPROP_AUTHZID`, as Cyrus asks.
+    /// Asks the plug-ins for `properties` of `user`, each plug-in once for all of them (as
+    /// Cyrus's `_sasl_auxprop_lookup` asks), in order until every property has a value: for
+    /// an authentication id the properties are requested as `*property` and the flags are 0;
+    /// for an authorization id as `property` with `SASL_AUXPROP_AUTHZID`. The values in the
+    /// order of `properties`; a plug-in's failure is the answer only when nothing was found.
     fn ask_plugins(
         &self,
         user: &str,
-        property: &str,
+        properties: &[&str],
         authzid: bool,
-    ) -> Result<Vec<Secret>, StoreError> {
+    ) -> Result<Vec<Vec<Secret>>, StoreError> {
         let conn = self.conn as *mut sasl_conn_t;
-        let name = if authzid {
-            property.to_owned()
-        } else {
-            format!("*{property}")
-        };
-        let flags = if authzid { SASL_AUXPROP_AUTHZID } else { 0 };
-        let Ok(cname) = CString::new(name.as_str()) else {
-            return Ok(Vec::new());
-        };
+        let nothing = || empty_slots(properties.len());
+        let names: Vec<CString> = properties
+            .iter()
+            .filter_map(|property| {
+                let name = if authzid {
+                    (*property).to_owned()
+                } else {
+                    format!("*{property}")
+                };
+                CString::new(name).ok()
+            })
+            .collect();
         let Ok(cuser) = CString::new(user) else {
-            return Ok(Vec::new());
+            return Ok(nothing());
         };
+        if names.len() != properties.len() {
+            return Ok(nothing());
+        }
+        let flags = if authzid { SASL_AUXPROP_AUTHZID } else { 0 };
         // SAFETY: the connection is live while its exchange runs (the store belongs to its
         // configuration), and no reference to it is held here.
         let Some(params) = (unsafe { server_params(conn) }) else {
-            return Ok(Vec::new());
+            return Ok(nothing());
         };
         let propctx = params.params.propctx;
-        // A fresh value for this lookup: an earlier exchange's must not answer for this one.
+        // Fresh values for this lookup: an earlier exchange's must not answer for this one.
         // SAFETY: the connection's live context; NUL-terminated names.
         unsafe {
-            crate::propctx::prop_erase(propctx, cname.as_ptr());
-            let mut names = [cname.as_ptr(), std::ptr::null()];
-            crate::propctx::prop_request(propctx, names.as_mut_ptr());
+            let mut list: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
+            for name in &list {
+                crate::propctx::prop_erase(propctx, *name);
+            }
+            list.push(std::ptr::null());
+            crate::propctx::prop_request(propctx, list.as_mut_ptr());
         }
+        let read = || -> Vec<Vec<Secret>> {
+            names
+                .iter()
+                // SAFETY: the connection's live context.
+                .map(|name| unsafe { values_of(propctx, &name.to_string_lossy()) })
+                .collect()
+        };
         let mut failure = None;
         for plugin in &self.plugins {
             let plug = plugin.plug();
@@ -690,14 +703,21 @@ impl PluginStore {
                     errtext(status)
                 )));
             }
-            // SAFETY: the connection's live context.
-            let values = unsafe { values_of(propctx, &name) };
-            if !values.is_empty() {
-                return Ok(values);
+            if read().iter().all(|values| !values.is_empty()) {
+                break;
             }
         }
-        failure.map_or(Ok(Vec::new()), Err)
+        let found = read();
+        match failure {
+            Some(error) if found.iter().all(Vec::is_empty) => Err(error),
+            _ => Ok(found),
+        }
     }
+}
+
+/// `count` empty value lists (`Secret` is not `Clone`, so no `vec![..; n]`).
+fn empty_slots(count: usize) -> Vec<Vec<Secret>> {
+    std::iter::repeat_with(Vec::new).take(count).collect()
 }
 
 /// The values of `name` in `ctx`.
@@ -721,42 +741,25 @@ unsafe fn values_of(ctx: *mut crate::handles::propctx, name: &str) -> Vec<Secret
         .unwrap_or_default()
 }
 
-impl Auxprop for PluginStore {
-    fn lookup(&self, user: &str, realm: &str, property: &str) -> Result<Vec<Secret>, StoreError> {
-        let qualified = plugin_user_name(self.conn as *mut sasl_conn_t, user, realm);
-        let from_plugins = self.ask_plugins(&qualified, property, false);
-        match from_plugins {
-            Ok(values) if !values.is_empty() => Ok(values),
-            Ok(_) => self.base.lookup(user, realm, property),
-            Err(error) => match self.base.lookup(user, realm, property) {
-                Ok(values) if !values.is_empty() => Ok(values),
-                _ => Err(error),
-            },
-        }
-    }
-
-    /// The plug-ins first, property by property; what they leave empty comes from the
-    /// built-in store in one batch.
-    fn lookup_many(
+impl PluginStore {
+    /// The plug-ins first (each asked once for every property), what they leave empty from
+    /// the built-in store in one batch; `authzid` as in [`ask_plugins`](Self::ask_plugins).
+    fn lookup_as(
         &self,
         user: &str,
         realm: &str,
         properties: &[&str],
+        authzid: bool,
     ) -> Result<Vec<Vec<Secret>>, StoreError> {
         let qualified = plugin_user_name(self.conn as *mut sasl_conn_t, user, realm);
-        let mut failure = None;
-        let mut found: Vec<Vec<Secret>> = properties
-            .iter()
-            .map(
-                |property| match self.ask_plugins(&qualified, property, false) {
-                    Ok(values) => values,
-                    Err(error) => {
-                        failure = Some(error);
-                        Vec::new()
-                    }
-                },
-            )
-            .collect();
+        let (mut found, mut failure) = if self.plugins.is_empty() {
+            (empty_slots(properties.len()), None)
+        } else {
+            match self.ask_plugins(&qualified, properties, authzid) {
+                Ok(found) => (found, None),
+                Err(error) => (empty_slots(properties.len()), Some(error)),
+            }
+        };
         if let Err(error) =
             puresasl::auxprop::fill_missing(self.base.as_ref(), user, realm, properties, &mut found)
         {
@@ -766,6 +769,24 @@ impl Auxprop for PluginStore {
             Some(error) if found.iter().all(Vec::is_empty) => Err(error),
             _ => Ok(found),
         }
+    }
+}
+
+impl Auxprop for PluginStore {
+    fn lookup(&self, user: &str, realm: &str, property: &str) -> Result<Vec<Secret>, StoreError> {
+        Ok(self
+            .lookup_as(user, realm, &[property], false)?
+            .pop()
+            .unwrap_or_default())
+    }
+
+    fn lookup_many(
+        &self,
+        user: &str,
+        realm: &str,
+        properties: &[&str],
+    ) -> Result<Vec<Vec<Secret>>, StoreError> {
+        self.lookup_as(user, realm, properties, false)
     }
 
     fn store(

@@ -21,6 +21,7 @@ use crate::conn::{cstring, valid_ipport};
 use crate::consts::*;
 use crate::global::{ServerGlobal, global};
 use crate::handles::{Outcome, ServerSide, Side, sasl_conn_t};
+use crate::known_users::RememberingStore;
 use crate::types::sasl_callback_t;
 use crate::util::{bytes, conn, guard, nonnull, opt_string, put};
 
@@ -57,10 +58,28 @@ impl ServerSnapshot {
     }
 }
 
+/// A server connection's configuration and what its failures are judged by.
+pub(crate) struct BuiltServer {
+    pub(crate) config: ServerConfig,
+    /// Whether passwords are checked against the store alone (so an unknown user is known
+    /// to be unknown).
+    pub(crate) auxprop_only: bool,
+    /// The configuration's store, remembering what the exchange's lookup found.
+    pub(crate) lookups: Arc<RememberingStore>,
+}
+
+impl BuiltServer {
+    /// Puts the configuration into the connection's server side.
+    fn install(self, side: &mut ServerSide) {
+        side.config = Arc::new(self.config);
+        side.auxprop_only = self.auxprop_only;
+        side.lookups = Some(self.lookups);
+    }
+}
+
 /// Builds the configuration of a server connection: `<app>.conf` and GETOPT options, the
-/// mechanism list, the application's callbacks, the `pwcheck_method` chain. Also says whether
-/// passwords are checked against the store alone (so an unknown user is known to be unknown).
-pub(crate) fn build_server_config(conn: &ServerSnapshot) -> Result<(ServerConfig, bool), c_int> {
+/// mechanism list, the application's callbacks, the `pwcheck_method` chain.
+pub(crate) fn build_server_config(conn: &ServerSnapshot) -> Result<BuiltServer, c_int> {
     let global = &conn.global;
     let (conn_cbs, global_cbs) = (conn.callbacks.entries(), global.callbacks.entries());
     let lists: [&[Callback]; 2] = [&conn_cbs, &global_cbs];
@@ -71,11 +90,12 @@ pub(crate) fn build_server_config(conn: &ServerSnapshot) -> Result<(ServerConfig
         .unwrap_or(SASL_LOG_ERR);
     // The built-in stores (the options naming them read at each lookup, with this
     // connection's GETOPT), with the registered auxprop plug-ins when there are any.
-    let store = crate::plugins::connection_store(
+    let lookups = RememberingStore::new(crate::plugins::connection_store(
         conn.conn,
         global.connection_store(conn.callbacks),
         opt("auxprop_plugin"),
-    );
+    ));
+    let store: Arc<dyn puresasl::Auxprop> = lookups.clone();
     let mut builder: ServerConfigBuilder = ServerConfig::builder(&service, &conn.fqdn)
         .store(store.clone())
         .server_secret(global.server_secret.duplicate())
@@ -171,7 +191,11 @@ pub(crate) fn build_server_config(conn: &ServerSnapshot) -> Result<(ServerConfig
     }
     builder
         .build()
-        .map(|config| (config, auxprop_only))
+        .map(|config| BuiltServer {
+            config,
+            auxprop_only,
+            lookups,
+        })
         .map_err(|_| SASL_CONFIGERR)
 }
 
@@ -237,6 +261,7 @@ pub unsafe extern "C" fn sasl_server_new(
                 outcome: Outcome::NotStarted,
                 sent_last: false,
                 auxprop_only: true,
+                lookups: None,
                 canon_status: Arc::new(AtomicI32::new(SASL_OK)),
                 policy_status: Arc::new(AtomicI32::new(SASL_OK)),
             })),
@@ -247,13 +272,12 @@ pub unsafe extern "C" fn sasl_server_new(
         let Some(snapshot) = ServerSnapshot::of(&conn) else {
             return SASL_FAIL;
         };
-        let (config, auxprop_only) = match build_server_config(&snapshot) {
+        let built = match build_server_config(&snapshot) {
             Ok(built) => built,
             Err(code) => return code,
         };
         if let Side::Server(side) = &mut conn.side {
-            side.config = Arc::new(config);
-            side.auxprop_only = auxprop_only;
+            built.install(side);
         }
         // SAFETY: pconn is writable; ownership of the Box passes to the application until
         // sasl_dispose.
@@ -357,7 +381,7 @@ pub(crate) unsafe fn server_result(
                         .as_ref()
                         .and_then(ServerSession::attempted_user)
                 {
-                    unknown_user = !user_known(&side.global, &side.config, user);
+                    unknown_user = !user_known(side, user);
                 }
             }
             if unknown_user {
@@ -368,16 +392,20 @@ pub(crate) unsafe fn server_result(
     }
 }
 
-/// Whether the store holds any credential of `user` (a store that fails counts as knowing
-/// the user: the failure, not the name, is what the log should show). The store the exchange
-/// just used: the application is not asked for options here.
-pub(crate) fn user_known(global: &ServerGlobal, config: &ServerConfig, user: &str) -> bool {
+/// Whether the store holds any credential of `user`: what the exchange's own lookup found,
+/// else (no lookup of that user happened) the store asked again. A store that fails counts
+/// as knowing the user: the failure, not the name, is what the log should show. The
+/// application is not asked for options here.
+fn user_known(side: &ServerSide, user: &str) -> bool {
+    let (name, realm) = side.config.split_user(user);
+    if let Some(known) = side.lookups.as_ref().and_then(|l| l.known(&name, &realm)) {
+        return known;
+    }
     // Auxprop plug-ins cannot be asked outside an exchange: their users count as known.
     if crate::plugins::any_auxprop() {
         return true;
     }
-    let (name, realm) = config.split_user(user);
-    let store = global.configured.opened();
+    let store = side.global.configured.opened();
     puresasl::credentials::CredentialView::new(store.as_ref(), &name, &realm)
         .exists()
         .unwrap_or(true)
@@ -593,10 +621,9 @@ pub(crate) unsafe fn rebuild_server_config(conn_ptr: *mut sasl_conn_t) -> c_int 
     let built = build_server_config(&snapshot);
     let conn = conn!(conn_ptr);
     match built {
-        Ok((config, auxprop_only)) => {
+        Ok(built) => {
             if let Side::Server(side) = &mut conn.side {
-                side.config = Arc::new(config);
-                side.auxprop_only = auxprop_only;
+                built.install(side);
             }
             SASL_OK
         }

@@ -183,6 +183,12 @@ static int testaux_lookup(void *glob, sasl_server_params_t *sparams, unsigned fl
     const sasl_utils_t *u = sparams->utils;
     if (flags & SASL_AUXPROP_AUTHZID) {
         authzid_lookups++;
+        /* Authorization-id properties are the requested names without '*'. */
+        if (ulen != 5 || strncmp(user, "alice", 5) != 0) return SASL_NOUSER;
+        const struct propval *pv = u->prop_get(sparams->propctx);
+        for (; pv && pv->name; pv++)
+            if (!strcmp(pv->name, "mail") && !pv->values)
+                u->prop_set(sparams->propctx, pv->name, "alice@authz.example", 0);
         return SASL_OK;
     }
     lookups++;
@@ -223,6 +229,8 @@ static int testaux_lookup(void *glob, sasl_server_params_t *sparams, unsigned fl
         if (pv->name[0] != '*') continue;
         if (!strcmp(pv->name + 1, "userPassword"))
             u->prop_set(sparams->propctx, pv->name, secret, (int)len);
+        if (!strcmp(pv->name + 1, "mail") && !pv->values)
+            u->prop_set(sparams->propctx, pv->name, "alice@authn.example", 0);
     }
     return SASL_OK;
 }
@@ -296,6 +304,9 @@ static int testcanon_init(const sasl_utils_t *utils, int max_version, int *out_v
     return SASL_OK;
 }
 
+/* The properties the application asked for, read after the last successful login. */
+static char authn_mail[64], authz_mail[64];
+
 static int login(const char *user, const char *pass)
 {
     sasl_conn_t *conn = NULL;
@@ -309,11 +320,24 @@ static int login(const char *user, const char *pass)
     unsigned outlen;
     if (sasl_server_new("test", "localhost", NULL, NULL, NULL, NULL, 0, &conn) != SASL_OK)
         return -1000;
+    /* As slapd and Cyrus's sample server ask: one authentication-id property ('*'), one
+     * authorization-id property. */
+    const char *wanted[] = {"*mail", "mail", NULL};
+    if (sasl_auxprop_request(conn, wanted) != SASL_OK) return -3000;
     int r = sasl_server_start(conn, "PLAIN", in, (unsigned)(2 + ul + pl), &out, &outlen);
     if (r == SASL_OK) {
         const void *name = NULL;
         sasl_getprop(conn, SASL_USERNAME, &name);
         if (!name || strcmp(name, "alice") != 0) r = -2000;
+        struct propval got[2];
+        struct propctx *ctx = sasl_auxprop_getctx(conn);
+        authn_mail[0] = authz_mail[0] = '\0';
+        if (ctx && prop_getnames(ctx, wanted, got) >= 0) {
+            if (got[0].values && got[0].values[0])
+                snprintf(authn_mail, sizeof authn_mail, "%s", got[0].values[0]);
+            if (got[1].values && got[1].values[0])
+                snprintf(authz_mail, sizeof authz_mail, "%s", got[1].values[0]);
+        }
     }
     sasl_dispose(&conn);
     return r;
@@ -335,14 +359,26 @@ int main(void)
     CHECK(global_utils == sasl_global_utils, "init gets sasl_global_utils");
     CHECK(sasl_canonuser_add_plugin("testcanon", testcanon_init) == SASL_OK, "canonuser add");
 
+    lookups = authzid_lookups = 0;
     CHECK(login("alice", "s3cret") == SASL_OK && lookups > 0, "PLAIN through the plug-in");
+    /* Each plug-in is asked for all properties at once, for the authentication id, then for
+     * the authorization id (SASL_AUXPROP_AUTHZID) before the proxy policy; the application's
+     * requested properties are filled for both. Cyrus asks twice for each (canonicalisation,
+     * then the password check), ours once: never once per property. */
+    printf("lookups per login: %d authentication id, %d authorization id\n", lookups,
+           authzid_lookups);
+    CHECK(lookups >= 1 && lookups <= 2, "one or two authentication-id lookups per login");
+    CHECK(authzid_lookups >= 1 && authzid_lookups <= 2,
+          "one or two authorization-id lookups per login");
+    CHECK(!strcmp(authn_mail, "alice@authn.example"), "authentication-id property");
+    CHECK(!strcmp(authz_mail, "alice@authz.example"), "authorization-id property");
     int r = login("alice", "wrong");
     CHECK(r == SASL_BADAUTH, "wrong password");
     canon_calls = 0;
     CHECK(login("ALICE", "s3cret") == SASL_OK && canon_calls > 0,
           "canon_user plug-in lower-cases");
     r = login("bob", "s3cret");
-    CHECK(r == SASL_BADAUTH || r == SASL_NOUSER, "unknown user");
+    CHECK(r == SASL_NOUSER, "unknown user");
 
     sasl_done();
     if (failures) {
