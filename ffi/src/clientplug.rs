@@ -262,6 +262,38 @@ fn zeroed_oparams() -> Box<sasl_out_params_t> {
     })
 }
 
+/// `sasl_idle` for the client plug-in mechanisms, as Cyrus's `client_idle`: each one with an
+/// `idle` function is called with the connection and its parameters (NULL and NULL for
+/// `sasl_idle(NULL)`); 1 as soon as one did work.
+///
+/// # Safety
+/// `conn_ptr` NULL or a live client connection, not borrowed.
+pub(crate) unsafe fn idle(conn_ptr: *mut sasl_conn_t) -> c_int {
+    for mech in client_mechanisms() {
+        let Some(idle) = mech.plug().idle else {
+            continue;
+        };
+        let mut params = if conn_ptr.is_null() {
+            None
+        } else {
+            // SAFETY: the caller's contract.
+            match unsafe { client_params(conn_ptr) } {
+                Some(params) => Some(params),
+                None => return 0,
+            }
+        };
+        let params_ptr = params
+            .as_mut()
+            .map_or(std::ptr::null_mut(), |(p, _)| &raw mut **p);
+        // SAFETY: the plug-in's function with valid (or NULL) parameters; no lock or
+        // reference held.
+        if unsafe { idle(mech.plug().glob_context, conn_ptr.cast(), params_ptr) } != 0 {
+            return 1;
+        }
+    }
+    0
+}
+
 /// The client parameters for `conn` (and the strings they point to).
 ///
 /// # Safety

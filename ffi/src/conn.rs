@@ -219,15 +219,32 @@ pub unsafe extern "C" fn puresasl_seterror_text(
     })
 }
 
-/// Lets the library do background work between exchanges; there is none, so it returns 0.
+/// Lets the plug-in mechanisms do background work between exchanges, as Cyrus 2.1.28 does:
+/// on a connection, its side's plug-ins with an `idle` function are called (the built-in
+/// mechanisms have none); with NULL, 1 once the server side is initialised (Cyrus's server
+/// hook answers so without asking), else the client plug-ins are asked. 1 if one did work.
 ///
 /// # Safety
 /// `conn` NULL or live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_idle(conn: *mut sasl_conn_t) -> c_int {
     guard!(0, {
-        let _ = conn;
-        0
+        if conn.is_null() {
+            if crate::global::global().server.is_some() {
+                return 1;
+            }
+            // SAFETY: NULL asks the client plug-ins without a connection.
+            return unsafe { crate::clientplug::idle(conn) };
+        }
+        let server = matches!(conn!(conn, 0).side, Side::Server(_));
+        // SAFETY: a live connection (the contract), no reference to it held.
+        unsafe {
+            if server {
+                crate::mechplug::idle(conn)
+            } else {
+                crate::clientplug::idle(conn)
+            }
+        }
     })
 }
 

@@ -236,13 +236,145 @@ fn permitted(conn: &sasl_conn_t, mech: &ServerMech) -> bool {
     wanted & !plug.security_flags == 0
 }
 
-/// The plug-in mechanisms `conn` offers (for `sasl_listmech`), after the built-in ones.
-pub(crate) fn offered(conn: &sasl_conn_t) -> Vec<String> {
-    server_mechanisms()
-        .iter()
-        .filter(|m| permitted(conn, m))
+/// The plug-in mechanisms connection `conn_ptr` offers (for `sasl_listmech`), after the
+/// built-in ones: permitted, and available by the plug-in's own `mech_avail`.
+///
+/// # Safety
+/// `conn_ptr` a live server connection, not borrowed.
+pub(crate) unsafe fn offered(conn_ptr: *mut sasl_conn_t) -> Vec<String> {
+    let permitted: Vec<Arc<ServerMech>> = {
+        // SAFETY: the caller's contract; the reference ends in this block.
+        let Some(conn) = (unsafe { conn_ptr.as_ref() }) else {
+            return Vec::new();
+        };
+        server_mechanisms()
+            .into_iter()
+            .filter(|m| permitted(conn, m))
+            .collect()
+    };
+    permitted
+        .into_iter()
+        .filter(|mech| {
+            // SAFETY: the caller's contract.
+            let (available, context) = unsafe { available(conn_ptr, mech) };
+            if !context.is_null()
+                && let Some(dispose) = mech.plug().mech_dispose
+            {
+                // SAFETY: the context mech_avail made, not kept: disposed once, with the
+                // connection's utils (alive while the connection is).
+                unsafe { dispose(context, crate::utils::conn_utils(conn_ptr)) };
+            }
+            available
+        })
         .map(|m| m.name.clone())
         .collect()
+}
+
+/// Asks the plug-in's `mech_avail` whether `mech` can run on connection `conn_ptr`, as
+/// Cyrus's `mech_permitted` does: available without one; otherwise only on `SASL_OK`. Also
+/// the connection context it may have made (`mech_new` receives it), else NULL.
+///
+/// # Safety
+/// `conn_ptr` a live server connection, not borrowed.
+unsafe fn available(conn_ptr: *mut sasl_conn_t, mech: &ServerMech) -> (bool, *mut c_void) {
+    let plug = mech.plug();
+    let Some(mech_avail) = plug.mech_avail else {
+        return (true, std::ptr::null_mut());
+    };
+    // SAFETY: the caller's contract.
+    let Some(params) = (unsafe { crate::plugins::server_params(conn_ptr) }) else {
+        return (false, std::ptr::null_mut());
+    };
+    let (mut params, _strings) = params.into_parts();
+    let mut context: *mut c_void = std::ptr::null_mut();
+    // SAFETY: the plug-in's function with valid parameters; no lock or reference held.
+    let status = unsafe { mech_avail(plug.glob_context, &raw mut *params, &raw mut context) };
+    (status == SASL_OK, context)
+}
+
+/// `sasl_idle` on a server connection: each plug-in mechanism with an `idle` function is
+/// called with the connection and its parameters, as Cyrus's `server_idle` does; 1 as soon
+/// as one did work.
+///
+/// # Safety
+/// `conn_ptr` a live server connection, not borrowed.
+pub(crate) unsafe fn idle(conn_ptr: *mut sasl_conn_t) -> c_int {
+    for mech in server_mechanisms() {
+        let Some(idle) = mech.plug().idle else {
+            continue;
+        };
+        // SAFETY: the caller's contract.
+        let Some(params) = (unsafe { crate::plugins::server_params(conn_ptr) }) else {
+            return 0;
+        };
+        let (mut params, _strings) = params.into_parts();
+        // SAFETY: the plug-in's function with valid parameters; no lock or reference held.
+        if unsafe { idle(mech.plug().glob_context, conn_ptr.cast(), &raw mut *params) } != 0 {
+            return 1;
+        }
+    }
+    0
+}
+
+/// `sasl_setpass` for the plug-in mechanisms, after the stores: each registered server
+/// mechanism with a `setpass` sets its own secret (only the connection's current one under
+/// `SASL_SET_CURMECH_ONLY`), as Cyrus's `sasl_setpass` asks its mechanisms; `SASL_NOCHANGE`
+/// is not a failure. The last failure's code (logged), else `SASL_OK`.
+///
+/// # Safety
+/// `conn_ptr` a live server connection, not borrowed; `pass` holds `passlen` bytes and
+/// `oldpass` `oldpasslen` (or is NULL).
+pub(crate) unsafe fn setpass(
+    conn_ptr: *mut sasl_conn_t,
+    user: &CStr,
+    pass: *const c_char,
+    passlen: c_uint,
+    oldpass: *const c_char,
+    oldpasslen: c_uint,
+    flags: c_uint,
+) -> c_int {
+    let current = conn!(conn_ptr, SASL_BADPARAM)
+        .utils
+        .server_mech()
+        .map(|session| session.mech.name.clone());
+    let mut result = SASL_OK;
+    for mech in server_mechanisms() {
+        let Some(setpass) = mech.plug().setpass else {
+            continue;
+        };
+        if flags & SASL_SET_CURMECH_ONLY != 0 && current.as_deref() != Some(mech.name.as_str()) {
+            continue;
+        }
+        // SAFETY: the caller's contract.
+        let Some(params) = (unsafe { crate::plugins::server_params(conn_ptr) }) else {
+            return SASL_BADPARAM;
+        };
+        let (mut params, _strings) = params.into_parts();
+        // SAFETY: the plug-in's function with the caller's buffers and valid parameters; no
+        // lock or reference held.
+        let status = unsafe {
+            setpass(
+                mech.plug().glob_context,
+                &raw mut *params,
+                user.as_ptr(),
+                pass,
+                passlen,
+                oldpass,
+                oldpasslen,
+                flags,
+            )
+        };
+        if status != SASL_OK && status != SASL_NOCHANGE {
+            crate::plugins::log_error(&format!(
+                "{}: failed to set secret for {}: {}",
+                mech.name,
+                user.to_string_lossy(),
+                crate::plugins::errtext(status)
+            ));
+            result = status;
+        }
+    }
+    result
 }
 
 /// `sasl_server_start` for a plug-in mechanism: `None` when `mech` is not one (any earlier
@@ -286,13 +418,19 @@ pub(crate) unsafe fn server_start(
     let Some(params) = (unsafe { crate::plugins::server_params(conn_ptr) }) else {
         return Some(SASL_BADPARAM);
     };
+    // SAFETY: the caller's contract; no reference to the connection is held.
+    let (is_available, mut context) = unsafe { available(conn_ptr, &found) };
+    if !is_available {
+        return Some(
+            conn!(conn_ptr, None).error(SASL_NOMECH, format!("mechanism {mech} is not available")),
+        );
+    }
     let (mut params, strings) = params.into_parts();
     params.canon_user = Some(plugin_canon_user);
     let plug = found.plug();
     let Some(mech_new) = plug.mech_new else {
         return Some(SASL_BADPROT);
     };
-    let mut context: *mut c_void = std::ptr::null_mut();
     let utils = params.utils;
     // SAFETY: the plug-in's mech_new with valid parameters; no lock or reference held.
     let status = unsafe {

@@ -30,6 +30,7 @@ pub unsafe extern "C" fn sasl_listmech(
 ) -> c_int {
     let _ = user;
     guard!(SASL_FAIL, {
+        let conn_ptr = conn;
         let conn = conn!(conn);
         nonnull!(result);
         // SAFETY: NUL-terminated or NULL.
@@ -40,7 +41,8 @@ pub unsafe extern "C" fn sasl_listmech(
                 opt_string(suffix).unwrap_or_default(),
             )
         };
-        let names: Vec<String> = match &conn.side {
+        let server = matches!(conn.side, Side::Server(_));
+        let mut names: Vec<String> = match &conn.side {
             Side::Server(side) => {
                 let mut session = ServerSession::new(side.config.clone());
                 session.set_security_properties(conn.security_properties());
@@ -51,12 +53,11 @@ pub unsafe extern "C" fn sasl_listmech(
                 );
                 session.set_external_ssf(conn.external_ssf);
                 session.set_channel_binding(conn.channel_binding.clone());
-                let mut names: Vec<String> = session
+                let names: Vec<String> = session
                     .mechanisms()
                     .into_iter()
                     .map(str::to_owned)
                     .collect();
-                names.extend(crate::mechplug::offered(conn));
                 names
             }
             Side::Client(_) => unstable::MECHANISMS
@@ -72,6 +73,13 @@ pub unsafe extern "C" fn sasl_listmech(
                 .chain(crate::clientplug::offered(conn))
                 .collect(),
         };
+        if server {
+            // The plug-ins' mech_avail may call back into the library on this connection:
+            // no reference to it is held meanwhile.
+            // SAFETY: a live server connection (the contract).
+            names.extend(unsafe { crate::mechplug::offered(conn_ptr) });
+        }
+        let conn = conn!(conn_ptr);
         if names.is_empty() {
             return conn.error(SASL_NOMECH, "no mechanisms available");
         }

@@ -3,7 +3,7 @@
 
 #![allow(non_camel_case_types, reason = "the C names are the ABI")]
 
-use std::ffi::{CString, c_char, c_int, c_uint};
+use std::ffi::{CStr, CString, c_char, c_int, c_uint};
 
 use puresasl::OsRandom;
 use puresasl::PasswordCheck;
@@ -127,7 +127,6 @@ pub unsafe extern "C" fn sasl_setpass(
     oldpasslen: c_uint,
     flags: c_uint,
 ) -> c_int {
-    let _ = (oldpass, oldpasslen);
     guard!(SASL_FAIL, {
         let conn_ptr = conn;
         let conn = conn!(conn);
@@ -165,7 +164,11 @@ pub unsafe extern "C" fn sasl_setpass(
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(4096);
         let keep_plaintext = flags & SASL_SET_NOPLAIN == 0;
-        let written = if writes_to_sql(&lists, &global.file) {
+        let user_c = CString::new(user.trim()).unwrap_or_default();
+        let written = if only_plugin_stores(&lists, &global.file) {
+            // `auxprop_plugin` names registered auxprop plug-ins only: they take it below.
+            Ok(())
+        } else if writes_to_sql(&lists, &global.file) {
             // The administrator's table: what Cyrus's sql plugin is given, nothing more.
             let generate = option(&lists, Some(&global.file), "scram_secret_generate")
                 .is_some_and(|v| puresasl::config::is_true(&v));
@@ -201,6 +204,14 @@ pub unsafe extern "C" fn sasl_setpass(
             };
             return conn!(conn_ptr).error(SASL_FAIL, format!("could not {what}: {error}"));
         }
+        // Auxprop plug-ins that can store get `userPassword`, as Cyrus's sasl_setpass hands
+        // it to sasl_auxprop_store (no value when disabling).
+        // SAFETY: a live server connection, not borrowed; `pass` holds `passlen` bytes.
+        let code =
+            unsafe { store_password_through_plugins(conn_ptr, &user_c, pass, passlen, disable) };
+        if code != SASL_OK {
+            return conn!(conn_ptr).error(code, "an auxprop plug-in could not store the password");
+        }
         if disable {
             return SASL_OK;
         }
@@ -208,13 +219,12 @@ pub unsafe extern "C" fn sasl_setpass(
         if let Some(cb) = find_callback(&lists, SASL_CB_SERVER_USERDB_SETPASS) {
             let setpass = cb.setpass();
             if let Some(setpass) = setpass {
-                let user = CString::new(user.trim()).unwrap_or_default();
                 // SAFETY: valid strings; pass holds passlen bytes; conn_ptr is the live connection.
                 let status = unsafe {
                     setpass(
                         conn_ptr,
                         cb.context,
-                        user.as_ptr(),
+                        user_c.as_ptr(),
                         pass,
                         passlen,
                         std::ptr::null_mut(),
@@ -227,8 +237,67 @@ pub unsafe extern "C" fn sasl_setpass(
                 }
             }
         }
+        // Then the plug-in mechanisms set their own secrets (OTP, SRP...).
+        // SAFETY: as above; `oldpass` NULL or `oldpasslen` bytes per the contract.
+        let code = unsafe {
+            crate::mechplug::setpass(conn_ptr, &user_c, pass, passlen, oldpass, oldpasslen, flags)
+        };
+        if code != SASL_OK {
+            return conn!(conn_ptr).error(code, "a plug-in mechanism could not set its secret");
+        }
         SASL_OK
     })
+}
+
+/// Whether `auxprop_plugin` names registered auxprop plug-ins only (no built-in store).
+fn only_plugin_stores(lists: &[&[Callback]], file: &puresasl::config::Config) -> bool {
+    option(lists, Some(file), "auxprop_plugin").is_some_and(|plugins| {
+        let mut names = plugins.split_ascii_whitespace().peekable();
+        names.peek().is_some() && names.all(crate::plugins::has_auxprop)
+    })
+}
+
+/// Hands `userPassword` (no value when `disable`) to the auxprop plug-ins that can store, as
+/// Cyrus's `sasl_setpass` does through `sasl_auxprop_store`: `SASL_OK` when there are none.
+///
+/// # Safety
+/// `conn_ptr` a live server connection, not borrowed; `pass` holds `passlen` bytes.
+unsafe fn store_password_through_plugins(
+    conn_ptr: *mut sasl_conn_t,
+    user: &CStr,
+    pass: *const c_char,
+    passlen: c_uint,
+    disable: bool,
+) -> c_int {
+    use crate::propctx::{prop_dispose, prop_new, prop_request, prop_set};
+    // SAFETY: NULL asks only whether a plug-in can store.
+    if unsafe {
+        crate::plugins::store_through_plugins(conn_ptr, std::ptr::null_mut(), user.as_ptr())
+    }
+    .is_none()
+    {
+        return SASL_OK;
+    }
+    let name = c"userPassword";
+    // SAFETY: a fresh context, disposed below; NUL-terminated names; `pass` holds `passlen`
+    // bytes; the plug-ins get the caller's live connection.
+    unsafe {
+        let mut ctx = prop_new(0);
+        let mut names = [name.as_ptr(), std::ptr::null()];
+        prop_request(ctx, names.as_mut_ptr());
+        if !disable {
+            prop_set(
+                ctx,
+                name.as_ptr(),
+                pass,
+                c_int::try_from(passlen).unwrap_or(c_int::MAX),
+            );
+        }
+        let code =
+            crate::plugins::store_through_plugins(conn_ptr, ctx, user.as_ptr()).unwrap_or(SASL_OK);
+        prop_dispose(&raw mut ctx);
+        code
+    }
 }
 
 /// Whether writes go to the SQL store: the first `auxprop_plugin` is `sql` (or, as the guides

@@ -11,6 +11,7 @@
  * then checks listing, start with and without an initial response, the properties, the
  * layer through sasl_encode/sasl_decode, a wrong password and filtering by min_ssf. Prints
  * "ok <item>" per check and "ok all" at the end. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,9 +113,38 @@ static void mech_dispose(void *conn_context, const sasl_utils_t *utils)
     utils->free(l);
 }
 
+/* What the library asks besides exchanges; each leaves a mark in the environment (the
+ * driver is the same process). */
+static int mech_setpass(void *glob, sasl_server_params_t *sparams, const char *user,
+                        const char *pass, unsigned passlen, const char *oldpass,
+                        unsigned oldpasslen, unsigned flags)
+{
+    (void)glob; (void)sparams; (void)pass; (void)oldpass; (void)oldpasslen; (void)flags;
+    char mark[64];
+    snprintf(mark, sizeof mark, "%s:%u", user, passlen);
+    setenv("XPUREPLUG_SETPASS", mark, 1);
+    return SASL_OK;
+}
+
+static int mech_idle(void *glob, void *conn, sasl_server_params_t *sparams)
+{
+    (void)glob;
+    if (!conn || !sparams || strcmp(sparams->service, "test") != 0) return 0;
+    setenv("XPUREPLUG_IDLE", "server", 1);
+    return 1;
+}
+
+/* Not available to the service "unavail" (for this connection only: not SASL_NOMECH, which
+ * Cyrus takes as "never again"). */
+static int mech_avail(void *glob, sasl_server_params_t *sparams, void **conn_context)
+{
+    (void)glob; (void)conn_context;
+    return strcmp(sparams->service, "unavail") == 0 ? SASL_FAIL : SASL_OK;
+}
+
 static sasl_server_plug_t plugins[] = {{
     "X-PUREPLUG", 1, SASL_SEC_NOANONYMOUS, SASL_FEAT_WANT_CLIENT_FIRST, NULL,
-    mech_new, mech_step, mech_dispose, NULL, NULL, NULL, NULL, NULL, NULL,
+    mech_new, mech_step, mech_dispose, NULL, mech_setpass, NULL, mech_idle, mech_avail, NULL,
 }};
 
 /* The client side: "authid NUL password" from the AUTHNAME and PASS callbacks, the same
@@ -254,7 +284,7 @@ static sasl_callback_t client_callbacks[] = {
     {SASL_CB_LIST_END, NULL, NULL},
 };
 
-static int authzid_lookups, stores;
+static int authzid_lookups, stores, password_stores;
 
 static int drvaux_lookup(void *glob, sasl_server_params_t *sparams, unsigned flags,
                          const char *user, unsigned ulen)
@@ -285,6 +315,9 @@ static int drvaux_store(void *glob, sasl_server_params_t *sparams, struct propct
     const struct propval *pv = prop_get(ctx);
     if (ulen == 5 && !strncmp(user, "alice", 5) && pv && pv->name && !strcmp(pv->name, "mail"))
         stores++;
+    if (ulen == 5 && !strncmp(user, "alice", 5) && pv && pv->name &&
+        !strcmp(pv->name, "userPassword") && pv->values && !strcmp(pv->values[0], "n3w"))
+        password_stores++;
     return SASL_OK;
 }
 
@@ -334,6 +367,32 @@ int main(void)
         return 0;
     }
     CHECK(r == SASL_OK && strstr(list, "X-PUREPLUG") != NULL, "listed: %s", list ? list : "");
+
+    /* sasl_idle: with the server initialised, NULL is 1 on both libraries (Cyrus's server
+     * hook answers without asking); on a connection the plug-in's idle runs. */
+    CHECK(sasl_idle(NULL) == 1, "sasl_idle(NULL) with the server initialised");
+    CHECK(sasl_idle(conn) == 1 && getenv("XPUREPLUG_IDLE") &&
+              !strcmp(getenv("XPUREPLUG_IDLE"), "server"), "sasl_idle(conn) runs the plug-in's idle");
+    /* sasl_setpass: userPassword to the auxprop plug-in's store, then the mechanism's own
+     * setpass. */
+    r = sasl_setpass(conn, "alice", "n3w", 3, NULL, 0, 0);
+    CHECK(r == SASL_OK && password_stores == 1, "setpass through the auxprop plug-in: %d %d %s",
+          r, password_stores, sasl_errdetail(conn));
+    CHECK(getenv("XPUREPLUG_SETPASS") && !strcmp(getenv("XPUREPLUG_SETPASS"), "alice:3"),
+          "setpass reaches the mechanism: %s",
+          getenv("XPUREPLUG_SETPASS") ? getenv("XPUREPLUG_SETPASS") : "(not called)");
+    /* mech_avail: refused for this connection, not listed and not started. */
+    {
+        sasl_conn_t *unavail = NULL;
+        r = sasl_server_new("unavail", "localhost", NULL, NULL, NULL, NULL, 0, &unavail);
+        const char *ulist = NULL;
+        int lr = sasl_listmech(unavail, NULL, "", " ", "", &ulist, NULL, NULL);
+        CHECK(r == SASL_OK && (lr != SASL_OK || strstr(ulist, "X-PUREPLUG") == NULL),
+              "mech_avail refusal: not listed: %s", ulist ? ulist : "");
+        r = sasl_server_start(unavail, "X-PUREPLUG", "alice\0s3cret", 12, &out, &outlen);
+        CHECK(r == SASL_NOMECH, "mech_avail refusal: not started: %d", r);
+        sasl_dispose(&unavail);
+    }
 
     const char *wanted[] = {"mail", NULL};
     sasl_auxprop_request(conn, wanted);
