@@ -1121,7 +1121,10 @@ int sasl_getprop(sasl_conn_t *conn, int propnum, const void **pvalue);
 const char **sasl_global_listmech(void);
 
 /**
- * Lets the library do background work between exchanges; there is none, so it returns 0.
+ * Lets the plug-in mechanisms do background work between exchanges, as Cyrus 2.1.28 does:
+ * on a connection, its side's plug-ins with an `idle` function are called (the built-in
+ * mechanisms have none); with NULL, 1 once the server side is initialised (Cyrus's server
+ * hook answers so without asking), else the client plug-ins are asked. 1 if one did work.
  *
  * # Safety
  * `conn` NULL or live.

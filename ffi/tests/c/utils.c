@@ -167,12 +167,10 @@ int main(void)
     sasl_conn_t *server = NULL, *client = NULL;
     if (sasl_server_new("utils", "utils.example.org", NULL, NULL, NULL, NULL, 0, &server) != SASL_OK) return 2;
     if (sasl_client_new("utils", "utils.example.org", NULL, NULL, client_cbs, 0, &client) != SASL_OK) return 2;
-#ifdef CYRUS
-    /* Cyrus's reports whether some plug-in has an idle hook; ours has no work to do. */
-    (void)sasl_idle(server);
-#else
-    CHECK(sasl_idle(server) == 0 && sasl_idle(NULL) == 0, "sasl_idle");
-#endif
+    /* NULL is 1 once the server side is initialised (Cyrus 2.1.28's server hook answers so);
+     * on a connection, only plug-ins with an idle function have work (Debian's modules have
+     * none, nor do the built-in mechanisms). */
+    CHECK(sasl_idle(NULL) == 1 && sasl_idle(server) == 0 && sasl_idle(client) == 0, "sasl_idle");
     check_mkchal(server);
 #ifndef CYRUS
     check_plugins(server);
