@@ -298,7 +298,7 @@ pub(crate) unsafe fn idle(conn_ptr: *mut sasl_conn_t) -> c_int {
 ///
 /// # Safety
 /// `conn_ptr` a live client connection not borrowed elsewhere.
-unsafe fn client_params(
+pub(crate) unsafe fn client_params(
     conn_ptr: *mut sasl_conn_t,
 ) -> Option<(Box<sasl_client_params_t>, Vec<CString>)> {
     // SAFETY: the caller's contract.
@@ -350,8 +350,9 @@ unsafe fn client_params(
     Some((params, strings))
 }
 
-/// `cparams->canon_user`: the client's names as given, stored in the out parameters
-/// (`SASL_USERNAME` reports them).
+/// `cparams->canon_user`: the client's names canonicalised as Cyrus does on a client
+/// ([`crate::interact::client_canonical`]), stored in the out parameters (`SASL_USERNAME`
+/// reports them).
 unsafe extern "C" fn client_canon_user(
     conn_ptr: *mut sasl_conn_t,
     user: *const c_char,
@@ -370,6 +371,28 @@ unsafe extern "C" fn client_canon_user(
             } else {
                 std::slice::from_raw_parts(user.cast::<u8>(), ulen as usize).to_vec()
             }
+        };
+        let kind = match (flags & SASL_CU_AUTHID != 0, flags & SASL_CU_AUTHZID != 0) {
+            (true, true) => puresasl::NameKind::AuthcidAndAuthzid,
+            (false, true) => puresasl::NameKind::Authzid,
+            _ => puresasl::NameKind::Authcid,
+        };
+        let (connection, global) = {
+            let conn = conn!(conn_ptr);
+            let Side::Client(side) = &conn.side else {
+                return SASL_BADPARAM;
+            };
+            (conn.callbacks.entries(), side.global.entries())
+        };
+        // The application's callback and canon_user plug-ins run here: no reference held.
+        let name = match crate::interact::client_canonical(
+            conn_ptr,
+            [&connection, &global],
+            &String::from_utf8_lossy(&name),
+            kind,
+        ) {
+            Ok(name) => name.into_bytes(),
+            Err(code) => return code,
         };
         let conn = conn!(conn_ptr);
         let len = c_uint::try_from(name.len()).unwrap_or(c_uint::MAX);

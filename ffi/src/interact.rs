@@ -8,12 +8,13 @@
 #![allow(non_camel_case_types, reason = "the C names are the ABI")]
 
 use std::ffi::{CStr, CString, c_char, c_int, c_uint, c_ulong};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
 
-use puresasl::{CredentialKind, CredentialSource, Secret};
+use puresasl::{CanonicalizeUser, CredentialKind, CredentialSource, NameKind, Secret};
 use zeroize::Zeroizing;
 
-use crate::callbacks::Callback;
+use crate::callbacks::{Callback, CanonUser, find_callback, option};
 use crate::conn::cstring;
 use crate::consts::*;
 use crate::handles::sasl_conn_t;
@@ -215,9 +216,67 @@ impl ClientSource {
     }
 }
 
+/// Cyrus's client canonicalisation of a name the application gave (`_sasl_canon_user` on a
+/// client connection): the application's `SASL_CB_CANON_USER` (no user realm), then the
+/// canon_user plug-in `canon_user_plugin` names (its `canon_user_client`), else the built-in
+/// one, which strips surrounding white space. It gives what the mechanism sends and what
+/// `SASL_USERNAME` reports; on failure, the callback's code (else `SASL_FAIL`).
+pub(crate) fn client_canonical(
+    conn: *mut sasl_conn_t,
+    lists: [&[Callback]; 2],
+    name: &str,
+    kind: NameKind,
+) -> Result<String, c_int> {
+    let status = Arc::new(AtomicI32::new(SASL_OK));
+    let app = find_callback(&lists, SASL_CB_CANON_USER).map(|callback| {
+        Arc::new(CanonUser {
+            callback,
+            conn: conn as usize,
+            user_realm: None,
+            status: status.clone(),
+        }) as Arc<dyn CanonicalizeUser>
+    });
+    let plugin = crate::plugins::connection_canon(
+        conn as usize,
+        app.clone(),
+        option(&lists, None, "canon_user_plugin"),
+        true,
+    );
+    let trim = |n: String| n.trim_matches(|c: char| c.is_ascii_whitespace()).to_owned();
+    let result = match (plugin, app) {
+        (Some(plugin), _) => plugin.canonicalize(name, kind),
+        (None, Some(app)) => app.canonicalize(name, kind).map(trim),
+        (None, None) => Ok(trim(name.to_owned())),
+    };
+    result.map_err(|_| match status.load(Ordering::Relaxed) {
+        SASL_OK => SASL_FAIL,
+        code => code,
+    })
+}
+
+impl ClientSource {
+    /// [`client_canonical`] of `name` on this connection; `None` (the failure recorded) when
+    /// it fails.
+    fn canonical(&self, name: String, kind: NameKind) -> Option<String> {
+        client_canonical(self.conn.0, [&self.connection, &self.global], &name, kind)
+            .map_err(|code| self.fail(code))
+            .ok()
+    }
+}
+
 impl CredentialSource for ClientSource {
     fn authcid(&self) -> Option<String> {
-        let value = self.simple(SASL_CB_AUTHNAME);
+        // Also the authorization identity unless the application gave one (Cyrus's
+        // mechanisms canonicalise the authentication id with SASL_CU_AUTHZID then).
+        let alone = self.state().authzid.as_deref().is_none_or(str::is_empty);
+        let kind = if alone {
+            NameKind::AuthcidAndAuthzid
+        } else {
+            NameKind::Authcid
+        };
+        let value = self
+            .simple(SASL_CB_AUTHNAME)
+            .and_then(|name| self.canonical(name, kind));
         if value.is_some() {
             self.state().authcid.clone_from(&value);
         }
@@ -225,7 +284,13 @@ impl CredentialSource for ClientSource {
     }
 
     fn authzid(&self) -> Option<String> {
-        let value = self.simple(SASL_CB_USER);
+        let value = self.simple(SASL_CB_USER).and_then(|name| {
+            if name.is_empty() {
+                Some(name)
+            } else {
+                self.canonical(name, NameKind::Authzid)
+            }
+        });
         if value.is_some() {
             self.state().authzid.clone_from(&value);
         }

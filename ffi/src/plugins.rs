@@ -806,14 +806,16 @@ impl Auxprop for PluginStore {
 
 // ---- canon_user plug-ins ----
 
-/// The canonicalisation of server connection `conn` when `canon_user_plugin` names a
-/// registered canon_user plug-in: the application's callback first (`app`), then the
-/// plug-in's `canon_user_server`, as Cyrus orders them. `None` when no such plug-in is
-/// registered (the built-in canonicalisation stays).
+/// The canonicalisation of connection `conn` when `canon_user_plugin` names a registered
+/// canon_user plug-in with a function for that side (`client`: `canon_user_client`, else
+/// `canon_user_server`): the application's callback first (`app`), then the plug-in's, as
+/// Cyrus orders them. `None` when there is no such plug-in (the built-in canonicalisation
+/// stays).
 pub(crate) fn connection_canon(
     conn: usize,
     app: Option<Arc<dyn CanonicalizeUser>>,
     canon_user_plugin: Option<String>,
+    client: bool,
 ) -> Option<Arc<dyn CanonicalizeUser>> {
     let wanted = canon_user_plugin?;
     let plugins = registry().canon.clone();
@@ -821,14 +823,24 @@ pub(crate) fn connection_canon(
         p.name().eq_ignore_ascii_case(wanted.trim())
             || p.plugname.eq_ignore_ascii_case(wanted.trim())
     })?;
-    plugin.plug().canon_user_server?;
-    Some(Arc::new(PluginCanon { conn, app, plugin }))
+    if client {
+        plugin.plug().canon_user_client?;
+    } else {
+        plugin.plug().canon_user_server?;
+    }
+    Some(Arc::new(PluginCanon {
+        conn,
+        app,
+        plugin,
+        client,
+    }))
 }
 
 struct PluginCanon {
     conn: usize,
     app: Option<Arc<dyn CanonicalizeUser>>,
     plugin: Arc<CanonPlugin>,
+    client: bool,
 }
 
 // SAFETY: as PluginStore.
@@ -836,53 +848,79 @@ unsafe impl Send for PluginCanon {}
 // SAFETY: as PluginStore.
 unsafe impl Sync for PluginCanon {}
 
+impl PluginCanon {
+    /// Calls the plug-in's function for this side on `input` with `flags`: its output, or
+    /// `None` when the connection's parameters cannot be made.
+    fn call(&self, input: &CStr, inlen: c_uint, flags: c_uint) -> Option<(c_int, Vec<u8>)> {
+        let plug = self.plugin.plug();
+        let conn = self.conn as *mut sasl_conn_t;
+        let size = crate::callbacks::CANON_BUF_SIZE;
+        let mut out = vec![0u8; size as usize + 1];
+        let mut out_len: c_uint = 0;
+        let status = if self.client {
+            let canon = plug.canon_user_client?;
+            // SAFETY: the connection is live while its exchange runs; no reference held.
+            let (mut params, _strings) = unsafe { crate::clientplug::client_params(conn) }?;
+            // SAFETY: valid parameters, an input of inlen bytes and an output of more than
+            // `size` bytes; no lock or reference held.
+            unsafe {
+                canon(
+                    plug.glob_context,
+                    &raw mut *params,
+                    input.as_ptr(),
+                    inlen,
+                    flags,
+                    out.as_mut_ptr().cast(),
+                    size,
+                    &raw mut out_len,
+                )
+            }
+        } else {
+            let canon = plug.canon_user_server?;
+            // SAFETY: as above.
+            let mut params = unsafe { server_params(conn) }?;
+            // SAFETY: as above.
+            unsafe {
+                canon(
+                    plug.glob_context,
+                    &raw mut *params.params,
+                    input.as_ptr(),
+                    inlen,
+                    flags,
+                    out.as_mut_ptr().cast(),
+                    size,
+                    &raw mut out_len,
+                )
+            }
+        };
+        if status == SASL_OK && out_len > size {
+            return Some((SASL_BUFOVER, Vec::new()));
+        }
+        out.truncate(out_len as usize);
+        Some((status, out))
+    }
+}
+
 impl CanonicalizeUser for PluginCanon {
     fn canonicalize(&self, name: &str, kind: NameKind) -> Result<String, Error> {
         let name = match &self.app {
             Some(app) => app.canonicalize(name, kind)?,
             None => name.to_owned(),
         };
-        let plug = self.plugin.plug();
-        let Some(canon) = plug.canon_user_server else {
-            return Ok(name);
-        };
         let flags = match kind {
             NameKind::Authcid => SASL_CU_AUTHID,
             NameKind::Authzid => SASL_CU_AUTHZID,
             NameKind::AuthcidAndAuthzid => SASL_CU_AUTHID | SASL_CU_AUTHZID,
         };
-        let conn = self.conn as *mut sasl_conn_t;
-        // SAFETY: the connection is live while its exchange runs; no reference held.
-        let Some(params) = (unsafe { server_params(conn) }) else {
-            return Ok(name);
-        };
-        let mut params = params;
         let input = CString::new(name.as_str()).map_err(|_| Error::AuthenticationFailed)?;
         let inlen = c_uint::try_from(name.len()).map_err(|_| Error::AuthenticationFailed)?;
-        let size = crate::callbacks::CANON_BUF_SIZE;
-        let mut out = vec![0u8; size as usize + 1];
-        let mut out_len: c_uint = 0;
-        // SAFETY: valid parameters, an input of inlen bytes and an output of more than
-        // `size` bytes; no lock or reference held.
-        let status = unsafe {
-            canon(
-                plug.glob_context,
-                &raw mut *params.params,
-                input.as_ptr(),
-                inlen,
-                flags,
-                out.as_mut_ptr().cast(),
-                size,
-                &raw mut out_len,
-            )
+        let Some((status, output)) = self.call(&input, inlen, flags) else {
+            return Ok(name);
         };
-        if status != SASL_OK || out_len > size {
+        if status != SASL_OK {
             return Err(Error::AuthenticationFailed);
         }
-        let output = out.get(..out_len as usize).unwrap_or_default();
-        std::str::from_utf8(output)
-            .map(str::to_owned)
-            .map_err(|_| Error::AuthenticationFailed)
+        String::from_utf8(output).map_err(|_| Error::AuthenticationFailed)
     }
 }
 

@@ -125,9 +125,13 @@ pub(crate) fn build_server_config(conn: &ServerSnapshot) -> Result<BuiltServer, 
         }) as Arc<dyn puresasl::CanonicalizeUser>
     });
     // A canon_user plug-in named by canon_user_plugin runs after the application's callback.
-    if let Some(canon) =
-        crate::plugins::connection_canon(conn.conn, app_canon.clone(), opt("canon_user_plugin"))
-            .or(app_canon)
+    if let Some(canon) = crate::plugins::connection_canon(
+        conn.conn,
+        app_canon.clone(),
+        opt("canon_user_plugin"),
+        false,
+    )
+    .or(app_canon)
     {
         builder = builder.canonicalize_user(canon);
     }

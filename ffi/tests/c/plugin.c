@@ -290,8 +290,26 @@ static int testcanon_server(void *glob, sasl_server_params_t *sparams, const cha
     return SASL_OK;
 }
 
+/* The client side appends "+plug", so the test sees that it ran after the application's
+ * callback. */
+static int client_canon_calls;
+static int testcanon_client(void *glob, sasl_client_params_t *cparams, const char *user,
+                            unsigned len, unsigned flags, char *out, unsigned out_max,
+                            unsigned *out_len)
+{
+    (void)glob; (void)flags;
+    if (!cparams || !cparams->utils) return SASL_BADPARAM;
+    client_canon_calls++;
+    if (len + 5 >= out_max) return SASL_BUFOVER;
+    memmove(out, user, len);
+    memcpy(out + len, "+plug", 5);
+    out[len + 5] = '\0';
+    *out_len = len + 5;
+    return SASL_OK;
+}
+
 static sasl_canonuser_plug_t testcanon = {
-    0, 0, NULL, "testcanon", NULL, testcanon_server, NULL, NULL, NULL, NULL,
+    0, 0, NULL, "testcanon", NULL, testcanon_server, testcanon_client, NULL, NULL, NULL,
 };
 
 static int testcanon_init(const sasl_utils_t *utils, int max_version, int *out_version,
@@ -343,6 +361,65 @@ static int login(const char *user, const char *pass)
     return r;
 }
 
+/* ---- the client side: the application's CANON_USER callback, then the plug-in ---- */
+
+static int client_app_canon(sasl_conn_t *conn, void *context, const char *in, unsigned inlen,
+                            unsigned flags, const char *user_realm, char *out, unsigned out_max,
+                            unsigned *out_len)
+{
+    (void)conn; (void)context; (void)flags;
+    if (user_realm != NULL) return SASL_BADPARAM; /* clients have none */
+    if (inlen + 4 >= out_max) return SASL_BUFOVER;
+    memmove(out, in, inlen);
+    memcpy(out + inlen, "-app", 4);
+    out[inlen + 4] = '\0';
+    *out_len = inlen + 4;
+    return SASL_OK;
+}
+
+static int client_authname(void *ctx, int id, const char **result, unsigned *len)
+{
+    (void)ctx; (void)id;
+    *result = "alice";
+    if (len) *len = 5;
+    return SASL_OK;
+}
+
+static int client_pass(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **psecret)
+{
+    static struct { unsigned long len; unsigned char data[8]; } secret = {6, "s3cret"};
+    (void)conn; (void)ctx; (void)id;
+    *psecret = (sasl_secret_t *)&secret;
+    return SASL_OK;
+}
+
+static void check_client_canon(void)
+{
+    sasl_callback_t cbs[] = {
+        {SASL_CB_GETOPT, (sasl_callback_ft)getopt_cb, NULL},
+        {SASL_CB_CANON_USER, (sasl_callback_ft)client_app_canon, NULL},
+        {SASL_CB_AUTHNAME, (sasl_callback_ft)client_authname, NULL},
+        {SASL_CB_PASS, (sasl_callback_ft)client_pass, NULL},
+        {SASL_CB_LIST_END, NULL, NULL},
+    };
+    sasl_conn_t *client = NULL;
+    CHECK(sasl_client_new("test", "localhost", NULL, NULL, cbs, 0, &client) == SASL_OK,
+          "client new");
+    const char *out = NULL, *chosen = NULL;
+    unsigned outlen = 0;
+    sasl_interact_t *prompts = NULL;
+    int r = sasl_client_start(client, "PLAIN", &prompts, &out, &outlen, &chosen);
+    CHECK(r == SASL_OK || r == SASL_CONTINUE, "client PLAIN start");
+    /* Cyrus's PLAIN sends the canonical authentication id (and reports it). */
+    CHECK(out && outlen == 22 && !memcmp(out, "\0alice-app+plug\0s3cret", 22),
+          "client sends the canonical names");
+    const void *name = NULL;
+    r = sasl_getprop(client, SASL_USERNAME, &name);
+    CHECK(r == SASL_OK && name && !strcmp(name, "alice-app+plug"),
+          "client canonicalisation: the application's callback, then the plug-in");
+    sasl_dispose(&client);
+}
+
 int main(void)
 {
     sasl_set_alloc(app_malloc, app_calloc, app_realloc, app_free);
@@ -379,6 +456,12 @@ int main(void)
           "canon_user plug-in lower-cases");
     r = login("bob", "s3cret");
     CHECK(r == SASL_NOUSER, "unknown user");
+
+    if (sasl_client_init(callbacks) != SASL_OK) {
+        printf("FAIL sasl_client_init\n");
+        return 1;
+    }
+    check_client_canon();
 
     sasl_done();
     if (failures) {
