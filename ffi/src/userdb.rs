@@ -167,6 +167,23 @@ pub unsafe extern "C" fn sasl_setpass(
         let user_c = CString::new(user.trim()).unwrap_or_default();
         let written = if only_plugin_stores(&lists, &global.file) {
             // `auxprop_plugin` names registered auxprop plug-ins only: they take it below.
+            // When none of them can store, Cyrus's sasl_setpass still succeeds, storing
+            // nothing; so does ours (the same code for the same program), but it says so.
+            // SAFETY: a live server connection, not borrowed; NULL only asks.
+            let can_store = unsafe {
+                crate::plugins::store_through_plugins(
+                    conn_ptr,
+                    std::ptr::null_mut(),
+                    user_c.as_ptr(),
+                )
+            };
+            if can_store.is_none() {
+                crate::plugins::log_error(&format!(
+                    "sasl_setpass: no auxprop plug-in named by auxprop_plugin can store; \
+                     the password of {} was not stored",
+                    user.trim()
+                ));
+            }
             Ok(())
         } else if writes_to_sql(&lists, &global.file) {
             // The administrator's table: what Cyrus's sql plugin is given, nothing more.

@@ -361,6 +361,59 @@ static int login(const char *user, const char *pass)
     return r;
 }
 
+/* ---- an auxprop plug-in that cannot store ---- */
+
+static int nostore_lookup(void *glob, sasl_server_params_t *sparams, unsigned flags,
+                          const char *user, unsigned ulen)
+{
+    (void)glob; (void)sparams; (void)flags; (void)user; (void)ulen;
+    return SASL_NOUSER;
+}
+
+static sasl_auxprop_plug_t nostore = {0, 0, NULL, NULL, nostore_lookup, "nostore", NULL};
+
+static int nostore_init(const sasl_utils_t *utils, int max_version, int *out_version,
+                        sasl_auxprop_plug_t **plug, const char *plugname)
+{
+    (void)utils; (void)plugname;
+    if (max_version < SASL_AUXPROP_PLUG_VERSION) return SASL_BADVERS;
+    *out_version = SASL_AUXPROP_PLUG_VERSION;
+    *plug = &nostore;
+    return SASL_OK;
+}
+
+static int nostore_getopt(void *ctx, const char *plugin, const char *option,
+                          const char **result, unsigned *len)
+{
+    if (!strcmp(option, "auxprop_plugin")) {
+        *result = "nostore";
+        if (len) *len = 7;
+        return SASL_OK;
+    }
+    return getopt_cb(ctx, plugin, option, result, len);
+}
+
+/* sasl_setpass when the only store named is a plug-in without a store function: nothing
+ * keeps the password, yet Cyrus returns SASL_OK (its sasl_auxprop_store counts the plug-in);
+ * ours returns the same and logs that nothing was stored. */
+static void check_setpass_without_store(void)
+{
+    sasl_callback_t cbs[] = {
+        {SASL_CB_GETOPT, (sasl_callback_ft)nostore_getopt, NULL},
+        {SASL_CB_LIST_END, NULL, NULL},
+    };
+    sasl_conn_t *conn = NULL;
+    CHECK(sasl_server_new("test", "localhost", NULL, NULL, NULL, cbs, 0, &conn) == SASL_OK,
+          "server new with auxprop_plugin: nostore");
+    logged[0] = '\0';
+    int r = sasl_setpass(conn, "carol", "pw", 2, NULL, 0, SASL_SET_CREATE);
+    CHECK(r == SASL_OK, "setpass with no plug-in that can store: Cyrus's code");
+#ifndef CYRUS
+    CHECK(strstr(logged, "password of carol was not stored") != NULL, "and the log says so");
+#endif
+    sasl_dispose(&conn);
+}
+
 /* ---- the client side: the application's CANON_USER callback, then the plug-in ---- */
 
 static int client_app_canon(sasl_conn_t *conn, void *context, const char *in, unsigned inlen,
@@ -456,6 +509,9 @@ int main(void)
           "canon_user plug-in lower-cases");
     r = login("bob", "s3cret");
     CHECK(r == SASL_NOUSER, "unknown user");
+
+    CHECK(sasl_auxprop_add_plugin("nostore", nostore_init) == SASL_OK, "auxprop add nostore");
+    check_setpass_without_store();
 
     if (sasl_client_init(callbacks) != SASL_OK) {
         printf("FAIL sasl_client_init\n");
