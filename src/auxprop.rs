@@ -95,6 +95,24 @@ pub trait Auxprop: Send + Sync {
         Err(StoreError::ReadOnly)
     }
 
+    /// Replaces several properties of `user` in `realm` as [`store`](Self::store) does each:
+    /// `changes` pairs a property with its new values (empty deletes). Stores that can apply
+    /// them as one update override this (the sasldb2 file: one rewrite, all or nothing, so a
+    /// crash never leaves a new password beside old derived secrets); the default stores them
+    /// in turn. [`credentials::set_password`](crate::credentials::set_password) writes a user
+    /// with one call.
+    fn store_many(
+        &self,
+        user: &str,
+        realm: &str,
+        changes: &[(String, Vec<Secret>)],
+    ) -> Result<(), StoreError> {
+        for (property, values) in changes {
+            self.store(user, realm, property, values)?;
+        }
+        Ok(())
+    }
+
     /// Every `(user, realm, property)` the store holds, for listing tools. Stores that cannot
     /// enumerate return [`StoreError::ReadOnly`].
     fn entries(&self) -> Result<Vec<Entry>, StoreError> {

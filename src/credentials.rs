@@ -441,14 +441,14 @@ pub fn set_password(
     } else {
         Vec::new()
     };
-    store.store(user, realm, property::USER_PASSWORD, &plaintext)?;
+    let mut changes = vec![(property::USER_PASSWORD.to_owned(), plaintext)];
 
     let prepared = crate::keys::normalize_password(password);
     let mut auth_password = Vec::new();
     for hash in ScramHash::ALL {
         let name = property::mechanism_secret(hash.mechanism_name());
         if !policy.scram_hashes.contains(&hash) {
-            store.store(user, realm, &name, &[])?;
+            changes.push((name, Vec::new()));
             continue;
         }
         let mut salt = [0u8; SALT_LEN];
@@ -458,16 +458,16 @@ pub fn set_password(
         if hash == ScramHash::Sha1 {
             auth_password.push(Secret::from(record.as_str()));
         }
-        store.store(user, realm, &name, &[Secret::from(record)])?;
+        changes.push((name, vec![Secret::from(record)]));
     }
-    store.store(user, realm, property::AUTH_PASSWORD, &auth_password)?;
+    changes.push((property::AUTH_PASSWORD.to_owned(), auth_password));
 
     let ha1 = if policy.digest_md5 {
         vec![crate::keys::digest_md5::user_secret(user, realm, password)]
     } else {
         Vec::new()
     };
-    store.store(user, realm, property::DIGEST_MD5_SECRET, &ha1)?;
+    changes.push((property::DIGEST_MD5_SECRET.to_owned(), ha1));
 
     let cram = if policy.cram_md5 {
         let secret = zeroize::Zeroizing::new(cram_md5_secret(password));
@@ -475,8 +475,9 @@ pub fn set_password(
     } else {
         Vec::new()
     };
-    store.store(user, realm, property::CRAM_MD5_SECRET, &cram)?;
-    Ok(())
+    changes.push((property::CRAM_MD5_SECRET.to_owned(), cram));
+    // One update: the password and every secret derived from it change together.
+    store.store_many(user, realm, &changes)
 }
 
 /// Writes what Cyrus's `sasl_setpass` writes, and touches nothing else: `userPassword` (the
@@ -502,7 +503,7 @@ pub fn set_password_as_cyrus(
         Some(password) if keep_plaintext => vec![Secret::from(password)],
         _ => Vec::new(),
     };
-    store.store(user, realm, property::USER_PASSWORD, &plaintext)?;
+    let mut changes = vec![(property::USER_PASSWORD.to_owned(), plaintext)];
     if let Some(iterations) = scram_sha1_iterations {
         let record = match password {
             Some(password) => {
@@ -515,30 +516,29 @@ pub fn set_password_as_cyrus(
             }
             None => Vec::new(),
         };
-        store.store(user, realm, property::AUTH_PASSWORD, &record)?;
+        changes.push((property::AUTH_PASSWORD.to_owned(), record));
     }
-    Ok(())
+    store.store_many(user, realm, &changes)
 }
 
 /// Removes every property of `user` in `realm` that [`set_password`] may have written.
 pub fn delete_user(store: &dyn Auxprop, user: &str, realm: &str) -> Result<(), StoreError> {
-    for name in [
+    let mut changes: Vec<(String, Vec<Secret>)> = [
         property::USER_PASSWORD,
         property::AUTH_PASSWORD,
         property::DIGEST_MD5_SECRET,
         property::CRAM_MD5_SECRET,
-    ] {
-        store.store(user, realm, name, &[])?;
-    }
+    ]
+    .iter()
+    .map(|name| ((*name).to_owned(), Vec::new()))
+    .collect();
     for hash in ScramHash::ALL {
-        store.store(
-            user,
-            realm,
-            &property::mechanism_secret(hash.mechanism_name()),
-            &[],
-        )?;
+        changes.push((
+            property::mechanism_secret(hash.mechanism_name()),
+            Vec::new(),
+        ));
     }
-    Ok(())
+    store.store_many(user, realm, &changes)
 }
 
 #[cfg(test)]

@@ -1170,3 +1170,86 @@ fn libdb_finds_every_key_our_writer_stores() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `store_many` on a sasldb2 file is one update, all or nothing: a batch with one bad key
+/// writes none of its changes (the default, one `store` after another, would have written
+/// the password before failing); `set_password` and `delete_user` make one such update.
+#[test]
+fn batched_changes_are_all_or_nothing() {
+    struct Counting {
+        inner: SasldbStore,
+        single: std::sync::atomic::AtomicUsize,
+        batches: std::sync::atomic::AtomicUsize,
+    }
+    impl Auxprop for Counting {
+        fn lookup(
+            &self,
+            user: &str,
+            realm: &str,
+            property: &str,
+        ) -> Result<Vec<Secret>, StoreError> {
+            self.inner.lookup(user, realm, property)
+        }
+        fn store(
+            &self,
+            user: &str,
+            realm: &str,
+            property: &str,
+            values: &[Secret],
+        ) -> Result<(), StoreError> {
+            self.single.fetch_add(1, Ordering::Relaxed);
+            self.inner.store(user, realm, property, values)
+        }
+        fn store_many(
+            &self,
+            user: &str,
+            realm: &str,
+            changes: &[(String, Vec<Secret>)],
+        ) -> Result<(), StoreError> {
+            self.batches.fetch_add(1, Ordering::Relaxed);
+            self.inner.store_many(user, realm, changes)
+        }
+    }
+    let dir = scratch("sasldb-store-many");
+    let file = dir.join("sasldb2");
+    let _ = std::fs::remove_file(&file);
+    let store = Counting {
+        inner: SasldbStore::new(&file),
+        single: Default::default(),
+        batches: Default::default(),
+    };
+    let changes = vec![
+        (
+            property::USER_PASSWORD.to_owned(),
+            vec![Secret::from("new")],
+        ),
+        ("bad\0name".to_owned(), vec![Secret::from("x")]),
+    ];
+    assert!(store.store_many("alice", "example", &changes).is_err());
+    assert_eq!(lookup(&store, "alice", "example"), None);
+
+    let policy = puresasl::credentials::PasswordPolicy {
+        scram_iterations: 64,
+        ..Default::default()
+    };
+    let random = puresasl::OsRandom;
+    puresasl::credentials::set_password(&store, "alice", "example", b"pw", &policy, &random)
+        .unwrap();
+    assert_eq!(lookup(&store, "alice", "example"), Some(b"pw".to_vec()));
+    let view = CredentialView::new(&store, "alice", "example");
+    assert_eq!(view.check_password(b"pw").unwrap(), PasswordCheck::Match);
+    puresasl::credentials::delete_user(&store, "alice", "example").unwrap();
+    assert_eq!(lookup(&store, "alice", "example"), None);
+    assert!(our_pairs(&file).is_empty());
+    assert_eq!(
+        store.single.load(Ordering::Relaxed),
+        0,
+        "property by property"
+    );
+    assert_eq!(
+        store.batches.load(Ordering::Relaxed),
+        3,
+        "one batch per call"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

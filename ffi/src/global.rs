@@ -165,6 +165,15 @@ impl Auxprop for ConfiguredStore {
         self.current().store(user, realm, property, values)
     }
 
+    fn store_many(
+        &self,
+        user: &str,
+        realm: &str,
+        changes: &[(String, Vec<Secret>)],
+    ) -> Result<(), StoreError> {
+        self.current().store_many(user, realm, changes)
+    }
+
     fn entries(&self) -> Result<Vec<puresasl::auxprop::Entry>, StoreError> {
         self.current().entries()
     }
@@ -353,6 +362,15 @@ impl Auxprop for Unreadable {
     ) -> Result<(), StoreError> {
         self.0.store(user, realm, property, values)
     }
+
+    fn store_many(
+        &self,
+        user: &str,
+        realm: &str,
+        changes: &[(String, Vec<Secret>)],
+    ) -> Result<(), StoreError> {
+        self.0.store_many(user, realm, changes)
+    }
 }
 
 /// Several `auxprop_plugin`s: each property comes from the first store that has a value for
@@ -410,6 +428,18 @@ impl Auxprop for StoreList {
     ) -> Result<(), StoreError> {
         match self.0.first() {
             Some(store) => store.store(user, realm, property, values),
+            None => Err(StoreError::ReadOnly),
+        }
+    }
+
+    fn store_many(
+        &self,
+        user: &str,
+        realm: &str,
+        changes: &[(String, Vec<Secret>)],
+    ) -> Result<(), StoreError> {
+        match self.0.first() {
+            Some(store) => store.store_many(user, realm, changes),
             None => Err(StoreError::ReadOnly),
         }
     }

@@ -79,6 +79,15 @@ impl Auxprop for RememberingStore {
         self.inner.store(user, realm, property, values)
     }
 
+    fn store_many(
+        &self,
+        user: &str,
+        realm: &str,
+        changes: &[(String, Vec<Secret>)],
+    ) -> Result<(), StoreError> {
+        self.inner.store_many(user, realm, changes)
+    }
+
     fn entries(&self) -> Result<Vec<Entry>, StoreError> {
         self.inner.entries()
     }

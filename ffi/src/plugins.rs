@@ -799,6 +799,15 @@ impl Auxprop for PluginStore {
         self.base.store(user, realm, property, values)
     }
 
+    fn store_many(
+        &self,
+        user: &str,
+        realm: &str,
+        changes: &[(String, Vec<Secret>)],
+    ) -> Result<(), StoreError> {
+        self.base.store_many(user, realm, changes)
+    }
+
     fn entries(&self) -> Result<Vec<puresasl::auxprop::Entry>, StoreError> {
         self.base.entries()
     }

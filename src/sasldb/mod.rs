@@ -356,6 +356,20 @@ impl Auxprop for SasldbStore {
         self.edit(|edit| edit.store(user, realm, property, values))
     }
 
+    /// Every change in one [`edit`](Self::edit): one rewrite of the file, all or nothing.
+    fn store_many(
+        &self,
+        user: &str,
+        realm: &str,
+        changes: &[(String, Vec<Secret>)],
+    ) -> Result<(), StoreError> {
+        self.edit(|edit| {
+            changes
+                .iter()
+                .try_for_each(|(property, values)| edit.store(user, realm, property, values))
+        })
+    }
+
     fn entries(&self) -> Result<Vec<Entry>, StoreError> {
         let Some(db) = self.database()? else {
             return Ok(Vec::new());
