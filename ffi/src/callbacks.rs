@@ -420,12 +420,17 @@ impl ProxyPolicy {
     fn ask(&self, requested: &str, identity: &Identity) -> bool {
         // SAFETY: the connection runs this exchange and no reference to it is held (the
         // session left it while it runs).
-        unsafe {
+        let filled = unsafe {
             crate::mechplug::fill_requested_properties(
                 self.conn as *mut sasl_conn_t,
                 &identity.canonical,
                 identity.authzid.as_deref().unwrap_or(&identity.canonical),
-            );
+            )
+        };
+        if filled.is_err() {
+            // A store that fails is a temporary failure, never a refusal.
+            self.status.store(SASL_FAIL, Ordering::Relaxed);
+            return false;
         }
         let authid = crate::server::cyrus_authid(identity, self.user_realm.as_deref());
         let Some(cb) = self.callback else {

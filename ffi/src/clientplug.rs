@@ -385,14 +385,20 @@ unsafe extern "C" fn client_canon_user(
             (conn.callbacks.entries(), side.global.entries())
         };
         // The application's callback and canon_user plug-ins run here: no reference held.
-        let name = match crate::interact::client_canonical(
-            conn_ptr,
-            [&connection, &global],
-            &String::from_utf8_lossy(&name),
-            kind,
-        ) {
-            Ok(name) => name.into_bytes(),
-            Err(code) => return code,
+        // (A name that is not UTF-8 passes as given: the canonicalisation works on text.)
+        let name = match std::str::from_utf8(&name) {
+            Ok(text) => {
+                match crate::interact::client_canonical(
+                    conn_ptr,
+                    [&connection, &global],
+                    text,
+                    kind,
+                ) {
+                    Ok(name) => name.into_bytes(),
+                    Err(code) => return code,
+                }
+            }
+            Err(_) => name,
         };
         let conn = conn!(conn_ptr);
         let len = c_uint::try_from(name.len()).unwrap_or(c_uint::MAX);

@@ -252,8 +252,3 @@ pub unsafe extern "C" fn sasl_idle(conn: *mut sasl_conn_t) -> c_int {
 pub(crate) fn conn_callbacks(conn: &sasl_conn_t) -> Vec<Callback> {
     conn.callbacks.entries()
 }
-
-/// `user_realm` of a connection.
-pub(crate) fn conn_user_realm(conn: &sasl_conn_t) -> Option<String> {
-    conn.user_realm_str()
-}

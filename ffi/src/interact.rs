@@ -266,8 +266,10 @@ impl ClientSource {
 
 impl CredentialSource for ClientSource {
     fn authcid(&self) -> Option<String> {
-        // Also the authorization identity unless the application gave one (Cyrus's
-        // mechanisms canonicalise the authentication id with SASL_CU_AUTHZID then).
+        // Also the authorization identity (SASL_CU_AUTHZID) unless one was already given on
+        // this connection: the mechanisms ask for the authentication id first, so on a first
+        // exchange an authorization id that follows is not known yet (Cyrus's PLAIN asks for
+        // it first; only the flags the application's callback sees differ).
         let alone = self.state().authzid.as_deref().is_none_or(str::is_empty);
         let kind = if alone {
             NameKind::AuthcidAndAuthzid

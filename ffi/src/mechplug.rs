@@ -211,13 +211,8 @@ fn zeroed_oparams() -> Box<sasl_out_params_t> {
 
 /// Whether `mech` may be offered on `conn`: listed in `mech_list` (when set), and the
 /// plug-in meets the connection's security properties, as Cyrus's `mech_permitted` checks.
-fn permitted(conn: &sasl_conn_t, mech: &ServerMech) -> bool {
-    let Side::Server(side) = &conn.side else {
-        return false;
-    };
-    let (conn_cbs, global_cbs) = (conn.callbacks.entries(), side.global.callbacks.entries());
-    let lists: [&[Callback]; 2] = [&conn_cbs, &global_cbs];
-    if let Some(list) = crate::callbacks::option(&lists, Some(&side.global.file), "mech_list")
+fn permitted(conn: &sasl_conn_t, mech: &ServerMech, mech_list: Option<&str>) -> bool {
+    if let Some(list) = mech_list
         && !list
             .split_ascii_whitespace()
             .any(|name| name.eq_ignore_ascii_case(&mech.name))
@@ -242,54 +237,149 @@ fn permitted(conn: &sasl_conn_t, mech: &ServerMech) -> bool {
 /// # Safety
 /// `conn_ptr` a live server connection, not borrowed.
 pub(crate) unsafe fn offered(conn_ptr: *mut sasl_conn_t) -> Vec<String> {
+    // SAFETY: the caller's contract.
+    let mech_list = unsafe { mech_list_option(conn_ptr) };
     let permitted: Vec<Arc<ServerMech>> = {
-        // SAFETY: the caller's contract; the reference ends in this block.
+        // SAFETY: the caller's contract; the reference ends in this block, which does not
+        // call out.
         let Some(conn) = (unsafe { conn_ptr.as_ref() }) else {
             return Vec::new();
         };
         server_mechanisms()
             .into_iter()
-            .filter(|m| permitted(conn, m))
+            .filter(|m| permitted(conn, m, mech_list.as_deref()))
             .collect()
     };
     permitted
         .into_iter()
-        .filter(|mech| {
-            // SAFETY: the caller's contract.
-            let (available, context) = unsafe { available(conn_ptr, mech) };
-            if !context.is_null()
-                && let Some(dispose) = mech.plug().mech_dispose
-            {
-                // SAFETY: the context mech_avail made, not kept: disposed once, with the
-                // connection's utils (alive while the connection is).
-                unsafe { dispose(context, crate::utils::conn_utils(conn_ptr)) };
-            }
-            available
-        })
+        // SAFETY: the caller's contract.
+        .filter(|mech| unsafe { available(conn_ptr, mech) })
         .map(|m| m.name.clone())
         .collect()
 }
 
-/// Asks the plug-in's `mech_avail` whether `mech` can run on connection `conn_ptr`, as
-/// Cyrus's `mech_permitted` does: available without one; otherwise only on `SASL_OK`. Also
-/// the connection context it may have made (`mech_new` receives it), else NULL.
+/// The `mech_list` option as connection `conn_ptr` sees it, read with no reference to the
+/// connection held (GETOPT may call back into the library).
 ///
 /// # Safety
 /// `conn_ptr` a live server connection, not borrowed.
-unsafe fn available(conn_ptr: *mut sasl_conn_t, mech: &ServerMech) -> (bool, *mut c_void) {
+unsafe fn mech_list_option(conn_ptr: *mut sasl_conn_t) -> Option<String> {
+    let (conn_cbs, global_cbs, global) = {
+        // SAFETY: the caller's contract; the reference ends in this block.
+        let conn = unsafe { conn_ptr.as_ref() }?;
+        let Side::Server(side) = &conn.side else {
+            return None;
+        };
+        (
+            conn.callbacks.entries(),
+            side.global.callbacks.entries(),
+            side.global.clone(),
+        )
+    };
+    let lists: [&[Callback]; 2] = [&conn_cbs, &global_cbs];
+    crate::callbacks::option(&lists, Some(&global.file), "mech_list")
+}
+
+/// A connection context a plug-in's `mech_avail` made, or its refusal (`SASL_NOMECH`), kept
+/// for the connection as Cyrus's `mech_contexts`: a kept context is the exchange's context at
+/// `sasl_server_start` (its `mech_new` is not called), one never used is disposed with the
+/// connection; a refused mechanism is not asked again on that connection.
+pub(crate) struct AvailContext {
+    mech: Arc<ServerMech>,
+    context: usize,
+    refused: bool,
+    /// The connection's utility table (alive until after the contexts are dropped).
+    utils: usize,
+}
+
+impl Drop for AvailContext {
+    fn drop(&mut self) {
+        if self.context != 0
+            && let Some(dispose) = self.mech.plug().mech_dispose
+        {
+            // SAFETY: the context mech_avail made and nothing took, disposed once, with the
+            // connection's utilities (still alive: see ConnUtils's drop order).
+            unsafe {
+                dispose(
+                    self.context as *mut c_void,
+                    self.utils as *const sasl_utils_t,
+                )
+            };
+        }
+    }
+}
+
+/// Asks the plug-in's `mech_avail` whether `mech` can run on connection `conn_ptr`, as
+/// Cyrus's `mech_permitted` does: available without one; otherwise only on `SASL_OK` (the
+/// context it made, or had from an earlier call on this connection, is kept); a mechanism
+/// that answered `SASL_NOMECH` is not asked again on this connection.
+///
+/// # Safety
+/// `conn_ptr` a live server connection, not borrowed.
+unsafe fn available(conn_ptr: *mut sasl_conn_t, mech: &Arc<ServerMech>) -> bool {
     let plug = mech.plug();
     let Some(mech_avail) = plug.mech_avail else {
-        return (true, std::ptr::null_mut());
+        return true;
     };
+    let kept = conn!(conn_ptr, false)
+        .utils
+        .avail_contexts
+        .iter()
+        .find(|c| Arc::ptr_eq(&c.mech, mech))
+        .map(|c| (c.refused, c.context));
+    if let Some((true, _)) = kept {
+        return false;
+    }
     // SAFETY: the caller's contract.
     let Some(params) = (unsafe { crate::plugins::server_params(conn_ptr) }) else {
-        return (false, std::ptr::null_mut());
+        return false;
     };
     let (mut params, _strings) = params.into_parts();
-    let mut context: *mut c_void = std::ptr::null_mut();
+    let utils = params.utils as usize;
+    let mut context = kept.map_or(0, |(_, context)| context) as *mut c_void;
     // SAFETY: the plug-in's function with valid parameters; no lock or reference held.
     let status = unsafe { mech_avail(plug.glob_context, &raw mut *params, &raw mut context) };
-    (status == SASL_OK, context)
+    let contexts = &mut conn!(conn_ptr, false).utils.avail_contexts;
+    let entry = contexts.iter().position(|c| Arc::ptr_eq(&c.mech, mech));
+    let refused = status == SASL_NOMECH;
+    if !refused && (status != SASL_OK || context.is_null()) {
+        return status == SASL_OK;
+    }
+    match entry {
+        // Updated in place: the context may be the one kept (Cyrus: "it shouldn't have
+        // changed, but who knows"), which must not be disposed here.
+        Some(at) => {
+            if refused {
+                contexts[at].refused = true;
+            } else {
+                contexts[at].context = context as usize;
+            }
+        }
+        None => contexts.push(AvailContext {
+            mech: mech.clone(),
+            context: if refused { 0 } else { context as usize },
+            refused,
+            utils,
+        }),
+    }
+    status == SASL_OK
+}
+
+/// Takes the context `mech_avail` kept for `mech` on this connection (the exchange's context
+/// from now on), if any.
+fn take_avail_context(conn: &mut sasl_conn_t, mech: &Arc<ServerMech>) -> *mut c_void {
+    let contexts = &mut conn.utils.avail_contexts;
+    match contexts
+        .iter()
+        .position(|c| Arc::ptr_eq(&c.mech, mech) && !c.refused)
+    {
+        Some(at) => {
+            let mut entry = contexts.remove(at);
+            // Ownership passes to the exchange: not disposed by this entry.
+            std::mem::replace(&mut entry.context, 0) as *mut c_void
+        }
+        None => std::ptr::null_mut(),
+    }
 }
 
 /// `sasl_idle` on a server connection: each plug-in mechanism with an `idle` function is
@@ -316,14 +406,18 @@ pub(crate) unsafe fn idle(conn_ptr: *mut sasl_conn_t) -> c_int {
     0
 }
 
-/// `sasl_setpass` for the plug-in mechanisms, after the stores: each registered server
-/// mechanism with a `setpass` sets its own secret (only the connection's current one under
-/// `SASL_SET_CURMECH_ONLY`), as Cyrus's `sasl_setpass` asks its mechanisms; `SASL_NOCHANGE`
-/// is not a failure. The last failure's code (logged), else `SASL_OK`.
+/// `sasl_setpass` for the plug-in mechanisms, after the stores and the `SETPASS` callback:
+/// each registered server mechanism with a `setpass` sets its own secret (only `current`'s
+/// under `SASL_SET_CURMECH_ONLY`), as Cyrus's `sasl_setpass` asks its mechanisms; a failure
+/// is logged. Each one's code, for the caller to combine as Cyrus does.
 ///
 /// # Safety
-/// `conn_ptr` a live server connection, not borrowed; `pass` holds `passlen` bytes and
-/// `oldpass` `oldpasslen` (or is NULL).
+/// `conn_ptr` a live server connection, not borrowed; `pass` NULL or `passlen` bytes, and
+/// `oldpass` NULL or `oldpasslen` bytes.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "Cyrus's setpass arguments, passed through"
+)]
 pub(crate) unsafe fn setpass(
     conn_ptr: *mut sasl_conn_t,
     user: &CStr,
@@ -332,22 +426,19 @@ pub(crate) unsafe fn setpass(
     oldpass: *const c_char,
     oldpasslen: c_uint,
     flags: c_uint,
-) -> c_int {
-    let current = conn!(conn_ptr, SASL_BADPARAM)
-        .utils
-        .server_mech()
-        .map(|session| session.mech.name.clone());
-    let mut result = SASL_OK;
+    current: Option<&str>,
+) -> Vec<c_int> {
+    let mut codes = Vec::new();
     for mech in server_mechanisms() {
         let Some(setpass) = mech.plug().setpass else {
             continue;
         };
-        if flags & SASL_SET_CURMECH_ONLY != 0 && current.as_deref() != Some(mech.name.as_str()) {
+        if flags & SASL_SET_CURMECH_ONLY != 0 && current != Some(mech.name.as_str()) {
             continue;
         }
         // SAFETY: the caller's contract.
         let Some(params) = (unsafe { crate::plugins::server_params(conn_ptr) }) else {
-            return SASL_BADPARAM;
+            return vec![SASL_BADPARAM];
         };
         let (mut params, _strings) = params.into_parts();
         // SAFETY: the plug-in's function with the caller's buffers and valid parameters; no
@@ -371,10 +462,10 @@ pub(crate) unsafe fn setpass(
                 user.to_string_lossy(),
                 crate::plugins::errtext(status)
             ));
-            result = status;
         }
+        codes.push(status);
     }
-    result
+    codes
 }
 
 /// `sasl_server_start` for a plug-in mechanism: `None` when `mech` is not one (any earlier
@@ -398,8 +489,10 @@ pub(crate) unsafe fn server_start(
     let found = server_mechanisms()
         .into_iter()
         .find(|m| m.name.eq_ignore_ascii_case(mech))?;
+    // SAFETY: the caller's contract; no reference to the connection is held.
+    let mech_list = unsafe { mech_list_option(conn_ptr) };
     let conn = conn!(conn_ptr, None);
-    if !permitted(conn, &found) {
+    if !permitted(conn, &found, mech_list.as_deref()) {
         // Cyrus's codes: too weak for min_ssf, plaintext refused, else not offered.
         let plug = found.plug();
         let code = if conn.props.min_ssf > plug.max_ssf.saturating_add(conn.external_ssf) {
@@ -419,8 +512,7 @@ pub(crate) unsafe fn server_start(
         return Some(SASL_BADPARAM);
     };
     // SAFETY: the caller's contract; no reference to the connection is held.
-    let (is_available, mut context) = unsafe { available(conn_ptr, &found) };
-    if !is_available {
+    if !unsafe { available(conn_ptr, &found) } {
         return Some(
             conn!(conn_ptr, None).error(SASL_NOMECH, format!("mechanism {mech} is not available")),
         );
@@ -428,24 +520,29 @@ pub(crate) unsafe fn server_start(
     let (mut params, strings) = params.into_parts();
     params.canon_user = Some(plugin_canon_user);
     let plug = found.plug();
-    let Some(mech_new) = plug.mech_new else {
-        return Some(SASL_BADPROT);
-    };
     let utils = params.utils;
-    // SAFETY: the plug-in's mech_new with valid parameters; no lock or reference held.
-    let status = unsafe {
-        mech_new(
-            plug.glob_context,
-            &raw mut *params,
-            std::ptr::null(),
-            0,
-            &raw mut context,
-        )
-    };
-    let conn = conn!(conn_ptr, None);
-    if status != SASL_OK {
-        return Some(conn.error(status, format!("{mech}: mech_new failed")));
+    // A context mech_avail made is the exchange's: its mech_new is not called (Cyrus: "the
+    // work was already done by mech_avail").
+    let mut context = take_avail_context(conn!(conn_ptr, None), &found);
+    if context.is_null() {
+        let Some(mech_new) = plug.mech_new else {
+            return Some(SASL_BADPROT);
+        };
+        // SAFETY: the plug-in's mech_new with valid parameters; no lock or reference held.
+        let status = unsafe {
+            mech_new(
+                plug.glob_context,
+                &raw mut *params,
+                std::ptr::null(),
+                0,
+                &raw mut context,
+            )
+        };
+        if status != SASL_OK {
+            return Some(conn!(conn_ptr, None).error(status, format!("{mech}: mech_new failed")));
+        }
     }
+    let conn = conn!(conn_ptr, None);
     let session = ServerMechSession {
         mech: found.clone(),
         context,
@@ -738,11 +835,16 @@ unsafe extern "C" fn plugin_canon_user(
             }
         }
         if flags & SASL_CU_EXTERNALLY_VERIFIED == 0 || flags & SASL_CU_AUTHZID != 0 {
-            if flags & SASL_CU_AUTHID != 0 {
-                fill_properties(conn_ptr, &parts, &canonical, true, |_| false);
+            // A store that fails fails the canonicalisation, temporarily (as in Cyrus).
+            if flags & SASL_CU_AUTHID != 0
+                && fill_properties(conn_ptr, &parts, &canonical, true, |_| false).is_err()
+            {
+                return SASL_FAIL;
             }
-            if flags & SASL_CU_AUTHZID != 0 {
-                fill_properties(conn_ptr, &parts, &canonical, false, |_| false);
+            if flags & SASL_CU_AUTHZID != 0
+                && fill_properties(conn_ptr, &parts, &canonical, false, |_| false).is_err()
+            {
+                return SASL_FAIL;
             }
         }
         SASL_OK
@@ -753,7 +855,8 @@ unsafe extern "C" fn plugin_canon_user(
 /// mechanism: fills the properties the application (or a plug-in) requested that have no
 /// value yet, those of the authentication id (`*name`) for `authid` and those of the
 /// authorization id (`name`, auxprop plug-ins asked with `SASL_AUXPROP_AUTHZID`) for
-/// `authzid`. Runs before `SASL_CB_PROXY_POLICY`, which may read them.
+/// `authzid`. Runs before `SASL_CB_PROXY_POLICY`, which may read them; a store that fails
+/// is the error (the exchange fails, temporarily).
 ///
 /// # Safety
 /// `conn_ptr` a live server connection whose exchange is running, not borrowed.
@@ -761,13 +864,13 @@ pub(crate) unsafe fn fill_requested_properties(
     conn_ptr: *mut sasl_conn_t,
     authid: &str,
     authzid: &str,
-) {
+) -> Result<(), puresasl::StoreError> {
     // SAFETY: the caller's contract; the reference ends here.
     let Some(parts) = unsafe { conn_ptr.as_ref() }.and_then(crate::server::server_parts) else {
-        return;
+        return Ok(());
     };
-    fill_properties(conn_ptr, &parts, authid, true, asked_by_exchange);
-    fill_properties(conn_ptr, &parts, authzid, false, asked_by_exchange);
+    fill_properties(conn_ptr, &parts, authid, true, asked_by_exchange)?;
+    fill_properties(conn_ptr, &parts, authzid, false, asked_by_exchange)
 }
 
 /// Whether `name` (`*property` or `property`) is one of the credentials every built-in
@@ -785,11 +888,11 @@ fn fill_properties(
     user: &str,
     authid: bool,
     skip: fn(&str) -> bool,
-) {
+) -> Result<(), puresasl::StoreError> {
     let wanted: Vec<String> = {
         // SAFETY: a live connection (its exchange is running); the reference ends here.
         let Some(conn) = (unsafe { conn_ptr.as_ref() }) else {
-            return;
+            return Ok(());
         };
         conn.propctx
             .entries
@@ -800,7 +903,7 @@ fn fill_properties(
             .collect()
     };
     if wanted.is_empty() {
-        return;
+        return Ok(());
     }
     let (name, realm) = parts.config.split_user(user);
     let option = {
@@ -811,17 +914,17 @@ fn fill_properties(
         crate::callbacks::option(&lists, Some(&parts.global.file), "auxprop_plugin")
     };
     let names: Vec<&str> = wanted.iter().map(|n| n.trim_start_matches('*')).collect();
+    // A store that fails fails the exchange (a temporary failure), as in Cyrus.
     let found = if authid {
         crate::plugins::connection_store(conn_ptr as usize, parts.global.store.clone(), option)
-            .lookup_many(&name, &realm, &names)
-            .unwrap_or_default()
+            .lookup_many(&name, &realm, &names)?
     } else {
         // Authorization-id properties: plug-ins are asked with SASL_AUXPROP_AUTHZID.
-        crate::plugins::lookup_authzid(conn_ptr, &parts.global.store, &name, &realm, &names)
+        crate::plugins::lookup_authzid(conn_ptr, &parts.global.store, &name, &realm, &names)?
     };
     // SAFETY: as above; no other reference to the connection exists during this one.
     let Some(conn) = (unsafe { conn_ptr.as_mut() }) else {
-        return;
+        return Ok(());
     };
     for (property, values) in wanted.iter().zip(found) {
         if values.is_empty() {
@@ -841,6 +944,7 @@ fn fill_properties(
             conn.propctx.stale = true;
         }
     }
+    Ok(())
 }
 
 /// `SASL_USERNAME`/`SASL_AUTHUSER` of a finished plug-in exchange (server or client).

@@ -545,22 +545,20 @@ fn plugin_user_name(conn: *mut sasl_conn_t, user: &str, realm: &str) -> String {
 
 /// The values of the authorization-id properties `properties` of `user` (in their order),
 /// from the auxprop plug-ins (asked once, with `SASL_AUXPROP_AUTHZID`), what they leave
-/// empty from `base`.
+/// empty from `base`; an error when a store failed and nothing was found.
 pub(crate) fn lookup_authzid(
     conn: *mut sasl_conn_t,
     base: &Arc<dyn Auxprop>,
     user: &str,
     realm: &str,
     properties: &[&str],
-) -> Vec<Vec<Secret>> {
+) -> Result<Vec<Vec<Secret>>, StoreError> {
     let store = PluginStore {
         conn: conn as usize,
         plugins: chosen_plugins(conn_option(conn, "auxprop_plugin").as_deref()),
         base: base.clone(),
     };
-    store
-        .lookup_as(user, realm, properties, true)
-        .unwrap_or_else(|_| empty_slots(properties.len()))
+    store.lookup_as(user, realm, properties, true)
 }
 
 /// `sasl_auxprop_store` through the auxprop plug-ins that can store (those `auxprop_plugin`

@@ -7,7 +7,6 @@ use std::ffi::{CString, c_char, c_int, c_uint};
 
 use puresasl::Secret;
 
-use crate::conn::conn_user_realm;
 use crate::consts::*;
 use crate::handles::{Entry, propctx, sasl_conn_t};
 use crate::server::{ServerParts, server_parts};
@@ -231,19 +230,19 @@ pub unsafe extern "C" fn prop_set(
         if value.is_null() {
             return SASL_OK;
         }
-        let bytes = match u32::try_from(vallen) {
+        let given: &[u8] = match u32::try_from(vallen) {
             // SAFETY: vallen readable bytes per the contract.
-            Ok(len) if len > 0 => unsafe { crate::util::bytes(value, len) }
-                .unwrap_or_default()
-                .to_vec(),
+            Ok(len) if len > 0 => unsafe { crate::util::bytes(value, len) }.unwrap_or_default(),
             // SAFETY: NUL-terminated when vallen <= 0.
-            _ => unsafe { opt_string(value) }
-                .unwrap_or_default()
-                .into_bytes(),
+            _ => unsafe { std::ffi::CStr::from_ptr(value) }.to_bytes(),
         };
-        // A NUL inside a value cannot be represented as a C string: cut it there.
-        let bytes: Vec<u8> = bytes.into_iter().take_while(|b| *b != 0).collect();
-        entry.values.push(CString::new(bytes).unwrap_or_default());
+        // A NUL inside a value cannot be represented as a C string: cut it there. The value
+        // (perhaps a password) is copied once, into room for its NUL, so no stray copy of it
+        // is left unzeroed.
+        let end = given.iter().position(|b| *b == 0).unwrap_or(given.len());
+        let mut copy = Vec::with_capacity(end + 1);
+        copy.extend_from_slice(&given[..end]);
+        entry.values.push(CString::new(copy).unwrap_or_default());
         ctx.stale = true;
         SASL_OK
     })
@@ -436,11 +435,14 @@ pub unsafe extern "C" fn sasl_auxprop_getctx(conn: *mut sasl_conn_t) -> *mut pro
     })
 }
 
-/// Stores the properties of `ctx` for `user` in the writable credential store (`ctx` NULL
-/// checks that a writable store exists).
+/// Stores the properties of `ctx` for `user` in the writable credential store, in one update
+/// (names starting with `*`, such as `SASL_AUX_ALL`, are skipped, as Cyrus's sasldb plug-in
+/// skips them). `ctx` NULL asks whether a writable store exists, and needs no connection (as
+/// in Cyrus, whose mechanisms ask with NULL everywhere): `SASL_OK` once the server side is
+/// initialised (the built-in store is writable), else `SASL_FAIL`.
 ///
 /// # Safety
-/// `conn` live; `ctx` NULL or live; `user` NUL-terminated.
+/// `conn` live, or NULL with a NULL `ctx`; `ctx` NULL or live; `user` NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_auxprop_store(
     conn: *mut sasl_conn_t,
@@ -448,6 +450,13 @@ pub unsafe extern "C" fn sasl_auxprop_store(
     user: *const c_char,
 ) -> c_int {
     guard!(SASL_FAIL, {
+        if ctx.is_null() && conn.is_null() {
+            return if crate::global::global().server.is_some() {
+                SASL_OK
+            } else {
+                SASL_FAIL
+            };
+        }
         // Auxprop plug-ins that can store take it first (see plugins::store_through_plugins).
         // SAFETY: the export's contract; no reference to the connection is held across it.
         if let Some(code) = unsafe { crate::plugins::store_through_plugins(conn, ctx, user) } {
@@ -464,20 +473,24 @@ pub unsafe extern "C" fn sasl_auxprop_store(
         let Some(user) = (unsafe { opt_string(user) }) else {
             return SASL_BADPARAM;
         };
-        let _ = conn_user_realm(conn);
         let (name, realm) = config.split_user(&user);
         // SAFETY: a live context.
         let ctx = unsafe { &*ctx };
-        for entry in &ctx.entries {
-            let values: Vec<Secret> = entry
-                .values
-                .iter()
-                .map(|v| Secret::new(v.as_bytes().to_vec()))
-                .collect();
-            let property = entry.name.to_string_lossy();
-            if let Err(error) = global.store.store(&name, &realm, &property, &values) {
-                return conn.error(SASL_FAIL, format!("could not store {property}: {error}"));
-            }
+        let changes: Vec<(String, Vec<Secret>)> = ctx
+            .entries
+            .iter()
+            .filter(|entry| !entry.name.to_bytes().starts_with(b"*"))
+            .map(|entry| {
+                let values = entry
+                    .values
+                    .iter()
+                    .map(|v| Secret::new(v.as_bytes().to_vec()))
+                    .collect();
+                (entry.name.to_string_lossy().into_owned(), values)
+            })
+            .collect();
+        if let Err(error) = global.store.store_many(&name, &realm, &changes) {
+            return conn.error(SASL_FAIL, format!("could not store properties: {error}"));
         }
         SASL_OK
     })

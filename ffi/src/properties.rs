@@ -232,13 +232,9 @@ pub unsafe extern "C" fn sasl_getprop(
                     .map(|n| n.cast())
                     .ok_or(SASL_NOTDONE)
             }
-            SASL_MECHNAME => {
-                let name = match &conn.side {
-                    Side::Server(side) => side.session.as_ref().and_then(ServerSession::mechanism),
-                    Side::Client(side) => side.session.as_ref().and_then(ClientSession::mechanism),
-                };
-                name.map(|n| static_mech_name(n).cast()).ok_or(SASL_NOTDONE)
-            }
+            SASL_MECHNAME => builtin_mech_name(conn)
+                .map(|n| static_mech_name(n).cast())
+                .ok_or(SASL_NOTDONE),
             SASL_APPNAME => match &conn.side {
                 Side::Server(side) => Ok(side
                     .global
@@ -286,4 +282,26 @@ pub(crate) fn user_prop(conn: &sasl_conn_t, authuser: bool) -> Option<String> {
         }
         Side::Client(side) => side.username.clone(),
     }
+}
+
+/// The name of the built-in mechanism the connection's exchange runs, if any.
+fn builtin_mech_name(conn: &sasl_conn_t) -> Option<&'static str> {
+    match &conn.side {
+        Side::Server(side) => side.session.as_ref().and_then(ServerSession::mechanism),
+        Side::Client(side) => side.session.as_ref().and_then(ClientSession::mechanism),
+    }
+}
+
+/// `SASL_MECHNAME` as a string: the mechanism the connection's exchange runs (a plug-in's or
+/// a built-in one), `None` before any.
+pub(crate) fn mech_name_of(conn: &sasl_conn_t) -> Option<String> {
+    if let Some(name) = crate::mechplug::mech_name(conn) {
+        // SAFETY: the plug-in session's NUL-terminated name, alive while the connection is.
+        return Some(
+            unsafe { std::ffi::CStr::from_ptr(name) }
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
+    builtin_mech_name(conn).map(str::to_owned)
 }

@@ -375,7 +375,14 @@ pub(crate) unsafe fn server_result(
                 }
                 let policy_status = side.policy_status.load(Ordering::Relaxed);
                 if policy_status != SASL_OK {
-                    return conn.error(policy_status, "proxy policy callback refused");
+                    return conn.error(
+                        policy_status,
+                        if policy_status == SASL_FAIL {
+                            "the authorization identity's properties could not be read"
+                        } else {
+                            "proxy policy callback refused"
+                        },
+                    );
                 }
                 // Cyrus tells the application (not the peer) that the user does not exist.
                 if error == Error::AuthenticationFailed

@@ -145,8 +145,6 @@ pub unsafe extern "C" fn sasl_setpass(
         {
             return conn.error(SASL_BADPARAM, "Parameter error: no password");
         }
-        let (name, realm) = config.split_user(user.trim());
-        let store = global.store.as_ref();
         let password = if disable {
             None
         } else {
@@ -156,114 +154,245 @@ pub unsafe extern "C" fn sasl_setpass(
                 None => return SASL_BADPARAM,
             }
         };
+        // As Cyrus: SASL_SET_CURMECH_ONLY needs a mechanism on the connection.
+        let current_mech = crate::properties::mech_name_of(conn);
+        if flags & SASL_SET_CURMECH_ONLY != 0 && current_mech.is_none() {
+            return conn.error(SASL_BADPARAM, "No current SASL mechanism available");
+        }
         // From here on the application may be called (GETOPT, SETPASS), and may call back into
         // the library on this connection: it is reached again through `conn!` each time.
         let (conn_cbs, global_cbs) = (conn_callbacks(conn), global.callbacks.entries());
         let lists: [&[Callback]; 2] = [&conn_cbs, &global_cbs];
-        let iterations = option(&lists, Some(&global.file), "scram_iteration_counter")
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(4096);
-        let keep_plaintext = flags & SASL_SET_NOPLAIN == 0;
         let user_c = CString::new(user.trim()).unwrap_or_default();
-        let written = if only_plugin_stores(&lists, &global.file) {
-            // `auxprop_plugin` names registered auxprop plug-ins only: they take it below.
-            // When none of them can store, Cyrus's sasl_setpass still succeeds, storing
-            // nothing; so does ours (the same code for the same program), but it says so.
-            // SAFETY: a live server connection, not borrowed; NULL only asks.
-            let can_store = unsafe {
-                crate::plugins::store_through_plugins(
+        // Each step is tried in Cyrus's order whatever the others did; the result is the last
+        // failure's code (SASL_CONSTRAINT_VIOLAT only when nothing else failed, and forgiven
+        // when some step succeeded), as Cyrus's sasl_setpass combines them.
+        let mut outcome = SetpassOutcome::default();
+        let log_level = option(&lists, Some(&global.file), "log_level")
+            .and_then(|v| v.trim().parse::<c_int>().ok())
+            .unwrap_or(SASL_LOG_ERR);
+        let log = |level: c_int, message: String| {
+            crate::callbacks::CallbackLog {
+                lists: vec![conn_cbs_list(conn_ptr), global.callbacks],
+                log_level,
+            }
+            .log_text(level, &message);
+        };
+        // 1. The stores: ours, then the auxprop plug-ins that can store. Cyrus skips its
+        // auxprop stores under SASL_SET_NOPLAIN (without DISABLE); our built-in stores still
+        // get the derived secrets then, without the plaintext.
+        let written = write_builtin_store(&lists, &global, &config, user.trim(), password, flags);
+        match &written {
+            Some(Ok(())) => outcome.record(SASL_OK),
+            Some(Err(message)) => {
+                log(
+                    SASL_LOG_ERR,
+                    format!("setpass failed for {}: {message}", user.trim()),
+                );
+                outcome.record(SASL_FAIL);
+            }
+            None => {}
+        }
+        if disable || flags & SASL_SET_NOPLAIN == 0 {
+            // SAFETY: a live server connection, not borrowed; `pass` holds `passlen` bytes.
+            match unsafe {
+                store_password_through_plugins(conn_ptr, &user_c, pass, passlen, disable)
+            } {
+                Some(code) => {
+                    if code != SASL_OK {
+                        log(
+                            SASL_LOG_ERR,
+                            format!(
+                                "setpass failed for {}: {}",
+                                user.trim(),
+                                crate::plugins::errtext(code)
+                            ),
+                        );
+                    }
+                    outcome.record(code);
+                }
+                None if written.is_none() => {
+                    // Only plug-ins are named and none can store: Cyrus counts them as a
+                    // store that succeeded; ours gives the same code but says what happened.
+                    log(
+                        SASL_LOG_ERR,
+                        format!(
+                            "sasl_setpass: no auxprop plug-in named by auxprop_plugin can store; \
+                             the password of {} was not stored",
+                            user.trim()
+                        ),
+                    );
+                    outcome.record(SASL_OK);
+                }
+                None => {}
+            }
+        }
+        // 2. The application's own user database, if it registered one.
+        if let Some(cb) = find_callback(&lists, SASL_CB_SERVER_USERDB_SETPASS)
+            && let Some(setpass) = cb.setpass()
+        {
+            let (pass, passlen) = if disable {
+                (std::ptr::null(), 0)
+            } else {
+                (pass, passlen)
+            };
+            // SAFETY: valid strings; pass holds passlen bytes; conn_ptr is the live connection.
+            let status = unsafe {
+                setpass(
                     conn_ptr,
-                    std::ptr::null_mut(),
+                    cb.context,
                     user_c.as_ptr(),
+                    pass,
+                    passlen,
+                    crate::plugins::conn_propctx(conn_ptr),
+                    flags,
                 )
             };
-            if can_store.is_none() {
-                crate::plugins::log_error(&format!(
-                    "sasl_setpass: no auxprop plug-in named by auxprop_plugin can store; \
-                     the password of {} was not stored",
-                    user.trim()
-                ));
+            if status != SASL_OK {
+                log(
+                    SASL_LOG_ERR,
+                    format!(
+                        "setpass callback failed for {}: {}",
+                        user.trim(),
+                        crate::plugins::errtext(status)
+                    ),
+                );
             }
-            Ok(())
-        } else if writes_to_sql(&lists, &global.file) {
-            // The administrator's table: what Cyrus's sql plugin is given, nothing more.
-            let generate = option(&lists, Some(&global.file), "scram_secret_generate")
-                .is_some_and(|v| puresasl::config::is_true(&v));
-            puresasl::credentials::set_password_as_cyrus(
-                store,
-                &name,
-                &realm,
-                password,
-                keep_plaintext,
-                generate.then_some(iterations),
-                &OsRandom,
-            )
+            outcome.record(status);
+        }
+        // 3. The plug-in mechanisms set their own secrets (OTP, SRP...), DISABLE included.
+        let (pass, passlen) = if disable {
+            (std::ptr::null(), 0)
         } else {
-            match password {
-                None => puresasl::credentials::delete_user(store, &name, &realm),
-                Some(password) => {
-                    let policy = PasswordPolicy {
-                        keep_plaintext,
-                        scram_iterations: iterations,
-                        ..PasswordPolicy::default()
-                    };
-                    puresasl::credentials::set_password(
-                        store, &name, &realm, password, &policy, &OsRandom,
-                    )
-                }
-            }
+            (pass, passlen)
         };
-        if let Err(error) = written {
-            let what = if disable {
-                "delete user"
-            } else {
-                "store password"
-            };
-            return conn!(conn_ptr).error(SASL_FAIL, format!("could not {what}: {error}"));
-        }
-        // Auxprop plug-ins that can store get `userPassword`, as Cyrus's sasl_setpass hands
-        // it to sasl_auxprop_store (no value when disabling).
-        // SAFETY: a live server connection, not borrowed; `pass` holds `passlen` bytes.
-        let code =
-            unsafe { store_password_through_plugins(conn_ptr, &user_c, pass, passlen, disable) };
-        if code != SASL_OK {
-            return conn!(conn_ptr).error(code, "an auxprop plug-in could not store the password");
-        }
-        if disable {
-            return SASL_OK;
-        }
-        // The application's own user database, if it registered one, is told too.
-        if let Some(cb) = find_callback(&lists, SASL_CB_SERVER_USERDB_SETPASS) {
-            let setpass = cb.setpass();
-            if let Some(setpass) = setpass {
-                // SAFETY: valid strings; pass holds passlen bytes; conn_ptr is the live connection.
-                let status = unsafe {
-                    setpass(
-                        conn_ptr,
-                        cb.context,
-                        user_c.as_ptr(),
-                        pass,
-                        passlen,
-                        std::ptr::null_mut(),
-                        flags,
-                    )
-                };
-                if status != SASL_OK {
-                    return conn!(conn_ptr)
-                        .error(status, "the application's setpass callback failed");
-                }
-            }
-        }
-        // Then the plug-in mechanisms set their own secrets (OTP, SRP...).
         // SAFETY: as above; `oldpass` NULL or `oldpasslen` bytes per the contract.
-        let code = unsafe {
-            crate::mechplug::setpass(conn_ptr, &user_c, pass, passlen, oldpass, oldpasslen, flags)
-        };
-        if code != SASL_OK {
-            return conn!(conn_ptr).error(code, "a plug-in mechanism could not set its secret");
+        for code in unsafe {
+            crate::mechplug::setpass(
+                conn_ptr,
+                &user_c,
+                pass,
+                passlen,
+                oldpass,
+                oldpasslen,
+                flags,
+                current_mech.as_deref(),
+            )
+        } {
+            outcome.record(code);
         }
-        SASL_OK
+        if outcome.tried == 0 {
+            log(
+                SASL_LOG_WARN,
+                format!(
+                    "secret not changed for {}: no writable auxprop plugin or setpass callback found",
+                    user.trim()
+                ),
+            );
+        }
+        match outcome.result() {
+            SASL_OK => SASL_OK,
+            code => conn!(conn_ptr).error(code, format!("setpass failed for {}", user.trim())),
+        }
     })
+}
+
+/// How the steps of `sasl_setpass` went, combined as Cyrus combines them.
+#[derive(Default)]
+struct SetpassOutcome {
+    result: c_int,
+    tried: usize,
+    failed: usize,
+}
+
+impl SetpassOutcome {
+    /// One step's code (`SASL_NOCHANGE` counts as success, as Cyrus's mechanisms loop has it).
+    fn record(&mut self, code: c_int) {
+        self.tried += 1;
+        match code {
+            SASL_OK | SASL_NOCHANGE => {}
+            SASL_CONSTRAINT_VIOLAT => {
+                self.failed += 1;
+                if self.result == SASL_OK {
+                    self.result = code;
+                }
+            }
+            _ => {
+                self.failed += 1;
+                self.result = code;
+            }
+        }
+    }
+
+    fn result(&self) -> c_int {
+        if self.result == SASL_CONSTRAINT_VIOLAT && self.failed < self.tried {
+            SASL_OK
+        } else {
+            self.result
+        }
+    }
+}
+
+/// The connection's own callback list (for logging with no reference held).
+fn conn_cbs_list(conn_ptr: *mut sasl_conn_t) -> crate::callbacks::CallbackList {
+    // SAFETY: a live connection (the export's contract); the reference ends here.
+    unsafe { conn_ptr.as_ref() }
+        .map_or(crate::callbacks::CallbackList::new(std::ptr::null()), |c| {
+            c.callbacks
+        })
+}
+
+/// Writes the user to the built-in store: `None` when `auxprop_plugin` names registered
+/// plug-ins only (they take it); else whether it worked (the error's text when not). With
+/// `sql` first in `auxprop_plugin`, only what Cyrus's sql plugin is given; else the password
+/// (unless `SASL_SET_NOPLAIN`) and every secret derived from it, or, with `SASL_SET_DISABLE`,
+/// the user deleted.
+fn write_builtin_store(
+    lists: &[&[Callback]; 2],
+    global: &crate::global::ServerGlobal,
+    config: &puresasl::ServerConfig,
+    user: &str,
+    password: Option<&[u8]>,
+    flags: c_uint,
+) -> Option<Result<(), String>> {
+    if only_plugin_stores(lists, &global.file) {
+        return None;
+    }
+    let (name, realm) = config.split_user(user);
+    let store = global.store.as_ref();
+    let iterations = option(lists, Some(&global.file), "scram_iteration_counter")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(4096);
+    let keep_plaintext = flags & SASL_SET_NOPLAIN == 0;
+    let written = if writes_to_sql(lists, &global.file) {
+        // The administrator's table: what Cyrus's sql plugin is given, nothing more.
+        let generate = option(lists, Some(&global.file), "scram_secret_generate")
+            .is_some_and(|v| puresasl::config::is_true(&v));
+        puresasl::credentials::set_password_as_cyrus(
+            store,
+            &name,
+            &realm,
+            password,
+            keep_plaintext,
+            generate.then_some(iterations),
+            &OsRandom,
+        )
+    } else {
+        match password {
+            None => puresasl::credentials::delete_user(store, &name, &realm),
+            Some(password) => {
+                let policy = PasswordPolicy {
+                    keep_plaintext,
+                    scram_iterations: iterations,
+                    ..PasswordPolicy::default()
+                };
+                puresasl::credentials::set_password(
+                    store, &name, &realm, password, &policy, &OsRandom,
+                )
+            }
+        }
+    };
+    Some(written.map_err(|error| error.to_string()))
 }
 
 /// Whether `auxprop_plugin` names registered auxprop plug-ins only (no built-in store).
@@ -274,8 +403,10 @@ fn only_plugin_stores(lists: &[&[Callback]], file: &puresasl::config::Config) ->
     })
 }
 
-/// Hands `userPassword` (no value when `disable`) to the auxprop plug-ins that can store, as
-/// Cyrus's `sasl_setpass` does through `sasl_auxprop_store`: `SASL_OK` when there are none.
+/// Hands `userPassword` to the auxprop plug-ins that can store, as Cyrus's `sasl_setpass`
+/// does through `sasl_auxprop_store`; when `disable`, `userPassword` and `*` (every property)
+/// with no value, which tells stores to delete the user. `None` when no plug-in can store,
+/// else the stores' code.
 ///
 /// # Safety
 /// `conn_ptr` a live server connection, not borrowed; `pass` holds `passlen` bytes.
@@ -285,33 +416,31 @@ unsafe fn store_password_through_plugins(
     pass: *const c_char,
     passlen: c_uint,
     disable: bool,
-) -> c_int {
+) -> Option<c_int> {
     use crate::propctx::{prop_dispose, prop_new, prop_request, prop_set};
     // SAFETY: NULL asks only whether a plug-in can store.
-    if unsafe {
+    unsafe {
         crate::plugins::store_through_plugins(conn_ptr, std::ptr::null_mut(), user.as_ptr())
-    }
-    .is_none()
-    {
-        return SASL_OK;
-    }
-    let name = c"userPassword";
-    // SAFETY: a fresh context, disposed below; NUL-terminated names; `pass` holds `passlen`
-    // bytes; the plug-ins get the caller's live connection.
+    }?;
+    let password = c"userPassword";
+    // SAFETY: a fresh context, disposed below (its values zeroed); NUL-terminated names;
+    // `pass` holds `passlen` bytes; the plug-ins get the caller's live connection.
     unsafe {
         let mut ctx = prop_new(0);
-        let mut names = [name.as_ptr(), std::ptr::null()];
+        let mut names = [password.as_ptr(), c"*".as_ptr(), std::ptr::null()];
+        if !disable {
+            names[1] = std::ptr::null();
+        }
         prop_request(ctx, names.as_mut_ptr());
         if !disable {
             prop_set(
                 ctx,
-                name.as_ptr(),
+                password.as_ptr(),
                 pass,
                 c_int::try_from(passlen).unwrap_or(c_int::MAX),
             );
         }
-        let code =
-            crate::plugins::store_through_plugins(conn_ptr, ctx, user.as_ptr()).unwrap_or(SASL_OK);
+        let code = crate::plugins::store_through_plugins(conn_ptr, ctx, user.as_ptr());
         prop_dispose(&raw mut ctx);
         code
     }

@@ -41,6 +41,8 @@ unsafe extern "C" {
 pub struct ConnUtils {
     server_mech: Option<Box<crate::mechplug::ServerMechSession>>,
     client_mech: Option<Box<crate::clientplug::ClientMechSession>>,
+    /// What plug-ins' `mech_avail` kept or refused for this connection.
+    pub(crate) avail_contexts: Vec<crate::mechplug::AvailContext>,
     table: Option<Box<OwnedUtils>>,
 }
 
@@ -51,6 +53,8 @@ impl Drop for ConnUtils {
         // given still exists.
         drop(self.server_mech.take());
         drop(self.client_mech.take());
+        // Then the contexts mech_avail made that no exchange took (mech_dispose each).
+        drop(std::mem::take(&mut self.avail_contexts));
     }
 }
 

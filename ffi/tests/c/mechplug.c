@@ -58,6 +58,11 @@ static int mech_new(void *glob, sasl_server_params_t *sparams, const char *chall
                     unsigned challen, void **conn_context)
 {
     (void)glob; (void)challenge; (void)challen;
+    /* Counted, so the driver sees when a context from mech_avail stands in for it. */
+    const char *calls = getenv("XPUREPLUG_NEW");
+    char count[16];
+    snprintf(count, sizeof count, "%d", (calls ? atoi(calls) : 0) + 1);
+    setenv("XPUREPLUG_NEW", count, 1);
     layer_t *l = sparams->utils->malloc(sizeof *l);
     if (!l) return SASL_NOMEM;
     l->utils = sparams->utils;
@@ -134,12 +139,22 @@ static int mech_idle(void *glob, void *conn, sasl_server_params_t *sparams)
     return 1;
 }
 
-/* Not available to the service "unavail" (for this connection only: not SASL_NOMECH, which
- * Cyrus takes as "never again"). */
+/* Not available to the service "unavail"; for the service "availctx" it makes the
+ * connection context itself (Cyrus then skips mech_new and disposes an unused one with the
+ * connection). */
 static int mech_avail(void *glob, sasl_server_params_t *sparams, void **conn_context)
 {
-    (void)glob; (void)conn_context;
-    return strcmp(sparams->service, "unavail") == 0 ? SASL_FAIL : SASL_OK;
+    (void)glob;
+    if (strcmp(sparams->service, "unavail") == 0) return SASL_FAIL;
+    if (strcmp(sparams->service, "availctx") == 0 && *conn_context == NULL) {
+        layer_t *l = sparams->utils->malloc(sizeof *l);
+        if (!l) return SASL_NOMEM;
+        l->utils = sparams->utils;
+        l->buffer = NULL;
+        l->size = 0;
+        *conn_context = l;
+    }
+    return SASL_OK;
 }
 
 static sasl_server_plug_t plugins[] = {{
@@ -284,7 +299,7 @@ static sasl_callback_t client_callbacks[] = {
     {SASL_CB_LIST_END, NULL, NULL},
 };
 
-static int authzid_lookups, stores, password_stores;
+static int authzid_lookups, stores, password_stores, deletes;
 
 static int drvaux_lookup(void *glob, sasl_server_params_t *sparams, unsigned flags,
                          const char *user, unsigned ulen)
@@ -312,12 +327,23 @@ static int drvaux_store(void *glob, sasl_server_params_t *sparams, struct propct
                         const char *user, unsigned ulen)
 {
     (void)glob; (void)sparams;
+    if (!ctx) return SASL_OK; /* only asked whether it can store */
     const struct propval *pv = prop_get(ctx);
     if (ulen == 5 && !strncmp(user, "alice", 5) && pv && pv->name && !strcmp(pv->name, "mail"))
         stores++;
-    if (ulen == 5 && !strncmp(user, "alice", 5) && pv && pv->name &&
-        !strcmp(pv->name, "userPassword") && pv->values && !strcmp(pv->values[0], "n3w"))
+    /* Cyrus hands over the connection's own context: look the names up wherever they are. */
+    const struct propval *password = NULL, *all = NULL;
+    for (const struct propval *p = pv; p && p->name; p++) {
+        if (!strcmp(p->name, "userPassword")) password = p;
+        if (!strcmp(p->name, "*")) all = p;
+    }
+    if (ulen == 5 && !strncmp(user, "alice", 5) && password && password->values &&
+        password->values[0] && !strcmp(password->values[0], "n3w"))
         password_stores++;
+    /* Disabling: userPassword without a value, and "*" (every property). */
+    if (ulen == 5 && !strncmp(user, "alice", 5) && password &&
+        (!password->values || !password->values[0]) && all)
+        deletes++;
     return SASL_OK;
 }
 
@@ -381,6 +407,22 @@ int main(void)
     CHECK(getenv("XPUREPLUG_SETPASS") && !strcmp(getenv("XPUREPLUG_SETPASS"), "alice:3"),
           "setpass reaches the mechanism: %s",
           getenv("XPUREPLUG_SETPASS") ? getenv("XPUREPLUG_SETPASS") : "(not called)");
+    /* Asked without a connection whether a store can write (Cyrus's OTP module does). */
+    CHECK(sasl_auxprop_store(NULL, NULL, NULL) == SASL_OK, "sasl_auxprop_store(NULL, NULL, NULL)");
+    /* SASL_SET_NOPLAIN: no plaintext to the plug-in stores; the mechanisms are still told. */
+    setenv("XPUREPLUG_SETPASS", "", 1);
+    r = sasl_setpass(conn, "alice", "n3w", 3, NULL, 0, SASL_SET_NOPLAIN);
+    CHECK(r == SASL_OK && password_stores == 1 && !strcmp(getenv("XPUREPLUG_SETPASS"), "alice:3"),
+          "SASL_SET_NOPLAIN: the store is not given the plaintext: %d %d", r, password_stores);
+    /* SASL_SET_DISABLE: the stores are told to delete, and the mechanisms too. */
+    setenv("XPUREPLUG_SETPASS", "", 1);
+    r = sasl_setpass(conn, "alice", NULL, 0, NULL, 0, SASL_SET_DISABLE);
+    CHECK(r == SASL_OK && deletes == 1 && !strcmp(getenv("XPUREPLUG_SETPASS"), "alice:0"),
+          "SASL_SET_DISABLE reaches the stores and the mechanisms: %d %d %s", r, deletes,
+          getenv("XPUREPLUG_SETPASS"));
+    /* SASL_SET_CURMECH_ONLY before any exchange: no current mechanism. */
+    r = sasl_setpass(conn, "alice", "n3w", 3, NULL, 0, SASL_SET_CURMECH_ONLY);
+    CHECK(r == SASL_BADPARAM, "SASL_SET_CURMECH_ONLY without a mechanism: %d", r);
     /* mech_avail: refused for this connection, not listed and not started. */
     {
         sasl_conn_t *unavail = NULL;
@@ -392,6 +434,26 @@ int main(void)
         r = sasl_server_start(unavail, "X-PUREPLUG", "alice\0s3cret", 12, &out, &outlen);
         CHECK(r == SASL_NOMECH, "mech_avail refusal: not started: %d", r);
         sasl_dispose(&unavail);
+    }
+    /* A context mech_avail made is the exchange's (mech_new is not called); one never used
+     * is disposed with the connection (LeakSanitizer would see it otherwise). */
+    {
+        setenv("XPUREPLUG_NEW", "0", 1);
+        sasl_conn_t *ac = NULL;
+        r = sasl_server_new("availctx", "localhost", NULL, NULL, NULL, NULL, 0, &ac);
+        const char *alist = NULL;
+        int lr = sasl_listmech(ac, NULL, "", " ", "", &alist, NULL, NULL);
+        CHECK(r == SASL_OK && lr == SASL_OK && strstr(alist, "X-PUREPLUG") != NULL,
+              "mech_avail with a context: listed");
+        r = sasl_server_start(ac, "X-PUREPLUG", "alice\0s3cret", 12, &out, &outlen);
+        CHECK(r == SASL_OK && !strcmp(getenv("XPUREPLUG_NEW"), "0"),
+              "mech_avail's context used, mech_new not called: %d %s", r,
+              getenv("XPUREPLUG_NEW"));
+        sasl_dispose(&ac);
+        r = sasl_server_new("availctx", "localhost", NULL, NULL, NULL, NULL, 0, &ac);
+        lr = sasl_listmech(ac, NULL, "", " ", "", &alist, NULL, NULL);
+        CHECK(r == SASL_OK && lr == SASL_OK, "listed, never started");
+        sasl_dispose(&ac);
     }
 
     const char *wanted[] = {"mail", NULL};
