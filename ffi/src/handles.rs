@@ -7,7 +7,6 @@ use std::ffi::{CString, c_char, c_int, c_uint};
 use std::sync::Arc;
 use std::sync::atomic::AtomicI32;
 
-use puresasl::Secret;
 use puresasl::{ChannelBinding, ClientSession, ServerConfig, ServerSession};
 
 use crate::buffer::StableBuffer;
@@ -122,20 +121,38 @@ pub struct propctx {
 #[derive(Clone)]
 pub(crate) struct Entry {
     pub(crate) name: CString,
-    pub(crate) values: Vec<CString>,
+    pub(crate) values: Vec<PropValue>,
 }
 
 impl Entry {
     /// Drops the values, zeroing their bytes (they are often passwords).
     pub(crate) fn erase_values(&mut self) {
-        for value in self.values.drain(..) {
-            drop(Secret::new(value.into_bytes_with_nul()));
-        }
+        self.values.clear();
     }
 }
 
-impl Drop for Entry {
-    fn drop(&mut self) {
-        self.erase_values();
+/// One value of a property, as Cyrus keeps it: the bytes as given, then a NUL. Binary-safe:
+/// a value may hold NUL bytes (OpenLDAP's slapd stores a `Connection *` in one and reads it
+/// back as `*(Connection **)values[0]`). Zeroed when dropped (values are often passwords).
+#[derive(Clone)]
+pub(crate) struct PropValue(zeroize::Zeroizing<Vec<u8>>);
+
+impl PropValue {
+    /// A value holding `bytes` (and the NUL after them), copied once.
+    pub(crate) fn new(bytes: &[u8]) -> Self {
+        let mut stored = Vec::with_capacity(bytes.len() + 1);
+        stored.extend_from_slice(bytes);
+        stored.push(0);
+        PropValue(zeroize::Zeroizing::new(stored))
+    }
+
+    /// The address C reads the value at.
+    pub(crate) fn as_ptr(&self) -> *const std::ffi::c_char {
+        self.0.as_ptr().cast()
+    }
+
+    /// The value's bytes, without the NUL after them.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.0.split_last().map_or(&[], |(_, bytes)| bytes)
     }
 }

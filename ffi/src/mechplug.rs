@@ -939,7 +939,7 @@ fn fill_properties(
         {
             entry.values = values
                 .iter()
-                .filter_map(|v: &Secret| CString::new(v.expose().to_vec()).ok())
+                .map(|v: &Secret| crate::handles::PropValue::new(v.expose()))
                 .collect();
             conn.propctx.stale = true;
         }

@@ -8,7 +8,7 @@ use std::ffi::{CString, c_char, c_int, c_uint};
 use puresasl::Secret;
 
 use crate::consts::*;
-use crate::handles::{Entry, propctx, sasl_conn_t};
+use crate::handles::{Entry, PropValue, propctx, sasl_conn_t};
 use crate::server::{ServerParts, server_parts};
 use crate::types::propval;
 use crate::util::{conn, conn_or_null, guard, nonnull, opt_string};
@@ -236,13 +236,8 @@ pub unsafe extern "C" fn prop_set(
             // SAFETY: NUL-terminated when vallen <= 0.
             _ => unsafe { std::ffi::CStr::from_ptr(value) }.to_bytes(),
         };
-        // A NUL inside a value cannot be represented as a C string: cut it there. The value
-        // (perhaps a password) is copied once, into room for its NUL, so no stray copy of it
-        // is left unzeroed.
-        let end = given.iter().position(|b| *b == 0).unwrap_or(given.len());
-        let mut copy = Vec::with_capacity(end + 1);
-        copy.extend_from_slice(&given[..end]);
-        entry.values.push(CString::new(copy).unwrap_or_default());
+        // All `vallen` bytes, NULs included (binary values: see PropValue), copied once.
+        entry.values.push(PropValue::new(given));
         ctx.stale = true;
         SASL_OK
     })

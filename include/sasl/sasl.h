@@ -913,11 +913,14 @@ struct propctx *sasl_auxprop_getctx(sasl_conn_t *conn);
 int sasl_auxprop_request(sasl_conn_t *conn, const char **propnames);
 
 /**
- * Stores the properties of `ctx` for `user` in the writable credential store (`ctx` NULL
- * checks that a writable store exists).
+ * Stores the properties of `ctx` for `user` in the writable credential store, in one update
+ * (names starting with `*`, such as `SASL_AUX_ALL`, are skipped, as Cyrus's sasldb plug-in
+ * skips them). `ctx` NULL asks whether a writable store exists, and needs no connection (as
+ * in Cyrus, whose mechanisms ask with NULL everywhere): `SASL_OK` once the server side is
+ * initialised (the built-in store is writable), else `SASL_FAIL`.
  *
  * # Safety
- * `conn` live; `ctx` NULL or live; `user` NUL-terminated.
+ * `conn` live, or NULL with a NULL `ctx`; `ctx` NULL or live; `user` NUL-terminated.
  */
 int sasl_auxprop_store(sasl_conn_t *conn, struct propctx *ctx, const char *user);
 

@@ -153,6 +153,16 @@ static void exercise(const sasl_utils_t *u)
     char formatted[16];
     CHECK(u->prop_format(ctx, ",", 1, formatted, sizeof formatted, &len) == SASL_OK &&
               !strcmp(formatted, "a,b"), "prop_format");
+    /* Binary values (NUL bytes inside) are kept whole, as slapd's canon_user callback stores
+     * a Connection pointer in "*slapConn" and its auxprop plug-in reads it back. */
+    const char *binary_names[] = {"*bin", NULL};
+    const char pointer[8] = {0x27, 0x00, 0x6b, 0x52, 0x80, 0x55, 0x00, 0x00};
+    CHECK(u->prop_request(ctx, binary_names) == SASL_OK &&
+              u->prop_set(ctx, "*bin", pointer, sizeof pointer) == SASL_OK, "prop_set binary");
+    struct propval bin[1];
+    CHECK(u->prop_getnames(ctx, binary_names, bin) == 1 && bin[0].values &&
+              !memcmp(bin[0].values[0], pointer, sizeof pointer) && bin[0].values[0][8] == 0,
+          "binary value kept whole");
     CHECK(u->prop_dup(ctx, &copy) == SASL_OK && copy, "prop_dup");
     u->prop_erase(ctx, "a");
     pv = u->prop_get(ctx);
