@@ -1236,6 +1236,12 @@ fn batched_changes_are_all_or_nothing() {
     puresasl::credentials::set_password(&store, "alice", "example", b"pw", &policy, &random)
         .unwrap();
     assert_eq!(lookup(&store, "alice", "example"), Some(b"pw".to_vec()));
+    for name in property::CREDENTIALS {
+        assert!(
+            !store.lookup("alice", "example", name).unwrap().is_empty(),
+            "{name} written"
+        );
+    }
     let view = CredentialView::new(&store, "alice", "example");
     assert_eq!(view.check_password(b"pw").unwrap(), PasswordCheck::Match);
     puresasl::credentials::delete_user(&store, "alice", "example").unwrap();

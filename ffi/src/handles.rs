@@ -155,4 +155,14 @@ impl PropValue {
     pub(crate) fn as_bytes(&self) -> &[u8] {
         self.0.split_last().map_or(&[], |(_, bytes)| bytes)
     }
+
+    /// The value read as a C string (up to its first NUL), as Cyrus's sasldb and sql
+    /// plug-ins store it (`strlen(value)`): Cyrus's OTP module hands over its secret with the
+    /// NUL counted in its length, and reads a stored value longer than its string as an
+    /// old binary secret.
+    pub(crate) fn c_str_bytes(&self) -> &[u8] {
+        let bytes = self.as_bytes();
+        let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
+        bytes.get(..end).unwrap_or_default()
+    }
 }

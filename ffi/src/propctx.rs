@@ -476,10 +476,11 @@ pub unsafe extern "C" fn sasl_auxprop_store(
             .iter()
             .filter(|entry| !entry.name.to_bytes().starts_with(b"*"))
             .map(|entry| {
+                // As Cyrus's stores keep them: each value up to its first NUL.
                 let values = entry
                     .values
                     .iter()
-                    .map(|v| Secret::new(v.as_bytes().to_vec()))
+                    .map(|v| Secret::new(v.c_str_bytes().to_vec()))
                     .collect();
                 (entry.name.to_string_lossy().into_owned(), values)
             })

@@ -665,7 +665,8 @@ fn run_pair(
     run_pair_full(server_ours, client_ours, db, mech, password, &[])
 }
 
-/// `run_pair` with our client and extra environment for the server.
+/// `run_pair` with our client and extra environment for the server (`SASL_PATH` also for the
+/// client).
 fn run_pair_env(
     server_ours: bool,
     db: &Path,
@@ -720,6 +721,10 @@ fn run_pair_full(
         client
             .env("LD_LIBRARY_PATH", library_dir())
             .env("SASL_PATH", no_modules());
+    }
+    // The plug-in path goes to both sides (the other variables only matter to the server).
+    for (key, value) in envs.iter().filter(|(key, _)| *key == "SASL_PATH") {
+        client.env(key, value);
     }
     let mut client = client
         .args(["client", mech, "bob", password])
@@ -1812,4 +1817,103 @@ fn pluginviewer_lists_builtins_and_modules() {
             "{mech} not listed by Cyrus: {cyrus_list:?}"
         );
     }
+}
+
+/// Where `.ci/run` unpacks Cyrus's plug-in modules that the tests load privately (installed,
+/// they would change what both libraries load in every other test): `None` when absent.
+fn unpacked_module(package_dir: &str, file: &str) -> Option<PathBuf> {
+    let path = repo_dir()
+        .join("target/cyrus-modules")
+        .join(package_dir)
+        .join("usr/lib/x86_64-linux-gnu/sasl2")
+        .join(file);
+    path.exists().then_some(path)
+}
+
+/// Cyrus's OTP module (Debian's `libsasl2-modules-otp`) on our library, a program that uses
+/// the plug-in interface differently from slapd and GSSAPI: `saslpasswd2` sets the OTP secret
+/// through the module's `setpass` (its `mech_avail` and `setpass` ask `sasl_auxprop_store`,
+/// without and with a connection, and it stores a value with its NUL counted); logins through
+/// the module, with our client and with Cyrus's, each use up one sequence number (the module
+/// rewrites its secret through `sasl_auxprop_store`); a wrong pass phrase is refused.
+#[test]
+fn otp_module_on_our_library() {
+    let Some(otp) = unpacked_module("otp", "libotp.so") else {
+        eprintln!("skipped: no target/cyrus-modules/otp (.ci/run unpacks libsasl2-modules-otp)");
+        return;
+    };
+    let dir = scratch("otp");
+    let modules = dir.join("modules");
+    std::fs::create_dir_all(&modules).unwrap();
+    let link = modules.join("libotp.so");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&otp, &link).unwrap();
+    let db = dir.join("sasldb2");
+    let _ = std::fs::remove_file(&db);
+    let phrase = "pass phrase 123";
+    {
+        use std::io::Write;
+        let mut child = Command::new("saslpasswd2")
+            .args(["-p", "-c", "-u", "pair.example.org", "-f"])
+            .arg(&db)
+            .arg("bob")
+            .env("LD_LIBRARY_PATH", library_dir())
+            .env("SASL_PATH", &modules)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(phrase.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "saslpasswd2: {}", text(&out));
+    }
+    // The module's secret: "md5 TAB sequence TAB seed TAB otp TAB timeout".
+    let sequence = || -> u32 {
+        use puresasl::Auxprop as _;
+        let values = puresasl::sasldb::SasldbStore::new(&db)
+            .lookup("bob", "pair.example.org", "cmusaslsecretOTP")
+            .unwrap();
+        let secret =
+            String::from_utf8_lossy(values.first().expect("an OTP secret").expose()).into_owned();
+        assert!(!secret.contains('\0'), "stored as a C string: {secret:?}");
+        secret.split('\t').nth(1).unwrap().parse().unwrap()
+    };
+    assert_eq!(sequence(), 499);
+    let modules_env = modules.to_str().unwrap();
+    for (client_ours, left) in [(true, 498), (false, 497)] {
+        let (server, client) = run_pair_full(
+            true,
+            client_ours,
+            &db,
+            "OTP",
+            phrase,
+            &[("SASL_PATH", modules_env)],
+        );
+        assert!(
+            server.status.success() && client.status.success(),
+            "OTP, our client {client_ours}: server {}\nclient {}",
+            text(&server),
+            text(&client)
+        );
+        assert_eq!(sequence(), left, "one sequence number per login");
+    }
+    let (server, _) = run_pair_full(
+        true,
+        true,
+        &db,
+        "OTP",
+        "wrong phrase 12",
+        &[("SASL_PATH", modules_env)],
+    );
+    assert!(
+        !server.status.success(),
+        "a wrong pass phrase: {}",
+        text(&server)
+    );
 }
