@@ -213,6 +213,11 @@ unsafe extern "C" {
         outlen: *mut c_uint,
     ) -> c_int;
     fn sasl_auxprop_getctx(conn: *mut Conn) -> *mut PropCtx;
+    fn sasl_auxprop_request(conn: *mut Conn, names: *const *const c_char) -> c_int;
+    fn sasl_auxprop_add_plugin(
+        plugname: *const c_char,
+        init: puresasl_ffi::plugin_abi::AuxpropInit,
+    ) -> c_int;
     fn prop_new(estimate: c_uint) -> *mut PropCtx;
     fn prop_request(ctx: *mut PropCtx, names: *const *const c_char) -> c_int;
     fn prop_get(ctx: *mut PropCtx) -> *const Propval;
@@ -559,6 +564,11 @@ fn init() {
             SASL_OK
         );
         assert_eq!(sasl_client_init(global_callbacks()), SASL_OK);
+        // An application auxprop plug-in beside the sasldb2 file (see `plugin`).
+        assert_eq!(
+            sasl_auxprop_add_plugin(c"fuzzaux".as_ptr(), plugin::init),
+            SASL_OK
+        );
         // The user every exchange can log in as.
         let mut conn = null_mut();
         let code = sasl_server_new(
@@ -684,17 +694,23 @@ fn new_server(input: &mut Input) -> Option<Connection> {
 
 fn new_client(input: &mut Input) -> Option<Connection> {
     let right = !input.one_in(4);
+    // The user only the auxprop plug-in knows.
+    let plugin_user = input.one_in(4);
     let answers = Box::new(Answers {
         user: if input.one_in(3) {
             input.text()
         } else {
             CString::default()
         },
-        authname: if right { USER.to_owned() } else { input.text() },
-        password: if right {
-            PASSWORD.to_vec()
-        } else {
-            input.bytes().to_vec()
+        authname: match (right, plugin_user) {
+            (true, true) => plugin::USER.to_owned(),
+            (true, false) => USER.to_owned(),
+            _ => input.text(),
+        },
+        password: match (right, plugin_user) {
+            (true, true) => plugin::PASSWORD.to_vec(),
+            (true, false) => PASSWORD.to_vec(),
+            _ => input.bytes().to_vec(),
         },
         secrets: Vec::new(),
     });
@@ -1429,6 +1445,17 @@ pub fn run(data: &[u8]) {
             15 => {
                 if let Some(connection) = world.connection(&mut input) {
                     connection.before_call();
+                    if input.one_in(2) {
+                        // Properties the plug-in (and the stores) fill after an exchange:
+                        // the authentication id's (`*`) and the authorization id's.
+                        let names = [
+                            c"*mail".as_ptr(),
+                            c"mail".as_ptr(),
+                            c"*userPassword".as_ptr(),
+                            null(),
+                        ];
+                        let _ = unsafe { sasl_auxprop_request(connection.conn, names.as_ptr()) };
+                    }
                     let ctx = unsafe { sasl_auxprop_getctx(connection.conn) };
                     if !ctx.is_null() {
                         let array = unsafe { prop_get(ctx) };
@@ -1439,5 +1466,110 @@ pub fn run(data: &[u8]) {
             _ => {}
         }
         std::hint::black_box(world.touch_all());
+    }
+}
+
+/// An application auxprop plug-in, as slapd registers one: it knows the user `plug` (its
+/// `*userPassword` and `*mail`, and `mail` of any authorization id), fails for `down` as a
+/// directory that is down would, and accepts every store.
+mod plugin {
+    use std::ffi::{CStr, c_char, c_int, c_uint, c_void};
+
+    use puresasl_ffi::handles::propctx;
+    use puresasl_ffi::plugin_abi::{sasl_auxprop_plug_t, sasl_server_params_t, sasl_utils_t};
+
+    pub const USER: &CStr = c"plug";
+    pub const PASSWORD: &[u8] = b"plug-pass";
+    const SASL_OK: c_int = 0;
+    const SASL_FAIL: c_int = -1;
+    const SASL_NOUSER: c_int = -20;
+    const SASL_BADVERS: c_int = -23;
+    const SASL_AUXPROP_AUTHZID: c_uint = 0x0002;
+
+    struct Plug(sasl_auxprop_plug_t);
+    // SAFETY: immutable after creation; the library only reads it.
+    unsafe impl Sync for Plug {}
+
+    static PLUG: Plug = Plug(sasl_auxprop_plug_t {
+        features: 0,
+        spare_int1: 0,
+        glob_context: std::ptr::null_mut(),
+        auxprop_free: None,
+        auxprop_lookup: Some(lookup),
+        name: c"fuzzaux".as_ptr().cast_mut(),
+        auxprop_store: Some(store),
+    });
+
+    pub unsafe extern "C" fn init(
+        _utils: *const sasl_utils_t,
+        max_version: c_int,
+        out_version: *mut c_int,
+        plug: *mut *mut sasl_auxprop_plug_t,
+        _plugname: *const c_char,
+    ) -> c_int {
+        if max_version < 8 {
+            return SASL_BADVERS;
+        }
+        unsafe {
+            *out_version = 8;
+            *plug = std::ptr::from_ref(&PLUG.0).cast_mut();
+        }
+        SASL_OK
+    }
+
+    unsafe extern "C" fn lookup(
+        _glob: *mut c_void,
+        sparams: *mut sasl_server_params_t,
+        flags: c_uint,
+        user: *const c_char,
+        ulen: c_uint,
+    ) -> c_int {
+        let name = unsafe { std::slice::from_raw_parts(user.cast::<u8>(), ulen as usize) };
+        if name == b"down" {
+            return SASL_FAIL;
+        }
+        let authzid = flags & SASL_AUXPROP_AUTHZID != 0;
+        if !authzid && name != USER.to_bytes() {
+            return SASL_NOUSER;
+        }
+        let (utils, ctx) = unsafe { ((*sparams).utils, (*sparams).propctx) };
+        let (Some(prop_get), Some(prop_set)) =
+            (unsafe { (*utils).prop_get }, unsafe { (*utils).prop_set })
+        else {
+            return SASL_FAIL;
+        };
+        let mut entry = unsafe { prop_get(ctx) };
+        while !entry.is_null() && unsafe { !(*entry).name.is_null() } {
+            let (prop, empty) =
+                unsafe { (CStr::from_ptr((*entry).name), (*entry).values.is_null()) };
+            let value: Option<&[u8]> = match (authzid, prop.to_bytes()) {
+                (false, b"*userPassword") => Some(PASSWORD),
+                (false, b"*mail") => Some(b"plug@authn.example"),
+                (true, b"mail") => Some(b"authz@example"),
+                _ => None,
+            };
+            if let (Some(value), true) = (value, empty) {
+                unsafe {
+                    prop_set(
+                        ctx,
+                        prop.as_ptr(),
+                        value.as_ptr().cast(),
+                        value.len() as c_int,
+                    )
+                };
+            }
+            entry = unsafe { entry.add(1) };
+        }
+        SASL_OK
+    }
+
+    unsafe extern "C" fn store(
+        _glob: *mut c_void,
+        _sparams: *mut sasl_server_params_t,
+        _ctx: *mut propctx,
+        _user: *const c_char,
+        _ulen: c_uint,
+    ) -> c_int {
+        SASL_OK
     }
 }
