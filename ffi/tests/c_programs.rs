@@ -411,6 +411,19 @@ fn canon_user_callback_as_cyrus() {
 }
 
 fn saslpasswd2(db: &Path, user: &str, password: &str, ours: bool, extra: &[&str]) -> Output {
+    saslpasswd2_with_modules(db, user, password, ours, extra, no_modules())
+}
+
+/// `saslpasswd2` (in the realm `bench.example.org` unless `extra` names another) with the
+/// plug-in modules of `modules` on our library.
+fn saslpasswd2_with_modules(
+    db: &Path,
+    user: &str,
+    password: &str,
+    ours: bool,
+    extra: &[&str],
+    modules: &Path,
+) -> Output {
     use std::io::Write;
     let mut command = cyrus_command("saslpasswd2");
     command
@@ -425,7 +438,7 @@ fn saslpasswd2(db: &Path, user: &str, password: &str, ours: bool, extra: &[&str]
     if ours {
         command
             .env("LD_LIBRARY_PATH", library_dir())
-            .env("SASL_PATH", no_modules());
+            .env("SASL_PATH", modules);
     }
     let mut child = command.spawn().unwrap();
     child
@@ -1851,28 +1864,15 @@ fn otp_module_on_our_library() {
     let db = dir.join("sasldb2");
     let _ = std::fs::remove_file(&db);
     let phrase = "pass phrase 123";
-    {
-        use std::io::Write;
-        let mut child = Command::new("saslpasswd2")
-            .args(["-p", "-c", "-u", "pair.example.org", "-f"])
-            .arg(&db)
-            .arg("bob")
-            .env("LD_LIBRARY_PATH", library_dir())
-            .env("SASL_PATH", &modules)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(phrase.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "saslpasswd2: {}", text(&out));
-    }
+    let out = saslpasswd2_with_modules(
+        &db,
+        "bob",
+        phrase,
+        true,
+        &["-c", "-u", "pair.example.org"],
+        &modules,
+    );
+    assert!(out.status.success(), "saslpasswd2: {}", text(&out));
     // The module's secret: "md5 TAB sequence TAB seed TAB otp TAB timeout".
     let sequence = || -> u32 {
         use puresasl::Auxprop as _;
