@@ -1,7 +1,7 @@
 //! Process-wide state: what `sasl_server_init`/`sasl_client_init` set up, the paths of
 //! `sasl_set_path`, the configuration file, the credential store, and the callback lists.
 
-use std::ffi::{CStr, CString, c_char};
+use std::ffi::{CStr, CString, c_char, c_uint};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use puresasl::{Auxprop, LogLevel, LogSink, MemoryStore, Secret, StoreError};
@@ -50,13 +50,13 @@ pub struct ConfiguredStore {
     lists: Vec<CallbackList>,
     file: Config,
     log: CallbackLog,
-    opened: Arc<Mutex<Option<Opened>>>,
+    opened: Arc<Mutex<Option<Arc<Opened>>>>,
 }
 
 /// A store opened by [`ConfiguredStore`], with every option (and its value) read to open it.
-#[derive(Clone)]
 struct Opened {
-    options: Vec<(String, Option<String>)>,
+    /// Each option once, in the order first read; the name NUL-terminated for GETOPT.
+    options: Vec<(CString, Option<String>)>,
     store: Arc<dyn Auxprop>,
 }
 
@@ -91,29 +91,66 @@ impl ConfiguredStore {
         crate::callbacks::option(&lists, Some(&self.file), name)
     }
 
-    fn kept(&self) -> Option<Opened> {
+    fn kept(&self) -> Option<Arc<Opened>> {
         self.opened
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
     }
 
+    /// Whether every option `kept` was opened with still has the value it had: the same
+    /// answers as [`option`](Self::option) gives, compared where the application (or the
+    /// file) keeps them, so the check on every lookup allocates nothing but the copies of the
+    /// callback lists.
+    fn unchanged(&self, kept: &Opened) -> bool {
+        let entries: Vec<Vec<Callback>> = self.lists.iter().map(|l| l.entries()).collect();
+        let lists: Vec<&[Callback]> = entries.iter().map(Vec::as_slice).collect();
+        let getopt = find_callback(&lists, SASL_CB_GETOPT);
+        kept.options.iter().all(|(name, value)| {
+            let expected = value.as_deref();
+            if let Some(cb) = getopt
+                && let Some(getopt) = cb.getopt()
+            {
+                let mut result: *const c_char = std::ptr::null();
+                let mut len: c_uint = 0;
+                // SAFETY: the arguments are valid for the call (as in callbacks::option); the
+                // result is the application's, read before anything else runs.
+                let status = unsafe {
+                    getopt(
+                        cb.context,
+                        std::ptr::null(),
+                        name.as_ptr(),
+                        &mut result,
+                        &mut len,
+                    )
+                };
+                if status == SASL_OK && !result.is_null() {
+                    // SAFETY: the callback returned a NUL-terminated string it owns.
+                    let answer = unsafe { CStr::from_ptr(result) }.to_string_lossy();
+                    return expected == Some(&*answer);
+                }
+            }
+            let file = name.to_str().ok().and_then(|name| self.file.get(name));
+            expected == file
+        })
+    }
+
     /// The store the options name now (GETOPT runs; no lock is held while it does).
     pub fn current(&self) -> Arc<dyn Auxprop> {
         if let Some(kept) = self.kept()
-            && kept
-                .options
-                .iter()
-                .all(|(name, value)| self.option(name) == *value)
+            && self.unchanged(&kept)
         {
-            return kept.store;
+            return kept.store.clone();
         }
-        let read = Mutex::new(Vec::new());
+        let read = Mutex::new(Vec::<(CString, Option<String>)>::new());
         let recording = |name: &str| {
             let value = self.option(name);
-            read.lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .push((name.to_owned(), value.clone()));
+            let mut read = read.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Ok(key) = CString::new(name)
+                && !read.iter().any(|(seen, _)| *seen == key)
+            {
+                read.push((key, value.clone()));
+            }
             value
         };
         let store = open_store(&recording, &self.log);
@@ -123,10 +160,10 @@ impl ConfiguredStore {
         *self
             .opened
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Opened {
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::new(Opened {
             options,
             store: store.clone(),
-        });
+        }));
         store
     }
 
@@ -134,7 +171,7 @@ impl ConfiguredStore {
     /// it); the current one if none was opened yet.
     pub fn opened(&self) -> Arc<dyn Auxprop> {
         match self.kept() {
-            Some(kept) => kept.store,
+            Some(kept) => kept.store.clone(),
             None => self.current(),
         }
     }
