@@ -4,7 +4,7 @@
 use std::ffi::{CStr, CString, c_char, c_uint};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use puresasl::{Auxprop, LogLevel, LogSink, MemoryStore, Secret, StoreError};
+use puresasl::{Auxprop, LogLevel, LogSink, MemoryStore, ScramKeyCache, Secret, StoreError};
 
 use crate::callbacks::{Callback, CallbackList, CallbackLog, find_callback};
 use crate::consts::*;
@@ -219,6 +219,26 @@ pub struct Global {
     /// `sasl_set_path(SASL_PATH_TYPE_PLUGIN)` (kept for `SASL_CB_GETPATH` users; there are no
     /// plugins to load).
     pub plugin_path: Option<String>,
+    /// The keys SCRAM clients derived from their passwords (see [`client_scram_keys`]):
+    /// made at the first client exchange after `sasl_client_init`, dropped (and wiped) by
+    /// `sasl_client_done` and `sasl_done`.
+    pub scram_keys: Option<Arc<ScramKeyCache>>,
+}
+
+/// The cache of SCRAM client keys every client connection shares, as RFC 5802 allows: a
+/// program that logs in again with the same password to a server sending the same salt and
+/// iteration count (every login, with a given account) derives the keys once. Bounded
+/// ([`ScramKeyCache::DEFAULT_CAPACITY`] entries), found only with the password, and wiped
+/// by `sasl_client_done` and `sasl_done`. `None` before `sasl_client_init`.
+pub fn client_scram_keys() -> Option<Arc<ScramKeyCache>> {
+    let mut state = global();
+    state.client.as_ref()?;
+    Some(
+        state
+            .scram_keys
+            .get_or_insert_with(|| Arc::new(ScramKeyCache::new()))
+            .clone(),
+    )
 }
 
 /// The global state, locked.

@@ -1136,6 +1136,7 @@ fn assert_security_ok(out: &Output) {
                 "critical",
                 "fork",
                 "unknown",
+                "scramcache",
                 "all",
             ]
             .iter()
