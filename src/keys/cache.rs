@@ -1,25 +1,5 @@
-//! A bounded cache of the keys a SCRAM client derives from its password.
-//!
-//! RFC 5802 lets a client keep `ClientKey` and `ServerKey` (or `SaltedPassword`) for later
-//! authentications to the same server, which will likely send the same salt and iteration
-//! count again: the PBKDF2 derivation, thousands of HMACs and nearly all of a SCRAM client's
-//! work, then runs once per password, salt, count and hash instead of once per login.
-//!
-//! What is kept, and how:
-//!
-//! - each entry holds `ClientKey`, `StoredKey` and `ServerKey` (each a [`Secret`], wiped
-//!   when the entry is evicted or the cache dropped) and a tag: `HMAC-SHA-256` under a
-//!   random key of this cache over the hash, the iteration count, the salt and the
-//!   (normalised) password. Finding an entry needs the password itself; the tags say nothing
-//!   about it without the cache's key, and no password, nor a plain hash of one, is stored;
-//! - at most [`capacity`](ScramKeyCache::capacity) entries, the least recently used evicted
-//!   first, so a server sending a new salt at every login costs a bounded amount of memory;
-//! - nothing on the server side: a server that kept keys derived from its users' plaintext
-//!   passwords would answer faster for users who logged in recently than for unknown ones,
-//!   telling them apart (see [`crate::credentials::Decoys`]).
-//!
-//! The cache changes what the client sends in no way: the same proof comes out of a hit as
-//! out of a derivation.
+//! A bounded cache of the keys a SCRAM client derives from its password: see
+//! [`ScramKeyCache`].
 
 use std::sync::{Mutex, PoisonError};
 
@@ -32,8 +12,29 @@ use crate::secret::{Secret, digests_equal};
 /// Length of an entry's tag (HMAC-SHA-256).
 const TAG_LEN: usize = 32;
 
-/// A bounded, thread-safe cache of SCRAM client keys, shared by the sessions of one client
-/// configuration (see the [module documentation](self) for what it keeps).
+/// A bounded, thread-safe cache of the keys a SCRAM client derives from its password,
+/// shared by the sessions of one client configuration (or more).
+///
+/// RFC 5802 lets a client keep `ClientKey` and `ServerKey` (or `SaltedPassword`) for later
+/// authentications to the same server, which will likely send the same salt and iteration
+/// count again: the PBKDF2 derivation, thousands of HMACs and nearly all of a SCRAM client's
+/// work, then runs once per password, salt, count and hash instead of once per login.
+///
+/// What is kept, and how:
+///
+/// - each entry holds `ClientKey`, `StoredKey` and `ServerKey` (each a [`Secret`], wiped
+///   when the entry is evicted or the cache dropped) and a tag: `HMAC-SHA-256` under a
+///   random key of this cache over the hash, the iteration count, the salt and the
+///   (normalised) password. Finding an entry needs the password itself; the tags say nothing
+///   about it without the cache's key, and no password, nor a plain hash of one, is stored;
+/// - at most [`capacity`](ScramKeyCache::capacity) entries, the least recently used evicted
+///   first, so a server sending a new salt at every login costs a bounded amount of memory;
+/// - nothing on the server side: a server that kept keys derived from its users' plaintext
+///   passwords would answer faster for users who logged in recently than for unknown ones,
+///   telling them apart (see [`crate::credentials::Decoys`]).
+///
+/// The cache changes what the client sends in no way: the same proof comes out of a hit as
+/// out of a derivation.
 pub struct ScramKeyCache {
     tag_key: Secret,
     capacity: usize,
