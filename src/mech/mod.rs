@@ -221,10 +221,28 @@ pub(crate) fn unhex16(text: &[u8]) -> Option<[u8; 16]> {
     if text.len() != 32 || !text.iter().all(u8::is_ascii_hexdigit) {
         return None;
     }
+    // A table, not a branch per digit: the digits of a digest are random, and so would be the
+    // branches (DIGEST-MD5 decodes two digests per exchange).
+    const NIBBLES: [u8; 256] = {
+        let mut table = [0u8; 256];
+        let mut digit: u8 = 0;
+        while digit < 10 {
+            table[(b'0' + digit) as usize] = digit;
+            digit += 1;
+        }
+        let mut letter: u8 = 0;
+        while letter < 6 {
+            table[(b'a' + letter) as usize] = 10 + letter;
+            table[(b'A' + letter) as usize] = 10 + letter;
+            letter += 1;
+        }
+        table
+    };
     let mut out = [0u8; 16];
     for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
-        let pair = std::str::from_utf8(pair).ok()?;
-        *byte = u8::from_str_radix(pair, 16).ok()?;
+        if let [high, low] = pair {
+            *byte = (NIBBLES[usize::from(*high)] << 4) | NIBBLES[usize::from(*low)];
+        }
     }
     Some(out)
 }
