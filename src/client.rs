@@ -153,7 +153,8 @@ impl ClientConfig {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut allowed = Vec::new();
+        let names = names.into_iter();
+        let mut allowed = Vec::with_capacity(names.size_hint().0);
         for name in names {
             let name = name.as_ref();
             allowed.push(

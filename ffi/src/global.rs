@@ -48,7 +48,8 @@ impl ServerGlobal {
 /// (by every connection) for as long as the options they were opened with stay the same.
 pub struct ConfiguredStore {
     lists: Vec<CallbackList>,
-    file: Config,
+    /// Shared with every connection's view (not copied per connection).
+    file: Arc<Config>,
     log: CallbackLog,
     opened: Arc<Mutex<Option<Arc<Opened>>>>,
 }
@@ -65,7 +66,7 @@ impl ConfiguredStore {
     pub fn new(callbacks: CallbackList, file: Config, log: CallbackLog) -> Self {
         ConfiguredStore {
             lists: vec![callbacks],
-            file,
+            file: Arc::new(file),
             log,
             opened: Arc::default(),
         }
@@ -88,7 +89,7 @@ impl ConfiguredStore {
     fn option(&self, name: &str) -> Option<String> {
         let entries: Vec<Vec<Callback>> = self.lists.iter().map(|l| l.entries()).collect();
         let lists: Vec<&[Callback]> = entries.iter().map(Vec::as_slice).collect();
-        crate::callbacks::option(&lists, Some(&self.file), name)
+        crate::callbacks::option(&lists, Some(self.file.as_ref()), name)
     }
 
     fn kept(&self) -> Option<Arc<Opened>> {
