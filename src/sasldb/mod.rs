@@ -336,6 +336,7 @@ impl Auxprop for SasldbStore {
             return Ok(properties.iter().map(|_| Vec::new()).collect());
         };
         let prefix = key.len();
+        let prefix_hash = bdb_hash::ham_func5(&key);
         key.reserve(properties.iter().map(|p| p.len()).max().unwrap_or(0));
         properties
             .iter()
@@ -345,8 +346,9 @@ impl Auxprop for SasldbStore {
                 }
                 key.truncate(prefix);
                 key.extend_from_slice(property.as_bytes());
+                let hash = bdb_hash::ham_func5_continue(prefix_hash, property.as_bytes());
                 Ok(db
-                    .get(&key)?
+                    .get_hashed(&key, hash)?
                     .map(|mut value| vec![Secret::new(std::mem::take(&mut *value))])
                     .unwrap_or_default())
             })
