@@ -31,6 +31,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::error::Error;
+use crate::keys::ScramKeyCache;
 use crate::log::{LogSink, NoLog};
 use crate::mech::{self, ClientMechanism, ClientOutput, MechanismInfo};
 use crate::random::{OsRandom, Random};
@@ -109,6 +110,7 @@ pub struct ClientConfig {
     log: Arc<dyn LogSink>,
     scram_min_iterations: u32,
     scram_max_iterations: u32,
+    scram_key_cache: Option<Arc<ScramKeyCache>>,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -135,6 +137,7 @@ impl ClientConfig {
             log: Arc::new(NoLog),
             scram_min_iterations: 4096,
             scram_max_iterations: 10_000_000,
+            scram_key_cache: None,
         }
     }
 
@@ -150,7 +153,8 @@ impl ClientConfig {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut allowed = Vec::new();
+        let names = names.into_iter();
+        let mut allowed = Vec::with_capacity(names.size_hint().0);
         for name in names {
             let name = name.as_ref();
             allowed.push(
@@ -179,6 +183,15 @@ impl ClientConfig {
     pub fn with_scram_iterations(mut self, min: u32, max: u32) -> Self {
         self.scram_min_iterations = min;
         self.scram_max_iterations = max;
+        self
+    }
+
+    /// Keeps the keys SCRAM derives from the password in `cache` (shared with other
+    /// configurations if wished), so a later login with the same password, salt and iteration
+    /// count skips the PBKDF2 derivation, as RFC 5802 allows. None by default: every login
+    /// derives. See [`ScramKeyCache`] for what it keeps.
+    pub fn with_scram_key_cache(mut self, cache: Arc<ScramKeyCache>) -> Self {
+        self.scram_key_cache = Some(cache);
         self
     }
 
@@ -449,6 +462,7 @@ impl ClientSession {
                 credentials: self.config.credentials.as_ref(),
                 random: self.config.random.as_ref(),
                 scram_iteration_bounds: self.config.scram_iteration_bounds(),
+                scram_key_cache: self.config.scram_key_cache.as_deref(),
             },
             channel_binding: self.channel_binding.as_ref(),
             properties: &self.properties,

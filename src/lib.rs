@@ -81,7 +81,7 @@ pub use client::{
 pub use credentials::{PasswordCheck, PasswordPolicy};
 pub use crypt::PasswordFormat;
 pub use error::{CredentialKind, Error, ProtocolError, StoreError};
-pub use keys::{ScramHash, StoredKeys};
+pub use keys::{ScramHash, ScramKeyCache, StoredKeys};
 pub use log::{LogLevel, LogSink};
 pub use random::{FixedRandom, OsRandom, Random};
 pub use secret::Secret;

@@ -937,3 +937,44 @@ fn fuzz_seeds_reach_acceptance() {
     }
     assert!(done >= 10);
 }
+
+/// A client whose configuration keeps derived keys in a [`ScramKeyCache`] logs in as a
+/// client without one does (the same client-final, byte for byte), derives once per
+/// password, salt and count, and never answers for another password.
+#[test]
+fn client_key_cache_changes_nothing_on_the_wire() {
+    let cache = Arc::new(ScramKeyCache::new());
+    let config = |password: &str, cached: bool| {
+        let config = ClientConfig::new(
+            "imap",
+            "mail.example.org",
+            Arc::new(Credentials::new("tim", password)),
+        )
+        .with_mechanisms(["SCRAM-SHA-256"])
+        .unwrap()
+        .with_random(Arc::new(FixedRandom::new(5)));
+        Arc::new(if cached {
+            config.with_scram_key_cache(cache.clone())
+        } else {
+            config
+        })
+    };
+    let login = |password: &str, cached: bool| {
+        let mut server = ServerSession::new(crate::pair::server_config(&["SCRAM-SHA-256"]));
+        let mut client = ClientSession::new(config(password, cached));
+        crate::pair::run(&mut server, &mut client, true)
+    };
+    let plain = login("tanstaaftanstaaf", false);
+    assert!(plain.result.is_ok());
+    for round in 0..2 {
+        let cached = login("tanstaaftanstaaf", true);
+        assert!(cached.result.is_ok(), "round {round}");
+        assert_eq!(cached.transcript, plain.transcript, "round {round}");
+        assert_eq!(cache.len(), 1);
+    }
+    assert!(login("wrong", true).result.is_err());
+    assert_eq!(cache.len(), 2, "the wrong password has its own entry");
+    assert!(login("tanstaaftanstaaf", true).result.is_ok());
+    cache.clear();
+    assert!(cache.is_empty());
+}

@@ -163,7 +163,19 @@ pub fn find_callback(lists: &[&[Callback]], id: c_ulong) -> Option<Callback> {
 /// the configuration file.
 pub fn option(callbacks: &[&[Callback]], file: Option<&Config>, name: &str) -> Option<String> {
     if let Some(cb) = find_callback(callbacks, SASL_CB_GETOPT) {
-        let key = CString::new(name).ok()?;
+        // On the stack: a dozen options are read per sasl_server_new.
+        let mut stack = [0u8; 64];
+        let owned;
+        let key: &CStr = match stack.get_mut(..name.len()) {
+            Some(room) if name.len() < 64 => {
+                room.copy_from_slice(name.as_bytes());
+                CStr::from_bytes_with_nul(stack.get(..=name.len())?).ok()?
+            }
+            _ => {
+                owned = CString::new(name).ok()?;
+                &owned
+            }
+        };
         let mut result: *const c_char = std::ptr::null();
         let mut len: c_uint = 0;
         let getopt = cb.getopt();

@@ -317,6 +317,9 @@ unsafe fn new_session(
         let (_, max) = config.scram_iteration_bounds();
         config = config.with_scram_iterations(min.max(1), max);
     }
+    if let Some(cache) = crate::global::client_scram_keys() {
+        config = config.with_scram_key_cache(cache);
+    }
     let config = config.with_mechanisms(names);
     let mut session = match config {
         Ok(config) => ClientSession::new(Arc::new(config)),

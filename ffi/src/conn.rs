@@ -116,7 +116,8 @@ impl sasl_conn {
 }
 
 pub(crate) fn cstring(text: &str) -> CString {
-    CString::new(text.replace('\0', "")).unwrap_or_default()
+    // Without a NUL (always, but for hostile input) one copy, not two.
+    CString::new(text).unwrap_or_else(|_| CString::new(text.replace('\0', "")).unwrap_or_default())
 }
 
 /// The static, NUL-terminated name of a mechanism (valid for the life of the process).

@@ -1,10 +1,10 @@
 //! Process-wide state: what `sasl_server_init`/`sasl_client_init` set up, the paths of
 //! `sasl_set_path`, the configuration file, the credential store, and the callback lists.
 
-use std::ffi::{CStr, CString, c_char};
+use std::ffi::{CStr, CString, c_char, c_uint};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use puresasl::{Auxprop, LogLevel, LogSink, MemoryStore, Secret, StoreError};
+use puresasl::{Auxprop, LogLevel, LogSink, MemoryStore, ScramKeyCache, Secret, StoreError};
 
 use crate::callbacks::{Callback, CallbackList, CallbackLog, find_callback};
 use crate::consts::*;
@@ -48,15 +48,16 @@ impl ServerGlobal {
 /// (by every connection) for as long as the options they were opened with stay the same.
 pub struct ConfiguredStore {
     lists: Vec<CallbackList>,
-    file: Config,
+    /// Shared with every connection's view (not copied per connection).
+    file: Arc<Config>,
     log: CallbackLog,
-    opened: Arc<Mutex<Option<Opened>>>,
+    opened: Arc<Mutex<Option<Arc<Opened>>>>,
 }
 
 /// A store opened by [`ConfiguredStore`], with every option (and its value) read to open it.
-#[derive(Clone)]
 struct Opened {
-    options: Vec<(String, Option<String>)>,
+    /// Each option once, in the order first read; the name NUL-terminated for GETOPT.
+    options: Vec<(CString, Option<String>)>,
     store: Arc<dyn Auxprop>,
 }
 
@@ -65,7 +66,7 @@ impl ConfiguredStore {
     pub fn new(callbacks: CallbackList, file: Config, log: CallbackLog) -> Self {
         ConfiguredStore {
             lists: vec![callbacks],
-            file,
+            file: Arc::new(file),
             log,
             opened: Arc::default(),
         }
@@ -88,32 +89,69 @@ impl ConfiguredStore {
     fn option(&self, name: &str) -> Option<String> {
         let entries: Vec<Vec<Callback>> = self.lists.iter().map(|l| l.entries()).collect();
         let lists: Vec<&[Callback]> = entries.iter().map(Vec::as_slice).collect();
-        crate::callbacks::option(&lists, Some(&self.file), name)
+        crate::callbacks::option(&lists, Some(self.file.as_ref()), name)
     }
 
-    fn kept(&self) -> Option<Opened> {
+    fn kept(&self) -> Option<Arc<Opened>> {
         self.opened
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
     }
 
+    /// Whether every option `kept` was opened with still has the value it had: the same
+    /// answers as [`option`](Self::option) gives, compared where the application (or the
+    /// file) keeps them, so the check on every lookup allocates nothing but the copies of the
+    /// callback lists.
+    fn unchanged(&self, kept: &Opened) -> bool {
+        let entries: Vec<Vec<Callback>> = self.lists.iter().map(|l| l.entries()).collect();
+        let lists: Vec<&[Callback]> = entries.iter().map(Vec::as_slice).collect();
+        let getopt = find_callback(&lists, SASL_CB_GETOPT);
+        kept.options.iter().all(|(name, value)| {
+            let expected = value.as_deref();
+            if let Some(cb) = getopt
+                && let Some(getopt) = cb.getopt()
+            {
+                let mut result: *const c_char = std::ptr::null();
+                let mut len: c_uint = 0;
+                // SAFETY: the arguments are valid for the call (as in callbacks::option); the
+                // result is the application's, read before anything else runs.
+                let status = unsafe {
+                    getopt(
+                        cb.context,
+                        std::ptr::null(),
+                        name.as_ptr(),
+                        &mut result,
+                        &mut len,
+                    )
+                };
+                if status == SASL_OK && !result.is_null() {
+                    // SAFETY: the callback returned a NUL-terminated string it owns.
+                    let answer = unsafe { CStr::from_ptr(result) }.to_string_lossy();
+                    return expected == Some(&*answer);
+                }
+            }
+            let file = name.to_str().ok().and_then(|name| self.file.get(name));
+            expected == file
+        })
+    }
+
     /// The store the options name now (GETOPT runs; no lock is held while it does).
     pub fn current(&self) -> Arc<dyn Auxprop> {
         if let Some(kept) = self.kept()
-            && kept
-                .options
-                .iter()
-                .all(|(name, value)| self.option(name) == *value)
+            && self.unchanged(&kept)
         {
-            return kept.store;
+            return kept.store.clone();
         }
-        let read = Mutex::new(Vec::new());
+        let read = Mutex::new(Vec::<(CString, Option<String>)>::new());
         let recording = |name: &str| {
             let value = self.option(name);
-            read.lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .push((name.to_owned(), value.clone()));
+            let mut read = read.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Ok(key) = CString::new(name)
+                && !read.iter().any(|(seen, _)| *seen == key)
+            {
+                read.push((key, value.clone()));
+            }
             value
         };
         let store = open_store(&recording, &self.log);
@@ -123,10 +161,10 @@ impl ConfiguredStore {
         *self
             .opened
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Opened {
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::new(Opened {
             options,
             store: store.clone(),
-        });
+        }));
         store
     }
 
@@ -134,7 +172,7 @@ impl ConfiguredStore {
     /// it); the current one if none was opened yet.
     pub fn opened(&self) -> Arc<dyn Auxprop> {
         match self.kept() {
-            Some(kept) => kept.store,
+            Some(kept) => kept.store.clone(),
             None => self.current(),
         }
     }
@@ -191,6 +229,26 @@ pub struct Global {
     /// `sasl_set_path(SASL_PATH_TYPE_PLUGIN)` (kept for `SASL_CB_GETPATH` users; there are no
     /// plugins to load).
     pub plugin_path: Option<String>,
+    /// The keys SCRAM clients derived from their passwords (see [`client_scram_keys`]):
+    /// made at the first client exchange after `sasl_client_init`, dropped (and wiped) by
+    /// `sasl_client_done` and `sasl_done`.
+    pub scram_keys: Option<Arc<ScramKeyCache>>,
+}
+
+/// The cache of SCRAM client keys every client connection shares, as RFC 5802 allows: a
+/// program that logs in again with the same password to a server sending the same salt and
+/// iteration count (every login, with a given account) derives the keys once. Bounded
+/// ([`ScramKeyCache::DEFAULT_CAPACITY`] entries), found only with the password, and wiped
+/// by `sasl_client_done` and `sasl_done`. `None` before `sasl_client_init`.
+pub fn client_scram_keys() -> Option<Arc<ScramKeyCache>> {
+    let mut state = global();
+    state.client.as_ref()?;
+    Some(
+        state
+            .scram_keys
+            .get_or_insert_with(|| Arc::new(ScramKeyCache::new()))
+            .clone(),
+    )
 }
 
 /// The global state, locked.

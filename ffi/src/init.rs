@@ -196,6 +196,7 @@ pub extern "C" fn sasl_client_done() -> c_int {
         if state.client.take().is_none() {
             return SASL_NOTINIT;
         }
+        state.scram_keys = None;
         drop(state);
         // Client mechanism plug-ins go with the client side, as in Cyrus.
         crate::modules::release_client();
@@ -210,6 +211,7 @@ pub extern "C" fn sasl_done() {
         let mut state = global();
         state.server = None;
         state.client = None;
+        state.scram_keys = None;
         drop(state);
         // Every plug-in goes, as in Cyrus.
         crate::modules::release(true, true);

@@ -247,6 +247,8 @@ pub unsafe extern "C" fn sasl_server_new(
         let placeholder = Arc::new(
             match ServerConfig::builder(&service, &fqdn)
                 .store(server.store.clone())
+                // Not a fresh random secret: a getrandom per connection, for nothing.
+                .server_secret(server.server_secret.duplicate())
                 .build()
             {
                 Ok(config) => config,

@@ -1154,6 +1154,7 @@ fn assert_security_ok(out: &Output) {
                 "critical",
                 "fork",
                 "unknown",
+                "scramcache",
                 "all",
             ]
             .iter()

@@ -3,16 +3,19 @@
 //!
 //! - `scram`: SCRAM stored keys (RFC 5802, RFC 5803 text), per hash;
 //! - `digest_md5`: the DIGEST-MD5 secret `MD5(user:realm:password)` (RFC 2831);
-//! - `cram_md5`: the CRAM-MD5 secret, Cyrus's precomputed HMAC-MD5 pad states.
+//! - `cram_md5`: the CRAM-MD5 secret, Cyrus's precomputed HMAC-MD5 pad states;
+//! - `cache`: the SCRAM client's bounded cache of derived keys ([`ScramKeyCache`]).
 //!
 //! Mechanisms and the credential layer call down into this module; it calls nothing above it.
 
+mod cache;
 pub(crate) mod cram_md5;
 pub(crate) mod digest_md5;
 mod scram;
 
 use hmac::{EagerHash, Hmac, KeyInit, Mac};
 
+pub use cache::ScramKeyCache;
 pub use cram_md5::cram_md5_secret;
 pub use digest_md5::digest_md5_ha1;
 pub(crate) use scram::ClientKeys;

@@ -178,6 +178,15 @@ pub(crate) struct ClientKeys {
 }
 
 impl ClientKeys {
+    /// A second copy (for [`super::ScramKeyCache`], which keeps one and hands out others).
+    pub(crate) fn duplicate(&self) -> Self {
+        ClientKeys {
+            client_key: self.client_key.duplicate(),
+            stored_key: self.stored_key.duplicate(),
+            server_key: self.server_key.duplicate(),
+        }
+    }
+
     /// Derives the keys from `password` (PBKDF2 with `iterations` rounds over `salt`).
     pub(crate) fn derive(hash: ScramHash, password: &[u8], salt: &[u8], iterations: u32) -> Self {
         let salted = hash.hi(password, salt, iterations);

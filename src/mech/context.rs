@@ -168,6 +168,8 @@ pub(crate) struct ClientSettings<'a> {
     pub random: &'a dyn Random,
     /// The accepted SCRAM iteration counts, inclusive.
     pub scram_iteration_bounds: (u32, u32),
+    /// Where SCRAM keeps the keys it derives, if anywhere.
+    pub scram_key_cache: Option<&'a crate::keys::ScramKeyCache>,
 }
 
 /// What a server mechanism may use: the configuration and the per-session settings.

@@ -102,11 +102,26 @@ pub static MECHANISMS: &[MechanismInfo] = &[
     anonymous::INFO,
 ];
 
+/// The longest name in [`MECHANISMS`] (`SCRAM-SHA-512-PLUS`).
+const LONGEST_NAME: usize = 18;
+
 /// The mechanism called `name` (case-insensitive).
+///
+/// On the path of every `sasl_client_start` and `sasl_server_new` (each name of a
+/// mechanism list is looked up), so names are compared byte for byte (the registered names
+/// are upper case, as lists usually write them), and only a name in another case is
+/// upper-cased (once, on the stack) rather than case-folded once per entry.
 pub fn find(name: &str) -> Option<&'static MechanismInfo> {
+    if let Some(info) = MECHANISMS.iter().find(|info| info.name == name) {
+        return Some(info);
+    }
+    let mut upper = [0u8; LONGEST_NAME];
+    let upper = upper.get_mut(..name.len())?;
+    upper.copy_from_slice(name.as_bytes());
+    upper.make_ascii_uppercase();
     MECHANISMS
         .iter()
-        .find(|info| info.name.eq_ignore_ascii_case(name))
+        .find(|info| info.name.as_bytes() == &upper[..])
 }
 
 /// What a server mechanism answers.
@@ -206,10 +221,58 @@ pub(crate) fn unhex16(text: &[u8]) -> Option<[u8; 16]> {
     if text.len() != 32 || !text.iter().all(u8::is_ascii_hexdigit) {
         return None;
     }
+    // A table, not a branch per digit: the digits of a digest are random, and so would be the
+    // branches (DIGEST-MD5 decodes two digests per exchange).
+    const NIBBLES: [u8; 256] = {
+        let mut table = [0u8; 256];
+        let mut digit: u8 = 0;
+        while digit < 10 {
+            table[(b'0' + digit) as usize] = digit;
+            digit += 1;
+        }
+        let mut letter: u8 = 0;
+        while letter < 6 {
+            table[(b'a' + letter) as usize] = 10 + letter;
+            table[(b'A' + letter) as usize] = 10 + letter;
+            letter += 1;
+        }
+        table
+    };
     let mut out = [0u8; 16];
     for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
-        let pair = std::str::from_utf8(pair).ok()?;
-        *byte = u8::from_str_radix(pair, 16).ok()?;
+        if let [high, low] = pair {
+            *byte = (NIBBLES[usize::from(*high)] << 4) | NIBBLES[usize::from(*low)];
+        }
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_ignores_case_and_knows_every_name() {
+        for info in MECHANISMS {
+            assert!(info.name.len() <= LONGEST_NAME, "{}", info.name);
+            assert_eq!(info.name, info.name.to_ascii_uppercase());
+            let lower = info.name.to_ascii_lowercase();
+            assert_eq!(find(&lower).map(|found| found.name), Some(info.name));
+            assert_eq!(find(info.name).map(|found| found.name), Some(info.name));
+        }
+        assert_eq!(
+            find("Scram-Sha-256-Plus").map(|i| i.name),
+            Some("SCRAM-SHA-256-PLUS")
+        );
+        for unknown in [
+            "",
+            "PLAI",
+            "PLAINX",
+            "SCRAM-SHA-512-PLUS-X",
+            "GSSAPI",
+            "pl\u{e4}in",
+        ] {
+            assert!(find(unknown).is_none(), "{unknown}");
+        }
+    }
 }

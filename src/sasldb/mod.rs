@@ -316,7 +316,7 @@ impl Auxprop for SasldbStore {
         };
         Ok(db
             .get(&key)?
-            .map(|value| vec![Secret::from(value.as_slice())])
+            .map(|mut value| vec![Secret::new(std::mem::take(&mut *value))])
             .unwrap_or_default())
     }
 
@@ -331,15 +331,25 @@ impl Auxprop for SasldbStore {
         let Some(db) = self.database()? else {
             return Ok(properties.iter().map(|_| Vec::new()).collect());
         };
+        // One key buffer, `user \0 realm \0` then each property in turn.
+        let Ok(mut key) = key(user, realm, "") else {
+            return Ok(properties.iter().map(|_| Vec::new()).collect());
+        };
+        let prefix = key.len();
+        let prefix_hash = bdb_hash::ham_func5(&key);
+        key.reserve(properties.iter().map(|p| p.len()).max().unwrap_or(0));
         properties
             .iter()
             .map(|property| {
-                let Ok(key) = key(user, realm, property) else {
+                if property.contains('\0') {
                     return Ok(Vec::new());
-                };
+                }
+                key.truncate(prefix);
+                key.extend_from_slice(property.as_bytes());
+                let hash = bdb_hash::ham_func5_continue(prefix_hash, property.as_bytes());
                 Ok(db
-                    .get(&key)?
-                    .map(|value| vec![Secret::from(value.as_slice())])
+                    .get_hashed(&key, hash)?
+                    .map(|mut value| vec![Secret::new(std::mem::take(&mut *value))])
                     .unwrap_or_default())
             })
             .collect()

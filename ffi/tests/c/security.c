@@ -1,7 +1,8 @@
 /* The security guarantees of the C library, tried as an attacker or a careless application
  * would: fresh randomness in every fork()ed child, pointers that stay readable as long as Cyrus
  * says, critical channel binding, an empty password refused by sasl_setpass, long error texts
- * and base64/prop_format output exactly at the buffer boundary. Run on our library (plain and
+ * and base64/prop_format output exactly at the buffer boundary, SCRAM client keys kept for one
+ * password only. Run on our library (plain and
  * under AddressSanitizer) and on Cyrus's by ffi/tests/c_programs.rs. Prints "ok" lines and
  * exits 0 only if every check passed; with argument "salt" (or TEST_SALTS set) it prints the SCRAM salts the server
  * gives a known and an unknown user (compared across processes by the harness). */
@@ -317,6 +318,89 @@ static void check_unknown_user(void)
     printf("ok unknown\n");
 }
 
+/* The client side of check_scram_cache: user carol, the password in client_password. */
+static const char *client_password;
+static union { sasl_secret_t secret; char bytes[sizeof(sasl_secret_t) + 64]; } client_secret;
+
+static int client_simple(void *ctx, int id, const char **result, unsigned *len)
+{
+    (void)ctx;
+    if (id != SASL_CB_AUTHNAME && id != SASL_CB_USER) return SASL_BADPARAM;
+    *result = id == SASL_CB_AUTHNAME ? "carol" : "";
+    if (len) *len = (unsigned)strlen(*result);
+    return SASL_OK;
+}
+
+static int client_pass(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **psecret)
+{
+    (void)conn; (void)ctx; (void)id;
+    client_secret.secret.len = strlen(client_password);
+    memcpy(client_secret.secret.data, client_password, strlen(client_password) + 1);
+    *psecret = &client_secret.secret;
+    return SASL_OK;
+}
+
+static sasl_callback_t client_callbacks[] = {
+    {SASL_CB_AUTHNAME, (int (*)(void))client_simple, NULL},
+    {SASL_CB_USER, (int (*)(void))client_simple, NULL},
+    {SASL_CB_PASS, (int (*)(void))client_pass, NULL},
+    {SASL_CB_LIST_END, NULL, NULL},
+};
+
+/* One SCRAM-SHA-256 login of carol with `password`, client and server in this process: the
+ * server's last code. */
+static int scram_login(const char *password)
+{
+    sasl_conn_t *srv = server(), *cli = NULL;
+    const char *out = NULL, *sout = NULL, *chosen = NULL;
+    unsigned outlen = 0, soutlen = 0;
+    int steps = 0;
+    client_password = password;
+    int r = sasl_client_new("imap", "mail.example.org", NULL, NULL, client_callbacks, 0, &cli);
+    CHECK(r == SASL_OK, "sasl_client_new: %d", r);
+    r = sasl_client_start(cli, "SCRAM-SHA-256", NULL, &out, &outlen, &chosen);
+    if (r == SASL_OK || r == SASL_CONTINUE)
+        r = sasl_server_start(srv, "SCRAM-SHA-256", out, outlen, &sout, &soutlen);
+    while (r == SASL_CONTINUE && steps++ < 5) {
+        r = sasl_client_step(cli, sout, soutlen, NULL, &out, &outlen);
+        if (r != SASL_OK && r != SASL_CONTINUE) break;
+        r = sasl_server_step(srv, out, outlen, &sout, &soutlen);
+    }
+    sasl_dispose(&cli);
+    sasl_dispose(&srv);
+    return r;
+}
+
+/* Ours keeps the keys a SCRAM client derives (RFC 5802 allows it; Cyrus derives at every
+ * login): a kept key must never answer for another password. Right, right again, wrong, right;
+ * then, the password changed (the server's salt for carol stays the same), the old one and the
+ * new one. Both libraries must give the same outcomes. */
+static void check_scram_cache(void)
+{
+    CHECK(sasl_client_init(NULL) == SASL_OK, "sasl_client_init");
+    sasl_conn_t *conn = server();
+    int r = sasl_setpass(conn, "carol", "first", 5, NULL, 0, SASL_SET_CREATE);
+    CHECK(r == SASL_OK, "setpass carol: %d %s", r, sasl_errdetail(conn));
+    static const struct { const char *password; int ok; } before[] = {
+        {"first", 1}, {"first", 1}, {"wrong", 0}, {"first", 1},
+    };
+    for (size_t i = 0; i < sizeof before / sizeof before[0]; i++) {
+        r = scram_login(before[i].password);
+        CHECK((r == SASL_OK) == before[i].ok, "login %zu with %s: %d", i, before[i].password, r);
+    }
+    r = sasl_setpass(conn, "carol", "second", 6, NULL, 0, 0);
+    CHECK(r == SASL_OK, "setpass carol again: %d %s", r, sasl_errdetail(conn));
+    sasl_dispose(&conn);
+    r = scram_login("first");
+    CHECK(r != SASL_OK, "the old password still logs in: %d", r);
+    r = scram_login("second");
+    CHECK(r == SASL_OK, "the new password: %d", r);
+    r = scram_login("second");
+    CHECK(r == SASL_OK, "the new password again: %d", r);
+    sasl_client_done();
+    printf("ok scramcache\n");
+}
+
 int main(int argc, char **argv)
 {
     int r = sasl_server_init(callbacks, "security");
@@ -339,6 +423,7 @@ int main(int argc, char **argv)
     check_critical_binding();
     check_fork();
     check_unknown_user();
+    check_scram_cache();
     sasl_server_done();
     if (failures == 0) printf("ok all\n");
     return failures ? 1 : 0;

@@ -44,7 +44,26 @@ impl Directives {
 
 /// RFC 2616 token characters: CHAR except CTLs and separators.
 fn is_token(byte: u8) -> bool {
-    byte.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&byte)
+    byte.is_ascii_graphic()
+        && !matches!(
+            byte,
+            b'(' | b')'
+                | b'<'
+                | b'>'
+                | b'@'
+                | b','
+                | b';'
+                | b':'
+                | b'\\'
+                | b'"'
+                | b'/'
+                | b'['
+                | b']'
+                | b'?'
+                | b'='
+                | b'{'
+                | b'}'
+        )
 }
 
 /// Characters allowed in an unquoted value: Cyrus and others send unquoted `digest-uri`-like
@@ -78,7 +97,10 @@ pub(crate) fn parse(input: &[u8], limit: usize, repeatable: &[&str]) -> Result<D
             return Err(malformed("DIGEST-MD5 directive name expected"));
         }
         let (name, after) = rest.split_at(name_len);
-        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+        // Tokens are ASCII.
+        let name = std::str::from_utf8(name)
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
         rest = skip(after, is_lws);
         rest = match rest.split_first() {
             Some((b'=', after)) => skip(after, is_lws),
@@ -118,6 +140,16 @@ fn skip(input: &[u8], pred: impl Fn(u8) -> bool) -> &[u8] {
 /// Reads a quoted string's body (after the opening quote); returns the unescaped value and
 /// the input after the closing quote.
 fn quoted(input: &[u8]) -> Result<(Vec<u8>, &[u8]), Error> {
+    // Most values have no escape: take the run of plain bytes up to the first quote,
+    // backslash or control character at once.
+    let plain = input
+        .iter()
+        .take_while(|&&b| b != b'"' && b != b'\\' && !is_control(b))
+        .count();
+    let (run, rest) = input.split_at(plain);
+    if let Some((b'"', after)) = rest.split_first() {
+        return Ok((run.to_vec(), after));
+    }
     let mut value = Vec::new();
     let mut bytes = input.iter().enumerate();
     while let Some((at, &byte)) = bytes.next() {

@@ -48,8 +48,8 @@ impl ScramClient {
         }
     }
 
-    /// Handles server-first: checks nonce and iteration count, derives the keys, answers
-    /// with client-final.
+    /// Handles server-first: checks nonce and iteration count, derives the keys (or takes
+    /// them from the configuration's key cache), answers with client-final.
     fn server_first(
         &mut self,
         ctx: &ClientContext<'_>,
@@ -73,7 +73,11 @@ impl ScramClient {
         }
 
         let hash = self.hash;
-        let keys = ClientKeys::derive(hash, sent.password.expose(), &first.salt, first.iterations);
+        let password = sent.password.expose();
+        let keys = match ctx.settings.scram_key_cache {
+            Some(cache) => cache.client_keys(hash, password, &first.salt, first.iterations),
+            None => ClientKeys::derive(hash, password, &first.salt, first.iterations),
+        };
         let mut binding = sent.gs2_header.into_bytes();
         binding.extend_from_slice(&sent.cb_data);
         let without_proof = format!("c={},r={}", STANDARD.encode(&binding), first.nonce);

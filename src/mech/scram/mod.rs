@@ -33,7 +33,10 @@
 //! `Start` → `ExpectServerFirst` (client-first sent; an empty challenge re-sends it once) →
 //! `ExpectServerFinal` (client-final sent) → done once `v=` checks out. The client bounds
 //! the iteration count, checks the server nonce extends its own, and fails unless the server
-//! signature is present and right.
+//! signature is present and right. With a [`ScramKeyCache`] in its configuration, the keys of a
+//! password, salt and count already derived are taken from it instead of running PBKDF2 again.
+//!
+//! [`ScramKeyCache`]: crate::keys::ScramKeyCache
 //!
 //! [`normalize_password`]: crate::keys::normalize_password
 

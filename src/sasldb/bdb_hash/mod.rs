@@ -79,7 +79,13 @@ impl ByteOrder {
 /// libdb's default hash, `__ham_func5`: 32-bit FNV-1 (multiply, then xor) starting from 0
 /// rather than the FNV offset basis (§7.1).
 pub fn ham_func5(key: &[u8]) -> u32 {
-    key.iter().fold(0u32, |hash, &byte| {
+    ham_func5_continue(0, key)
+}
+
+/// [`ham_func5`] of `prefix` followed by `rest`, given `hash = ham_func5(prefix)`: the hash
+/// is a fold over the bytes, so keys sharing a prefix (`user \0 realm \0`) hash it once.
+pub fn ham_func5_continue(hash: u32, rest: &[u8]) -> u32 {
+    rest.iter().fold(hash, |hash, &byte| {
         hash.wrapping_mul(16_777_619) ^ u32::from(byte)
     })
 }
@@ -116,6 +122,8 @@ mod tests {
         assert_eq!(ham_func5(b"%$sniglet^&"), 0x9f55_618b);
         assert_eq!(ham_func5(b"a"), 0x61);
         assert_eq!(ham_func5(b""), 0);
+        let prefix = ham_func5(b"alice\0EXAMPLE.ORG\0");
+        assert_eq!(ham_func5_continue(prefix, b"userPassword"), 0x61b7_0dc8);
     }
 
     #[test]

@@ -170,7 +170,16 @@ impl HashDb {
 
     /// The value stored under `key`, if any; walks only the key's bucket.
     pub fn get(&self, key: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
-        let hash = ham_func5(key);
+        self.get_hashed(key, ham_func5(key))
+    }
+
+    /// [`get`](Self::get) with the key's `ham_func5` hash already known (keys sharing a
+    /// prefix hash it once); a wrong hash finds nothing.
+    pub fn get_hashed(
+        &self,
+        key: &[u8],
+        hash: u32,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
         let mut bucket = hash & self.high_mask;
         if bucket > self.max_bucket {
             bucket &= self.low_mask;
