@@ -54,6 +54,7 @@ impl sasl_conn {
             detail: String::new(),
             detail_code: SASL_OK,
             errdetail: StableBuffer::default(),
+            replaceable: Default::default(),
             propctx: Box::new(propctx::default()),
             side,
             utils: crate::utils::ConnUtils::default(),

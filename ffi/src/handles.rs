@@ -49,6 +49,11 @@ pub struct sasl_conn {
     pub(crate) detail_code: c_int,
     /// `sasl_errdetail`'s result (likewise).
     pub(crate) errdetail: StableBuffer,
+    /// What `sasl_getprop` returns for the properties `sasl_setprop` replaces
+    /// (`SASL_DEFUSERREALM`, `SASL_IPLOCALPORT`, `SASL_IPREMOTEPORT`, `SASL_AUTH_EXTERNAL`):
+    /// the addresses stay readable until `sasl_dispose` (Cyrus keeps the address ports in
+    /// fixed buffers of the connection), the contents change with a later `sasl_getprop`.
+    pub(crate) replaceable: [StableBuffer; 4],
     pub(crate) propctx: Box<propctx>,
     pub(crate) side: Side,
 }

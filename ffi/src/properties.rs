@@ -2,7 +2,7 @@
 
 #![allow(non_camel_case_types, reason = "the C names are the ABI")]
 
-use std::ffi::{CString, c_char, c_int, c_uint, c_void};
+use std::ffi::{c_char, c_int, c_uint, c_void};
 
 use puresasl::{ChannelBinding, ClientSession, Identity, SecurityFlags, ServerSession, unstable};
 
@@ -204,7 +204,19 @@ pub unsafe extern "C" fn sasl_getprop(
     guard!(SASL_FAIL, {
         nonnull!(pvalue);
         let conn = conn!(conn);
-        let string = |s: &Option<CString>| s.as_ref().map(|s| s.as_ptr().cast::<c_void>());
+        // A property sasl_setprop may replace: published where its address outlives that.
+        let replaceable = |conn: &mut sasl_conn_t, slot: usize| -> Option<*const c_void> {
+            let value = match slot {
+                0 => conn.user_realm.as_ref(),
+                1 => conn.iplocal.as_ref(),
+                2 => conn.ipremote.as_ref(),
+                _ => conn.auth_external.as_ref(),
+            }?
+            .as_bytes()
+            .to_vec();
+            let buffer = conn.replaceable.get_mut(slot)?;
+            Some(buffer.publish(&value).cast())
+        };
         let value: Result<*const c_void, c_int> = match propnum {
             SASL_USERNAME | SASL_AUTHUSER => match user_prop(conn, propnum == SASL_AUTHUSER) {
                 Some(name) => {
@@ -221,10 +233,10 @@ pub unsafe extern "C" fn sasl_getprop(
             SASL_MAXOUTBUF => Ok(std::ptr::from_ref(&conn.maxoutbuf).cast()),
             SASL_DEFUSERREALM => match conn.side {
                 Side::Client(_) => Err(SASL_BADPROT),
-                Side::Server(_) => Ok(string(&conn.user_realm).unwrap_or(std::ptr::null())),
+                Side::Server(_) => Ok(replaceable(conn, 0).unwrap_or(std::ptr::null())),
             },
-            SASL_IPLOCALPORT => string(&conn.iplocal).ok_or(SASL_NOTDONE),
-            SASL_IPREMOTEPORT => string(&conn.ipremote).ok_or(SASL_NOTDONE),
+            SASL_IPLOCALPORT => replaceable(conn, 1).ok_or(SASL_NOTDONE),
+            SASL_IPREMOTEPORT => replaceable(conn, 2).ok_or(SASL_NOTDONE),
             SASL_SERVICE => Ok(conn.service.as_ptr().cast()),
             SASL_SERVERFQDN => Ok(conn.fqdn.as_ptr().cast()),
             SASL_MECHNAME if crate::mechplug::mech_name(conn).is_some() => {
@@ -245,7 +257,7 @@ pub unsafe extern "C" fn sasl_getprop(
             },
             SASL_SEC_PROPS => Ok(std::ptr::from_ref(&conn.props).cast()),
             SASL_SSF_EXTERNAL => Ok(std::ptr::from_ref(&conn.external_ssf).cast()),
-            SASL_AUTH_EXTERNAL => Ok(string(&conn.auth_external).unwrap_or(std::ptr::null())),
+            SASL_AUTH_EXTERNAL => Ok(replaceable(conn, 3).unwrap_or(std::ptr::null())),
             _ => Err(SASL_BADPARAM),
         };
         match value {

@@ -105,6 +105,19 @@ static void check_lifetimes(void)
         CHECK(strcmp(user, name) == 0, "USERNAME pointer changed to %s", user);
         CHECK(strlen(first_list) < 100000 && strlen(detail) < 100000, "held pointers");
     }
+    /* The address ports: Cyrus keeps them in buffers of the connection, so a pointer from
+     * sasl_getprop stays readable after sasl_setprop replaces the value (found by the ffi_api
+     * fuzz target: ours freed the old string). */
+    const char *port = NULL;
+    CHECK(sasl_setprop(conn, SASL_IPLOCALPORT, "127.0.0.1;25") == SASL_OK &&
+              sasl_getprop(conn, SASL_IPLOCALPORT, (const void **)&port) == SASL_OK && port,
+          "IPLOCALPORT");
+    for (int i = 0; i < 50; i++) {
+        char text[64];
+        snprintf(text, sizeof text, "192.0.2.%d;%d", i, 1000 + i * 37);
+        CHECK(sasl_setprop(conn, SASL_IPLOCALPORT, text) == SASL_OK, "IPLOCALPORT %d", i);
+        CHECK(strlen(port) < 64, "held IPLOCALPORT pointer readable");
+    }
     sasl_dispose(&conn);
 
     /* prop_get: the array stays valid while the context does not change. */
