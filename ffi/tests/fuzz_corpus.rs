@@ -34,4 +34,5 @@ fn ffi_api_corpus_replays() {
     for path in corpus("ffi_api") {
         api::run(&std::fs::read(&path).unwrap());
     }
+    api::remove_sasldb();
 }

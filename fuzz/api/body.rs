@@ -599,6 +599,18 @@ fn init() {
     });
 }
 
+/// Removes this process's sasldb2 directory (for the replay test; a fuzzer process leaves it,
+/// a dozen kilobytes, since libFuzzer exits without unwinding).
+#[allow(
+    dead_code,
+    reason = "called by the replay test, not by the fuzz target"
+)]
+pub fn remove_sasldb() {
+    if let Some(directory) = std::path::Path::new(sasldb_path().to_str().unwrap()).parent() {
+        let _ = std::fs::remove_dir_all(directory);
+    }
+}
+
 /// The sasldb2 file as `init` left it (the fuzz user only).
 static PRISTINE_SASLDB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
 
