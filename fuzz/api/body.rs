@@ -1260,8 +1260,11 @@ fn property_context(world: &mut World, input: &mut Input) {
                 }
                 2 => {
                     let name = input.text();
-                    let value = input.bytes().to_vec();
+                    let mut value = input.bytes().to_vec();
+                    // A length of 0 means a C string: then the value ends at a NUL.
                     let len = if input.one_in(4) {
+                        value.truncate(value.iter().position(|&b| b == 0).unwrap_or(value.len()));
+                        value.push(0);
                         0
                     } else {
                         value.len() as c_int
