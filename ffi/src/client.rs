@@ -208,6 +208,11 @@ pub unsafe extern "C" fn sasl_client_start(
             return conn.error(SASL_BADPARAM, "not a client connection");
         };
         let session = if resuming { side.session.take() } else { None };
+        if session.is_none() {
+            // A new exchange: an earlier one's layer is gone with its session (sasl_encode
+            // passes data through until this one negotiates its own), so is its strength.
+            conn.ssf = 0;
+        }
         let mut session = match session {
             Some(session) => session,
             None => {
@@ -229,6 +234,7 @@ pub unsafe extern "C" fn sasl_client_start(
             return SASL_CONTINUE;
         }
         let started = session.start(&list);
+        let (ssf, maxoutbuf) = (session.ssf(), session.max_outbuf());
         let conn = conn!(conn_ptr);
         if let Side::Client(side) = &mut conn.side {
             side.session = Some(session);
@@ -244,8 +250,15 @@ pub unsafe extern "C" fn sasl_client_start(
                         put(clientoutlen, len);
                     }
                 }
-                // As Cyrus: SASL_OK when the initial response was the client's last word.
-                if start.done { SASL_OK } else { SASL_CONTINUE }
+                // As Cyrus: SASL_OK when the initial response was the client's last word,
+                // and then the layer (none) is this exchange's.
+                if start.done {
+                    conn.ssf = ssf;
+                    conn.maxoutbuf = maxoutbuf;
+                    SASL_OK
+                } else {
+                    SASL_CONTINUE
+                }
             }
             Err(code) => code,
         }

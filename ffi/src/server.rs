@@ -485,6 +485,8 @@ pub unsafe extern "C" fn sasl_server_start(
         }
         side.session = None;
         side.sent_last = false;
+        // An earlier exchange's layer went with its session; so does its strength.
+        conn.ssf = 0;
         side.canon_status.store(SASL_OK, Ordering::Relaxed);
         side.policy_status.store(SASL_OK, Ordering::Relaxed);
         // The exchange calls the application (CANON_USER, PROXY_POLICY, CHECKPASS, LOG), which
