@@ -384,8 +384,10 @@ struct Connection {
     prompt_answers: Vec<CString>,
     /// Channel-binding data (the library may keep the pointer, as Cyrus does).
     bindings: Vec<(Box<ChannelBinding>, CString, Vec<u8>)>,
-    /// Whether an exchange on this connection finished with `SASL_OK`.
-    authenticated: bool,
+    /// The exchange (numbered by `World::exchanges`) this connection last finished with
+    /// `SASL_OK`, with the peer that has the same number; `None` once it starts or steps
+    /// another (a new exchange replaces the layer).
+    exchange: Option<u32>,
 }
 
 impl Drop for Connection {
@@ -633,6 +635,8 @@ struct World {
     /// `sasl_setpass` calls left in this run: each rewrites and syncs the sasldb2 file, which
     /// made it most of the run time (the `sasldb_writer` target fuzzes the file itself).
     setpass_left: u8,
+    /// Exchanges finished with `SASL_OK` on both sides so far.
+    exchanges: u32,
 }
 
 impl World {
@@ -808,7 +812,7 @@ impl Connection {
             answers: None,
             prompt_answers: Vec::new(),
             bindings: Vec::new(),
-            authenticated: false,
+            exchange: None,
         }
     }
 
@@ -872,6 +876,7 @@ impl Connection {
 
     fn client_start(&mut self, mechlist: &CStr, mode: u8, input: &mut Input) -> (c_int, Vec<u8>) {
         self.before_call();
+        self.exchange = None;
         let mut prompts: *mut Interact = null_mut();
         for _ in 0..3 {
             let (mut out, mut len, mut mech) = (null(), 0, null());
@@ -899,6 +904,7 @@ impl Connection {
 
     fn client_step(&mut self, challenge: &[u8], mode: u8, input: &mut Input) -> (c_int, Vec<u8>) {
         self.before_call();
+        self.exchange = None;
         let mut prompts: *mut Interact = null_mut();
         let mut serverin = challenge;
         for _ in 0..3 {
@@ -925,6 +931,7 @@ impl Connection {
 
     fn server_start(&mut self, mech: &CStr, clientin: Option<&[u8]>) -> (c_int, Vec<u8>) {
         self.before_call();
+        self.exchange = None;
         let (mut out, mut len) = (null(), 0);
         let code = unsafe {
             sasl_server_start(
@@ -941,6 +948,7 @@ impl Connection {
 
     fn server_step(&mut self, clientin: &[u8]) -> (c_int, Vec<u8>) {
         self.before_call();
+        self.exchange = None;
         let (mut out, mut len) = (null(), 0);
         let code = unsafe {
             sasl_server_step(
@@ -981,7 +989,21 @@ impl Connection {
                 )
             }
         };
-        (code == SASL_OK).then(|| self.hold_output(out, len))
+        let encoded = (code == SASL_OK).then(|| self.hold_output(out, len))?;
+        // A connection that reports a security layer (SASL_SSF above 0) never sends data
+        // as it was given: every layer frames it (length, MAC, cipher).
+        let mut ssf: *const c_void = null();
+        unsafe { sasl_getprop(self.conn, 1, &mut ssf) };
+        let ssf = if ssf.is_null() {
+            0
+        } else {
+            unsafe { *ssf.cast::<c_uint>() }
+        };
+        assert!(
+            ssf == 0 || encoded != data,
+            "SASL_SSF is {ssf} but sasl_encode passed the data through"
+        );
+        Some(encoded)
     }
 
     fn decode(&mut self, data: &[u8]) -> Option<Vec<u8>> {
@@ -1135,15 +1157,19 @@ fn exchange(world: &mut World, server: usize, client: usize, input: &mut Input) 
         // Success data (SCRAM's server signature) still to be checked by the client.
         (client_code, _) = world.connections[client].client_step(&challenge, mode, input);
     }
-    world.connections[server].authenticated = server_code == SASL_OK;
-    world.connections[client].authenticated = client_code == SASL_OK;
+    if server_code == SASL_OK && client_code == SASL_OK {
+        world.exchanges += 1;
+        world.connections[server].exchange = Some(world.exchanges);
+        world.connections[client].exchange = Some(world.exchanges);
+    }
     (server_code, client_code)
 }
 
-/// Both directions of a negotiated security layer: what one side encodes, the other
-/// decodes to the same bytes.
+/// Both directions of the security layer (or none) two peers negotiated: what one side
+/// encodes, the other decodes to the same bytes.
 fn layer_round_trip(world: &mut World, server: usize, client: usize, input: &mut Input) {
-    if !(world.connections[server].authenticated && world.connections[client].authenticated) {
+    let exchange = world.connections[server].exchange;
+    if exchange.is_none() || exchange != world.connections[client].exchange {
         return;
     }
     let data = input.bytes().to_vec();
@@ -1373,6 +1399,7 @@ pub fn run(data: &[u8]) {
         connections: Vec::new(),
         props: Vec::new(),
         setpass_left: 1,
+        exchanges: 0,
     };
     let mut steps = 0;
     while !input.is_empty() && steps < 256 {
