@@ -360,25 +360,39 @@ static sasl_callback_t client_callbacks[] = {
     {SASL_CB_LIST_END, NULL, NULL},
 };
 
-/* One SCRAM-SHA-256 login of carol with `password`, client and server in this process: the
- * server's last code. */
-static int scram_login(const char *password)
+/* A client for carol (password in client_password). */
+static sasl_conn_t *client(void)
 {
-    sasl_conn_t *srv = server(), *cli = NULL;
+    sasl_conn_t *cli = NULL;
+    int r = sasl_client_new("imap", "mail.example.org", NULL, NULL, client_callbacks, 0, &cli);
+    CHECK(r == SASL_OK, "sasl_client_new: %d", r);
+    return cli;
+}
+
+/* One exchange with `mech` between a client and a server of this process: the server's last
+ * code. */
+static int exchange(sasl_conn_t *cli, sasl_conn_t *srv, const char *mech)
+{
     const char *out = NULL, *sout = NULL, *chosen = NULL;
     unsigned outlen = 0, soutlen = 0;
     int steps = 0;
-    client_password = password;
-    int r = sasl_client_new("imap", "mail.example.org", NULL, NULL, client_callbacks, 0, &cli);
-    CHECK(r == SASL_OK, "sasl_client_new: %d", r);
-    r = sasl_client_start(cli, "SCRAM-SHA-256", NULL, &out, &outlen, &chosen);
+    int r = sasl_client_start(cli, mech, NULL, &out, &outlen, &chosen);
     if (r == SASL_OK || r == SASL_CONTINUE)
-        r = sasl_server_start(srv, "SCRAM-SHA-256", out, outlen, &sout, &soutlen);
+        r = sasl_server_start(srv, mech, out, outlen, &sout, &soutlen);
     while (r == SASL_CONTINUE && steps++ < 5) {
         r = sasl_client_step(cli, sout, soutlen, NULL, &out, &outlen);
         if (r != SASL_OK && r != SASL_CONTINUE) break;
         r = sasl_server_step(srv, out, outlen, &sout, &soutlen);
     }
+    return r;
+}
+
+/* One SCRAM-SHA-256 login of carol with `password`: the server's last code. */
+static int scram_login(const char *password)
+{
+    client_password = password;
+    sasl_conn_t *srv = server(), *cli = client();
+    int r = exchange(cli, srv, "SCRAM-SHA-256");
     sasl_dispose(&cli);
     sasl_dispose(&srv);
     return r;
@@ -435,25 +449,15 @@ static void check_restarted_layer(void)
     return;
 #endif
     CHECK(sasl_client_init(NULL) == SASL_OK, "sasl_client_init");
-    sasl_conn_t *srv = server(), *cli = NULL;
+    client_password = "second";
+    sasl_conn_t *srv = server(), *cli = client();
     sasl_security_properties_t cipher = {56, 256, 65536, 0, NULL, NULL};
     sasl_security_properties_t any = {0, 256, 65536, 0, NULL, NULL};
     const char *out = NULL, *sout = NULL, *chosen = NULL;
     unsigned outlen = 0, soutlen = 0;
-    int steps = 0;
-    client_password = "second";
-    int r = sasl_client_new("imap", "mail.example.org", NULL, NULL, client_callbacks, 0, &cli);
-    CHECK(r == SASL_OK, "sasl_client_new: %d", r);
     sasl_setprop(cli, SASL_SEC_PROPS, &cipher);
     sasl_setprop(srv, SASL_SEC_PROPS, &cipher);
-    r = sasl_client_start(cli, "DIGEST-MD5", NULL, &out, &outlen, &chosen);
-    if (r == SASL_OK || r == SASL_CONTINUE)
-        r = sasl_server_start(srv, "DIGEST-MD5", out, outlen, &sout, &soutlen);
-    while (r == SASL_CONTINUE && steps++ < 5) {
-        r = sasl_client_step(cli, sout, soutlen, NULL, &out, &outlen);
-        if (r != SASL_OK && r != SASL_CONTINUE) break;
-        r = sasl_server_step(srv, out, outlen, &sout, &soutlen);
-    }
+    int r = exchange(cli, srv, "DIGEST-MD5");
     CHECK(r == SASL_OK && ssf_of(cli) >= 56 && ssf_of(srv) >= 56,
           "DIGEST-MD5 with a cipher: %d, SSF %u/%u", r, ssf_of(cli), ssf_of(srv));
     r = sasl_encode(cli, "hello", 5, &out, &outlen);
