@@ -207,10 +207,11 @@ pub unsafe extern "C" fn sasl_client_start(
         let Side::Client(side) = &mut conn.side else {
             return conn.error(SASL_BADPARAM, "not a client connection");
         };
-        let session = if resuming { side.session.take() } else { None };
+        // Resuming, or a new exchange: then an earlier one's session goes, with its layer
+        // (sasl_encode passes data through until this one negotiates its own) and strength,
+        // even if no mechanism can be chosen.
+        let session = side.session.take().filter(|_| resuming);
         if session.is_none() {
-            // A new exchange: an earlier one's layer is gone with its session (sasl_encode
-            // passes data through until this one negotiates its own), so is its strength.
             conn.ssf = 0;
         }
         let mut session = match session {

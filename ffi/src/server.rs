@@ -470,6 +470,9 @@ pub unsafe extern "C" fn sasl_server_start(
             .auth_external
             .as_ref()
             .map(|id| id.to_string_lossy().into_owned());
+        // An earlier exchange's layer goes with its session (even when this one is refused
+        // at once); so does its strength.
+        conn.ssf = 0;
         let Side::Server(side) = &mut conn.side else {
             return conn.error(SASL_BADPARAM, "not a server connection");
         };
@@ -485,8 +488,6 @@ pub unsafe extern "C" fn sasl_server_start(
         }
         side.session = None;
         side.sent_last = false;
-        // An earlier exchange's layer went with its session; so does its strength.
-        conn.ssf = 0;
         side.canon_status.store(SASL_OK, Ordering::Relaxed);
         side.policy_status.store(SASL_OK, Ordering::Relaxed);
         // The exchange calls the application (CANON_USER, PROXY_POLICY, CHECKPASS, LOG), which
