@@ -992,18 +992,23 @@ impl Connection {
         let encoded = (code == SASL_OK).then(|| self.hold_output(out, len))?;
         // A connection that reports a security layer (SASL_SSF above 0) never sends data
         // as it was given: every layer frames it (length, MAC, cipher).
-        let mut ssf: *const c_void = null();
-        unsafe { sasl_getprop(self.conn, 1, &mut ssf) };
-        let ssf = if ssf.is_null() {
-            0
-        } else {
-            unsafe { *ssf.cast::<c_uint>() }
-        };
+        let ssf = self.ssf();
         assert!(
             ssf == 0 || encoded != data,
             "SASL_SSF is {ssf} but sasl_encode passed the data through"
         );
         Some(encoded)
+    }
+
+    /// `SASL_SSF` (0 when unset).
+    fn ssf(&self) -> c_uint {
+        let mut ssf: *const c_void = null();
+        unsafe { sasl_getprop(self.conn, 1, &mut ssf) };
+        if ssf.is_null() {
+            0
+        } else {
+            unsafe { *ssf.cast::<c_uint>() }
+        }
     }
 
     fn decode(&mut self, data: &[u8]) -> Option<Vec<u8>> {
@@ -1189,9 +1194,7 @@ fn layer_round_trip(world: &mut World, server: usize, client: usize, input: &mut
             *byte ^= 1;
         }
         if let Some(decoded) = world.connections[to].decode(&tampered) {
-            let mut ssf: *const c_void = null();
-            unsafe { sasl_getprop(world.connections[to].conn, 1, &mut ssf) };
-            let layered = !ssf.is_null() && unsafe { *ssf.cast::<c_uint>() } > 1;
+            let layered = world.connections[to].ssf() > 1;
             assert!(
                 !layered || decoded.is_empty() || decoded == data,
                 "a tampered packet decoded to different data"

@@ -463,6 +463,20 @@ static void check_restarted_layer(void)
     r = sasl_encode(cli, "hello", 5, &out, &outlen);
     CHECK(r == SASL_OK && outlen > 5, "encoded by the cipher: %d, %u bytes", r, outlen);
 
+    /* A second start that is refused at once still ends the first exchange's layer. */
+    r = sasl_client_start(cli, "NO-SUCH-MECH", NULL, &out, &outlen, &chosen);
+    CHECK(r == SASL_NOMECH, "client start of an unknown mechanism: %d", r);
+    r = sasl_server_start(srv, "NO-SUCH-MECH", NULL, 0, &sout, &soutlen);
+    CHECK(r == SASL_NOMECH, "server start of an unknown mechanism: %d", r);
+    sasl_conn_t *sides[] = {cli, srv};
+    for (int i = 0; i < 2; i++) {
+        CHECK(ssf_of(sides[i]) == 0, "%s SSF after a refused start: %u", i ? "server" : "client",
+              ssf_of(sides[i]));
+        r = sasl_encode(sides[i], "hello", 5, &out, &outlen);
+        CHECK(r != SASL_OK, "%s encodes after a refused start: %u bytes", i ? "server" : "client",
+              outlen);
+    }
+
     sasl_setprop(cli, SASL_SEC_PROPS, &any);
     sasl_setprop(srv, SASL_SEC_PROPS, &any);
     r = sasl_client_start(cli, "PLAIN", NULL, &out, &outlen, &chosen);
@@ -471,7 +485,6 @@ static void check_restarted_layer(void)
     r = sasl_server_start(srv, "PLAIN", out, outlen, &sout, &soutlen);
     CHECK(r == SASL_OK, "server PLAIN again: %d %s", r, sasl_errdetail(srv));
     CHECK(ssf_of(srv) == 0, "server SSF after PLAIN: %u", ssf_of(srv));
-    sasl_conn_t *sides[] = {cli, srv};
     for (int i = 0; i < 2; i++) {
         r = sasl_encode(sides[i], "hello", 5, &out, &outlen);
         CHECK(r == SASL_OK && outlen == 5 && memcmp(out, "hello", 5) == 0,
